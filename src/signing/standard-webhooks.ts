@@ -25,7 +25,10 @@ export function secretKey(secret: string): Buffer {
   if (encoded.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
     throw new InvalidSecretError('a signing secret is whsec_ followed by base64');
   }
-  return Buffer.from(encoded, 'base64');
+  const key = Buffer.from(encoded, 'base64');
+  // 'whsec_A' matches the pattern but decodes to no bytes: an empty HMAC key anyone can sign with.
+  if (key.length === 0) throw new InvalidSecretError('a signing secret must decode to at least one byte');
+  return key;
 }
 
 /** The `v1,<base64>` signature of one message. */

@@ -1,0 +1,153 @@
+/**
+ * The Fastify application factory: routes, validation, authentication and problem+json errors.
+ * It never listens; the caller (cli.ts or a test using inject()) decides.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { ReghookError } from '../errors.js';
+import type { NetworkPolicy } from '../dispatch/network-policy.js';
+import type { ManualAttempts } from '../dispatch/manual-attempts.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import type { Store } from '../store/store.js';
+import { packageVersion } from '../package-info.js';
+import { Authenticator, type Principal } from './auth.js';
+import { sendProblem } from './problem.js';
+import { compileValidator, fieldErrors } from './validation.js';
+import { ingestRoutes } from './routes/ingest.js';
+import { projectRoutes } from './routes/projects.js';
+import { webhookRoutes } from './routes/webhook.js';
+import { eventRoutes } from './routes/events.js';
+import { operationsRoutes } from './routes/operations.js';
+
+/** Body size limit of every route; ingest bodies are far smaller. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface AppDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  secretBox: SecretBox;
+  manual: ManualAttempts;
+  networkPolicy: NetworkPolicy;
+  adminTokenHash: string;
+  /** Tells the dispatcher that work may be due (no-op on API-only nodes). */
+  wakeDispatcher: () => void;
+}
+
+/** Who may call a route: set per route as `config: { access }`. */
+export type Access = 'public' | 'admin' | 'project';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+}
+
+export type App = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  Logger,
+  TypeBoxTypeProvider
+>;
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(compileValidator);
+  // Only JSON bodies: anything else is a 415, not a string the schema then rejects.
+  app.removeContentTypeParser(['text/plain']);
+
+  const auth = new Authenticator(deps.store, deps.adminTokenHash);
+  app.decorateRequest('principal', null);
+
+  // Authenticate before the body is even parsed; check the project scope before validation, so
+  // another project's routes answer 404 whatever the request carries.
+  app.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access ?? 'public';
+    if (access === 'public') return;
+    const principal = await auth.authenticate(request);
+    request.principal = principal;
+    if (access === 'admin' && principal.kind !== 'admin') {
+      throw new ReghookError('REGHOOK_FORBIDDEN', 'this route needs the admin token, not a project key');
+    }
+  });
+  app.addHook('preValidation', async (request) => {
+    const principal = request.principal;
+    const appId = (request.params as { appId?: unknown } | undefined)?.appId;
+    if (principal?.kind === 'project' && appId !== undefined && String(appId) !== String(principal.appId)) {
+      throw new ReghookError('REGHOOK_NOT_FOUND', `project ${String(appId)} not found`);
+    }
+  });
+
+  app.setErrorHandler((error: FastifyError | ReghookError, request, reply) => {
+    if (error instanceof ReghookError) {
+      return sendProblem(reply, error.code, error.message, error.errors);
+    }
+    if (error.validation) {
+      const errors = fieldErrors(error.validation, error.validationContext);
+      const names = errors.map((e) => e.path).join(', ');
+      return sendProblem(reply, 'REGHOOK_VALIDATION', `invalid request: ${names}`, errors);
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendProblem(reply, 'REGHOOK_BODY_TOO_LARGE', `the body is larger than ${BODY_LIMIT_BYTES} bytes`);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendProblem(reply, 'REGHOOK_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendProblem(reply, 'REGHOOK_VALIDATION', 'the body is not valid JSON', [{ path: '/', message: 'is not valid JSON' }]);
+    }
+    if (error.statusCode === 400 && error instanceof SyntaxError) {
+      return sendProblem(reply, 'REGHOOK_VALIDATION', 'the body is not valid JSON', [{ path: '/', message: 'is not valid JSON' }]);
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendProblem(reply, 'REGHOOK_VALIDATION', error.message);
+    }
+    request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, 'REGHOOK_INTERNAL', 'an internal error occurred; it has been logged');
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, 'REGHOOK_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'reghook',
+        version: packageVersion,
+        description: 'User-registration webhooks: ingest, endpoint configuration, delivery log.',
+      },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Admin token or project API key' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(operationsRoutes, deps);
+  await app.register(ingestRoutes, deps);
+  await app.register(projectRoutes, deps);
+  await app.register(webhookRoutes, deps);
+  await app.register(eventRoutes, deps);
+  return app;
+}
+
+/** ISO 8601 text of epoch milliseconds (null stays null). */
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}

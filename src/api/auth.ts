@@ -1,0 +1,49 @@
+/**
+ * Bearer authentication: the admin token (the platform) or a project API key (a tenant). A key
+ * reaching another project's routes gets 404, never 403, so appIds cannot be probed.
+ */
+import type { FastifyRequest } from 'fastify';
+import { ReghookError } from '../errors.js';
+import { hashesEqual, hashToken } from '../secrets/tokens.js';
+import type { Store } from '../store/store.js';
+
+export type Principal = { kind: 'admin' } | { kind: 'project'; appId: number; keyId: string };
+
+export class Authenticator {
+  constructor(
+    private readonly store: Store,
+    private readonly adminTokenHash: string,
+  ) {}
+
+  /** The caller, or a 401 ReghookError. */
+  async authenticate(request: FastifyRequest): Promise<Principal> {
+    const header = request.headers.authorization;
+    const match = header === undefined ? null : /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
+    if (!match) throw new ReghookError('REGHOOK_UNAUTHORIZED', 'send Authorization: Bearer <admin token or project API key>');
+    return this.principalFor(match[1]!);
+  }
+
+  /** The principal a raw token stands for, or a 401 ReghookError. */
+  async principalFor(token: string): Promise<Principal> {
+    const hash = hashToken(token);
+    if (hashesEqual(hash, this.adminTokenHash)) return { kind: 'admin' };
+    const key = await this.store.findApiKeyByHash(hash);
+    if (key && key.revokedAt === null && hashesEqual(key.hash, hash)) {
+      return { kind: 'project', appId: key.appId, keyId: key.id };
+    }
+    throw new ReghookError('REGHOOK_UNAUTHORIZED', 'the token is not valid (revoked or unknown)');
+  }
+}
+
+/** Admin-only routes: a project key is refused. */
+export function requireAdmin(principal: Principal): void {
+  if (principal.kind !== 'admin') {
+    throw new ReghookError('REGHOOK_FORBIDDEN', 'this route needs the admin token, not a project key');
+  }
+}
+
+/** Project routes: the admin, or a key of that very project; anything else looks like a missing project. */
+export function requireProject(principal: Principal, appId: number): void {
+  if (principal.kind === 'admin') return;
+  if (principal.appId !== appId) throw new ReghookError('REGHOOK_NOT_FOUND', `project ${appId} not found`);
+}

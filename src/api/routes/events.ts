@@ -1,0 +1,127 @@
+/** The delivery log: events, their attempts, redelivery and recovery. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { ReghookError } from '../../errors.js';
+import type { AttemptRecord, EventSummary } from '../../store/store.js';
+import { iso, type AppDeps } from '../app.js';
+import { AppIdParams, EventDetail, EventListQuery, EventParams, EventSummary as EventSummarySchema, ListOf, RecoverBody } from '../schemas.js';
+
+const summary = (e: EventSummary) => ({
+  eventId: e.eventId,
+  clientUuid: e.clientUuid,
+  status: e.status,
+  attemptCount: e.attemptCount,
+  createdAt: iso(e.createdAt),
+  nextAttemptAt: iso(e.nextAttemptAt),
+  deliveredAt: iso(e.deliveredAt),
+});
+
+const attempt = (a: AttemptRecord) => ({
+  number: a.number,
+  trigger: a.trigger,
+  startedAt: iso(a.startedAt),
+  durationMs: a.outcome ? Math.round(a.outcome.durationMs) : null,
+  success: a.outcome ? a.outcome.success : null,
+  statusCode: a.outcome?.statusCode ?? null,
+  // An attempt without an outcome was in flight when its process stopped.
+  error: a.outcome ? (a.outcome.errorKind ?? (a.outcome.success ? null : `http_${a.outcome.statusCode}`)) : 'interrupted',
+  responseBody: a.outcome?.responseBody ?? null,
+});
+
+export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock } = deps;
+  const common = { config: { access: 'project' as const } };
+
+  const projectOr404 = async (appId: number) => {
+    if (!(await store.getProject(appId))) throw new ReghookError('REGHOOK_NOT_FOUND', `project ${appId} not found`);
+  };
+
+  app.get(
+    '/v1/projects/:appId/events',
+    {
+      ...common,
+      schema: {
+        tags: ['events'],
+        summary: 'The delivery log, newest first',
+        params: AppIdParams,
+        querystring: EventListQuery,
+        response: { 200: ListOf(EventSummarySchema) },
+      },
+    },
+    async (request) => {
+      await projectOr404(request.params.appId);
+      const page = await store.listEvents(request.params.appId, {
+        status: request.query.status,
+        limit: request.query.limit ?? 50,
+        cursor: request.query.cursor,
+      });
+      return { data: page.data.map(summary), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    '/v1/projects/:appId/events/:eventId',
+    {
+      ...common,
+      schema: { tags: ['events'], summary: 'An event, its payload and every attempt', params: EventParams, response: { 200: EventDetail } },
+    },
+    async (request) => {
+      const event = await store.getEvent(request.params.appId, request.params.eventId);
+      if (!event) throw new ReghookError('REGHOOK_NOT_FOUND', `event ${request.params.eventId} not found`);
+      return {
+        ...summary(event),
+        payload: event.body === null ? null : (JSON.parse(event.body) as Record<string, unknown>),
+        attempts: event.attempts.map(attempt),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/projects/:appId/events/:eventId/redeliver',
+    {
+      ...common,
+      schema: {
+        tags: ['events'],
+        summary: 'Make one immediate manual attempt (answers before it finishes)',
+        params: EventParams,
+        response: { 202: Type.Object({ eventId: Type.String(), status: Type.Literal('attempting') }) },
+      },
+    },
+    async (request, reply) => {
+      const { appId, eventId } = request.params;
+      const result = await deps.manual.redeliver(appId, eventId);
+      switch (result) {
+        case 'not_found':
+          throw new ReghookError('REGHOOK_NOT_FOUND', `event ${eventId} not found (or its payload was erased)`);
+        case 'no_endpoint':
+          throw new ReghookError('REGHOOK_CONFLICT', 'the project has no webhook endpoint; set one first');
+        case 'endpoint_disabled':
+          throw new ReghookError('REGHOOK_CONFLICT', 'the webhook endpoint is disabled; enable it first');
+        case 'started':
+          return reply.code(202).send({ eventId, status: 'attempting' as const });
+      }
+    },
+  );
+
+  app.post(
+    '/v1/projects/:appId/events/recover',
+    {
+      ...common,
+      schema: {
+        tags: ['events'],
+        summary: 'Put every failed event created since a time back on a fresh schedule',
+        params: AppIdParams,
+        body: RecoverBody,
+        response: { 200: Type.Object({ recovered: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      await projectOr404(request.params.appId);
+      const recovered = await store.recoverFailed(request.params.appId, Date.parse(request.body.since), clock.now());
+      if (recovered > 0) deps.wakeDispatcher();
+      return { recovered };
+    },
+  );
+}

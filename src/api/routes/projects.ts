@@ -1,0 +1,129 @@
+/** Projects and their API keys. Creating and listing projects needs the admin token. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { ReghookError } from '../../errors.js';
+import { generateApiKey, hashToken } from '../../secrets/tokens.js';
+import type { Store } from '../../store/store.js';
+import { iso, type AppDeps } from '../app.js';
+import { ApiKey, AppIdParams, KeyParams, ListOf, NewApiKey, Project, ProjectBody } from '../schemas.js';
+
+/** Creates and stores a key for a project; the plaintext is returned once and never stored. */
+async function issueKey(store: Store, appId: number, now: number): Promise<{ id: string; apiKey: string }> {
+  const { id, key } = generateApiKey();
+  await store.addApiKey({ id, appId, hash: hashToken(key), prefix: key.slice(0, 8), createdAt: now, revokedAt: null });
+  return { id, apiKey: key };
+}
+
+export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock } = deps;
+
+  const projectOr404 = async (appId: number) => {
+    const project = await store.getProject(appId);
+    if (!project) throw new ReghookError('REGHOOK_NOT_FOUND', `project ${appId} not found`);
+    return project;
+  };
+
+  app.post(
+    '/v1/projects',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['projects'],
+        summary: 'Create a project; answers its first API key (shown once)',
+        body: ProjectBody,
+        response: { 201: Type.Object({ ...Project.properties, apiKeyId: Type.String(), apiKey: Type.String() }) },
+      },
+    },
+    async (request, reply) => {
+      const now = clock.now();
+      const { appId, name } = request.body;
+      if ((await store.createProject({ appId, name, createdAt: now })) === 'exists') {
+        throw new ReghookError('REGHOOK_CONFLICT', `a project with appId ${appId} exists`, {
+          errors: [{ path: '/appId', message: 'is taken' }],
+        });
+      }
+      const key = await issueKey(store, appId, now);
+      return reply.code(201).send({ appId, name, createdAt: iso(now), apiKeyId: key.id, apiKey: key.apiKey });
+    },
+  );
+
+  app.get(
+    '/v1/projects',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['projects'],
+        summary: 'List projects',
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
+            cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: ListOf(Project) },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? 50;
+      const rows = await store.listProjects(limit + 1, request.query.cursor ? Number(request.query.cursor) : null);
+      const page = rows.slice(0, limit);
+      return {
+        data: page.map((p) => ({ appId: p.appId, name: p.name, createdAt: iso(p.createdAt) })),
+        nextCursor: rows.length > limit ? String(page.at(-1)!.appId) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/projects/:appId',
+    {
+      config: { access: 'project' },
+      schema: {
+        tags: ['projects'],
+        summary: 'A project and its API keys (never the keys themselves)',
+        params: AppIdParams,
+        response: { 200: Type.Object({ ...Project.properties, apiKeys: Type.Array(ApiKey) }) },
+      },
+    },
+    async (request) => {
+      const project = await projectOr404(request.params.appId);
+      const keys = await store.listApiKeys(project.appId);
+      return {
+        appId: project.appId,
+        name: project.name,
+        createdAt: iso(project.createdAt),
+        apiKeys: keys.map((k) => ({ id: k.id, prefix: k.prefix, createdAt: iso(k.createdAt), revokedAt: iso(k.revokedAt) })),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/projects/:appId/api-keys',
+    {
+      config: { access: 'project' },
+      schema: { tags: ['projects'], summary: 'Create an API key (shown once)', params: AppIdParams, response: { 201: NewApiKey } },
+    },
+    async (request, reply) => {
+      const project = await projectOr404(request.params.appId);
+      return reply.code(201).send(await issueKey(store, project.appId, clock.now()));
+    },
+  );
+
+  app.delete(
+    '/v1/projects/:appId/api-keys/:keyId',
+    {
+      config: { access: 'project' },
+      schema: { tags: ['projects'], summary: 'Revoke an API key', params: KeyParams },
+    },
+    async (request, reply) => {
+      const { appId, keyId } = request.params;
+      if (!(await store.revokeApiKey(appId, keyId, clock.now()))) {
+        throw new ReghookError('REGHOOK_NOT_FOUND', `no active key ${keyId} in project ${appId}`);
+      }
+      return reply.code(204).send();
+    },
+  );
+}

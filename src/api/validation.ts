@@ -1,0 +1,66 @@
+/**
+ * Request validation. Bodies are validated strictly (no type coercion, unknown fields refused);
+ * path and query strings are coerced from text. Ajv reports every error, each turned into
+ * `{ path, message }` naming the field.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import * as ajvFormats from 'ajv-formats';
+import type { FormatsPlugin } from 'ajv-formats';
+import { isIP } from 'node:net';
+import type { FieldError } from '../errors.js';
+import { parseRegisterDate } from '../domain/registration.js';
+
+// ajv-formats is CommonJS; its default export arrives wrapped under NodeNext.
+const addFormats = (ajvFormats as unknown as { default: FormatsPlugin }).default;
+
+function makeAjv(coerceTypes: boolean): Ajv {
+  const ajv = new Ajv({ allErrors: true, coerceTypes, removeAdditional: false, useDefaults: true, strict: false });
+  addFormats(ajv);
+  ajv.addFormat('ip', (value: string) => isIP(value) !== 0);
+  ajv.addFormat('register-date', (value: string) => parseRegisterDate(value) !== undefined);
+  return ajv;
+}
+
+const strict = makeAjv(false);
+const lenient = makeAjv(true);
+
+/** Fastify validator compiler: strict for bodies, coercing for params and querystrings. */
+export function compileValidator({ schema, httpPart }: { schema: object; httpPart?: string }): ValidateFunction {
+  return (httpPart === 'body' ? strict : lenient).compile(schema);
+}
+
+const FORMAT_MESSAGES: Record<string, string> = {
+  ip: 'must be an IPv4 or IPv6 address',
+  uuid: 'must be a UUID',
+  'register-date': 'must be "YYYY-MM-DD HH:mm:ss" (UTC) or an ISO 8601 date-time with an offset, naming a real date',
+  'date-time': 'must be an ISO 8601 date-time with an offset',
+};
+
+/** Ajv errors as `{ path, message }`, the path a JSON pointer to the field (e.g. `/clientIp`). */
+export function fieldErrors(errors: readonly Partial<ErrorObject>[], part: string | undefined): FieldError[] {
+  const prefix = part === 'querystring' ? '/query' : part === 'params' ? '/params' : '';
+  const out: FieldError[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    let path = e.instancePath ?? '';
+    let message = e.message ?? 'is invalid';
+    const params = (e.params ?? {}) as Record<string, unknown>;
+    if (e.keyword === 'required') {
+      path += `/${String(params.missingProperty)}`;
+      message = 'is required';
+    } else if (e.keyword === 'additionalProperties') {
+      path += `/${String(params.additionalProperty)}`;
+      message = 'is not a known field';
+    } else if (e.keyword === 'format') {
+      message = FORMAT_MESSAGES[String(params.format)] ?? message;
+    } else if (e.keyword === 'anyOf' || e.keyword === 'type' && seen.has(prefix + path)) {
+      continue;
+    }
+    const key = `${prefix}${path}|${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    seen.add(prefix + path);
+    out.push({ path: prefix + path || '/', message });
+  }
+  return out;
+}

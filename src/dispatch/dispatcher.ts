@@ -1,0 +1,217 @@
+/**
+ * The dispatcher: claim -> send -> classify -> record, in a loop. It claims due deliveries in
+ * batches under a lease, runs up to `concurrency` attempts at once (at most `endpointConcurrency`
+ * per project, so a slow endpoint cannot hold up the others), and records finished attempts in
+ * batches. No timer per delivery: one loop sleeps until woken by new work, a freed slot, or the
+ * next due time.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { toError } from '../errors.js';
+import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.js';
+import type { ClaimedDelivery, FinishedAttempt, Store } from '../store/store.js';
+import type { Sender } from './sender.js';
+import type { SigningKeys } from './signing-keys.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  sender: Sender;
+  keys: SigningKeys;
+  clock: Clock;
+  retry: RetryPolicy;
+  concurrency: number;
+  endpointConcurrency: number;
+  /** How long a claim is held; must exceed the delivery timeout. */
+  leaseMs: number;
+  /** Rows claimed per query at most. */
+  batchSize?: number;
+  /** Longest sleep while idle, so work inserted by other processes is seen. */
+  idlePollMs?: number;
+  logger: Logger;
+  /** Called after each recorded attempt (metrics). */
+  onAttempt?: (delivery: ClaimedDelivery, attempt: FinishedAttempt) => void;
+}
+
+export class Dispatcher {
+  private readonly o: Required<Omit<DispatcherOptions, 'onAttempt'>> & Pick<DispatcherOptions, 'onAttempt'>;
+  private inFlight = 0;
+  private readonly inFlightByApp = new Map<number, number>();
+  private readonly finished: FinishedAttempt[] = [];
+  private flushScheduled = false;
+  private flushing: Promise<void> = Promise.resolve();
+  private running = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private wakeUp: (() => void) | null = null;
+  private wakeRequested = false;
+  private readonly idle = new Set<() => void>();
+
+  constructor(options: DispatcherOptions) {
+    this.o = { batchSize: 100, idlePollMs: 1_000, ...options };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  /** Tells the loop that new work may be due now (an event was created, an endpoint enabled). */
+  wake(): void {
+    this.wakeRequested = true;
+    const wake = this.wakeUp;
+    this.wakeUp = null;
+    wake?.();
+  }
+
+  /** Stops claiming, lets attempts in flight finish (each is bounded by the delivery timeout), records them. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loopDone;
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
+    await this.flush();
+  }
+
+  get attemptsInFlight(): number {
+    return this.inFlight;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      this.wakeRequested = false;
+      let full = false;
+      try {
+        const free = this.o.concurrency - this.inFlight;
+        if (free > 0) {
+          const limit = Math.min(free, this.o.batchSize);
+          const claimed = await this.o.store.claimDue({
+            now: this.o.clock.now(),
+            limit,
+            leaseMs: this.o.leaseMs,
+            maxAttempts: this.o.retry.maxAttempts,
+            perEndpointLimit: this.o.endpointConcurrency,
+            excludeAppIds: this.saturatedApps(),
+          });
+          for (const delivery of claimed) this.launch(delivery);
+          // A full batch means more may be due right now: claim again at once.
+          full = claimed.length === limit;
+        }
+      } catch (error) {
+        this.o.logger.error({ err: toError(error) }, 'claiming due deliveries failed; retrying');
+        await this.sleep(this.o.idlePollMs);
+        continue;
+      }
+      if (full) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        continue;
+      }
+      if (!this.running) break;
+      await this.sleep(await this.msUntilNextDue());
+    }
+  }
+
+  private saturatedApps(): number[] {
+    const apps: number[] = [];
+    for (const [appId, count] of this.inFlightByApp) if (count >= this.o.endpointConcurrency) apps.push(appId);
+    return apps;
+  }
+
+  private async msUntilNextDue(): Promise<number> {
+    if (this.inFlight >= this.o.concurrency) return this.o.idlePollMs;
+    try {
+      const next = await this.o.store.nextDueAt();
+      if (next === null) return this.o.idlePollMs;
+      return Math.max(0, Math.min(this.o.idlePollMs, next - this.o.clock.now()));
+    } catch {
+      return this.o.idlePollMs;
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.wakeRequested || !this.running) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = null;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private launch(delivery: ClaimedDelivery): void {
+    this.inFlight++;
+    this.inFlightByApp.set(delivery.appId, (this.inFlightByApp.get(delivery.appId) ?? 0) + 1);
+    void this.attempt(delivery).finally(() => {
+      this.inFlight--;
+      const left = (this.inFlightByApp.get(delivery.appId) ?? 1) - 1;
+      if (left === 0) this.inFlightByApp.delete(delivery.appId);
+      else this.inFlightByApp.set(delivery.appId, left);
+      if (this.inFlight === 0) {
+        for (const resolve of this.idle) resolve();
+        this.idle.clear();
+      }
+      this.wake();
+    });
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    const now = this.o.clock.now();
+    let finished: FinishedAttempt;
+    try {
+      const outcome = await this.o.sender.send({
+        url: delivery.url,
+        webhookId: delivery.eventId,
+        body: delivery.body,
+        keys: this.o.keys.keysFor(delivery, now),
+        now,
+      });
+      finished = {
+        attemptId: delivery.attemptId,
+        eventId: delivery.eventId,
+        outcome,
+        next: afterScheduledAttempt(this.o.retry, delivery.scheduledAttempts, outcome.success, this.o.clock.now()),
+      };
+    } catch (error) {
+      // Sending never throws; opening a secret can (wrong key). Record it as a failed attempt.
+      this.o.logger.error({ err: toError(error), eventId: delivery.eventId }, 'attempt could not be made');
+      finished = {
+        attemptId: delivery.attemptId,
+        eventId: delivery.eventId,
+        outcome: { success: false, statusCode: null, errorKind: 'internal_error', durationMs: 0, responseBody: null },
+        next: afterScheduledAttempt(this.o.retry, delivery.scheduledAttempts, false, this.o.clock.now()),
+      };
+    }
+    this.finished.push(finished);
+    this.o.onAttempt?.(delivery, finished);
+    this.scheduleFlush();
+  }
+
+  /** Attempts that finish in the same turn of the event loop are recorded in one transaction. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      while (this.finished.length > 0) {
+        const batch = this.finished.splice(0, 500);
+        try {
+          await this.o.store.recordAttempts(batch, this.o.clock.now());
+        } catch (error) {
+          // Unrecorded attempts stay leased; their leases run out and they are attempted again.
+          this.o.logger.error({ err: toError(error), count: batch.length }, 'recording attempts failed');
+        }
+      }
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * One HTTP attempt: POST the stored body with fresh Standard Webhooks headers, under a
+ * whole-request deadline, through undici over kept-alive connections whose every connect passes
+ * the network policy. Classifies the result into an AttemptOutcome; never throws.
+ */
+import { Agent, request } from 'undici';
+import { isSuccess } from '../domain/retry-policy.js';
+import { USER_AGENT } from '../package-info.js';
+import { signatureHeader } from '../signing/standard-webhooks.js';
+import type { AttemptOutcome } from '../store/store.js';
+import { createPolicyConnector, type NetworkPolicy } from './network-policy.js';
+
+/** Response bytes read at most (the rest is discarded); of those, the first KEPT_BODY_BYTES are kept. */
+export const MAX_READ_BODY_BYTES = 64 * 1024;
+export const KEPT_BODY_BYTES = 1024;
+
+export interface SenderOptions {
+  timeoutMs: number;
+  networkPolicy: NetworkPolicy;
+  /** Connections kept per endpoint origin. */
+  connectionsPerOrigin: number;
+}
+
+export interface WebhookMessage {
+  url: string;
+  webhookId: string;
+  body: string;
+  /** HMAC keys: the current secret, and the rotated-out one while it is still valid. */
+  keys: readonly Buffer[];
+  /** Epoch ms of this attempt, for webhook-timestamp. */
+  now: number;
+}
+
+export interface Sender {
+  send(message: WebhookMessage): Promise<AttemptOutcome>;
+  close(): Promise<void>;
+}
+
+export function createSender(options: SenderOptions): Sender {
+  const agent = new Agent({
+    connections: options.connectionsPerOrigin,
+    keepAliveTimeout: 4_000,
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    connect: createPolicyConnector(options.networkPolicy, { connectTimeoutMs: options.timeoutMs }),
+  });
+
+  async function send(message: WebhookMessage): Promise<AttemptOutcome> {
+    const started = performance.now();
+    const timestamp = Math.floor(message.now / 1000);
+    const controller = new AbortController();
+    const deadline = setTimeout(() => controller.abort(), options.timeoutMs);
+    try {
+      const response = await request(message.url, {
+        method: 'POST',
+        dispatcher: agent,
+        signal: controller.signal,
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': USER_AGENT,
+          'webhook-id': message.webhookId,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': signatureHeader(message.keys, message.webhookId, timestamp, message.body),
+        },
+        body: message.body,
+      });
+      const kept = await readBounded(response.body);
+      return {
+        success: isSuccess(response.statusCode),
+        statusCode: response.statusCode,
+        errorKind: null,
+        durationMs: performance.now() - started,
+        responseBody: kept,
+      };
+    } catch (error) {
+      return {
+        success: false,
+        statusCode: null,
+        errorKind: controller.signal.aborted ? 'timeout' : classifyError(error),
+        durationMs: performance.now() - started,
+        responseBody: null,
+      };
+    } finally {
+      clearTimeout(deadline);
+    }
+  }
+
+  return { send, close: () => agent.close() };
+}
+
+/** Reads at most MAX_READ_BODY_BYTES and keeps the first KEPT_BODY_BYTES as text. */
+async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string | null> {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let read = 0;
+  for await (const chunk of body) {
+    read += chunk.length;
+    if (keptBytes < KEPT_BODY_BYTES) {
+      const part = chunk.subarray(0, KEPT_BODY_BYTES - keptBytes);
+      kept.push(part);
+      keptBytes += part.length;
+    }
+    if (read >= MAX_READ_BODY_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  return keptBytes === 0 ? null : Buffer.concat(kept).toString('utf8');
+}
+
+const ERROR_KINDS: Record<string, string> = {
+  REGHOOK_DESTINATION_REFUSED: 'destination_refused',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  ETIMEDOUT: 'timeout',
+  ECONNREFUSED: 'connection_refused',
+  ECONNRESET: 'connection_reset',
+  EPIPE: 'connection_reset',
+  UND_ERR_SOCKET: 'connection_reset',
+  UND_ERR_CLOSED: 'connection_reset',
+  ENOTFOUND: 'dns_error',
+  EAI_AGAIN: 'dns_error',
+  EHOSTUNREACH: 'host_unreachable',
+  ENETUNREACH: 'host_unreachable',
+  UND_ERR_INVALID_ARG: 'invalid_url',
+  ERR_INVALID_URL: 'invalid_url',
+};
+
+/** Maps an undici / Node error to a stable error kind, by code (never by message). */
+export function classifyError(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      const kind = ERROR_KINDS[code];
+      if (kind) return kind;
+      if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || code.includes('CERT')) return 'tls_error';
+    }
+    current = current.cause;
+  }
+  return 'network_error';
+}

@@ -1,0 +1,36 @@
+import type { SecretBox } from '../secrets/secret-box.js';
+import { secretKey } from '../signing/standard-webhooks.js';
+
+export interface SealedSecrets {
+  secretSealed: string;
+  previousSecretSealed: string | null;
+  previousSecretExpiresAt: number | null;
+}
+
+/**
+ * Turns an endpoint's sealed secrets into HMAC keys: the current one, plus the rotated-out one
+ * while it is still valid. Opened keys are cached by their sealed form (which changes on rotation).
+ */
+export class SigningKeys {
+  private readonly cache = new Map<string, Buffer>();
+
+  constructor(private readonly box: SecretBox) {}
+
+  keysFor(secrets: SealedSecrets, now: number): Buffer[] {
+    const keys = [this.open(secrets.secretSealed)];
+    if (secrets.previousSecretSealed && (secrets.previousSecretExpiresAt ?? 0) > now) {
+      keys.push(this.open(secrets.previousSecretSealed));
+    }
+    return keys;
+  }
+
+  private open(sealed: string): Buffer {
+    let key = this.cache.get(sealed);
+    if (!key) {
+      key = secretKey(this.box.open(sealed));
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(sealed, key);
+    }
+    return key;
+  }
+}

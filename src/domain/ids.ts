@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto';
+
+// Crockford base32, as ULID uses: sortable as text, no ambiguous letters.
+const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A ULID-shaped id: 10 characters of millisecond time, then 16 of randomness. Ids made in a later
+ * millisecond sort after earlier ones, which the event log's cursor pagination relies on.
+ */
+export function timeSortableId(nowMs: number): string {
+  let time = '';
+  let t = Math.floor(nowMs);
+  for (let i = 0; i < 10; i++) {
+    time = ALPHABET[t % 32]! + time;
+    t = Math.floor(t / 32);
+  }
+  const random = randomBytes(16);
+  let tail = '';
+  for (let i = 0; i < 16; i++) tail += ALPHABET[random[i]! & 31]!;
+  return time + tail;
+}
+
+/** `evt_<time-sortable id>`: the webhook-id of every attempt of one event. */
+export function newEventId(nowMs: number): string {
+  return `evt_${timeSortableId(nowMs)}`;
+}

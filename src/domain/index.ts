@@ -1,0 +1,4 @@
+export * from './ids.js';
+export * from './registration.js';
+export * from './retry-policy.js';
+export * from './triggers.js';

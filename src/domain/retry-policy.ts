@@ -1,0 +1,35 @@
+/**
+ * The retry schedule of SPEC section 4 as a pure function: what happens to an event after one of
+ * its scheduled attempts, given how many scheduled attempts it has used.
+ */
+
+export interface RetryPolicy {
+  /** Wait after a failed attempt before the next one. */
+  intervalMs: number;
+  /** Scheduled attempts in all, the first one included. */
+  maxAttempts: number;
+}
+
+export type EventStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
+
+export type NextState =
+  | { status: 'delivered' }
+  | { status: 'failed' }
+  | { status: 'pending'; nextAttemptAt: number };
+
+/** Only HTTP 200 is success: 201, 204 and redirects are failures. */
+export function isSuccess(statusCode: number | null): boolean {
+  return statusCode === 200;
+}
+
+/** The state after scheduled attempt number `attemptsUsed` (1-based) finished at `finishedAt`. */
+export function afterScheduledAttempt(
+  policy: RetryPolicy,
+  attemptsUsed: number,
+  succeeded: boolean,
+  finishedAt: number,
+): NextState {
+  if (succeeded) return { status: 'delivered' };
+  if (attemptsUsed >= policy.maxAttempts) return { status: 'failed' };
+  return { status: 'pending', nextAttemptAt: finishedAt + policy.intervalMs };
+}

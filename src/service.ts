@@ -1,0 +1,141 @@
+/**
+ * Wires one reghook process together from a ResolvedConfig: the store, the secret key, the admin
+ * token, the API (serve) and the dispatcher (serve with REGHOOK_DISPATCH=true, or worker).
+ */
+import type { Logger } from 'pino';
+import { buildApp, type App } from './api/app.js';
+import { systemClock, type Clock } from './clock.js';
+import type { ResolvedConfig } from './config.js';
+import { Dispatcher } from './dispatch/dispatcher.js';
+import { ManualAttempts } from './dispatch/manual-attempts.js';
+import { createSender } from './dispatch/sender.js';
+import { SigningKeys } from './dispatch/signing-keys.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './logger.js';
+import { loadOrCreateSecretKey } from './secrets/key-file.js';
+import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
+import { generateAdminToken, hashToken } from './secrets/tokens.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
+
+export interface ServiceOptions {
+  mode: 'serve' | 'worker';
+  clock?: Clock;
+  logger?: Logger;
+  /** Where one-time lines for the operator go (the generated admin token, the URL). */
+  print?: (line: string) => void;
+}
+
+export interface Service {
+  store: Store;
+  app: App | null;
+  dispatcher: Dispatcher | null;
+  /** The URL the API listens on (serve mode). */
+  url: string | null;
+  stop(): Promise<void>;
+}
+
+const SECRET_KEY_CHECK = 'reghook secret key check';
+
+/** Fails closed when the secret key is not the one this database's secrets were sealed under. */
+async function checkSecretKey(store: Store, box: SecretBox): Promise<void> {
+  const sealed = await store.putSettingIfAbsent('secret_key_check', box.seal(SECRET_KEY_CHECK));
+  try {
+    if (box.open(sealed) === SECRET_KEY_CHECK) return;
+  } catch {
+    // fall through
+  }
+  throw new ConfigError(
+    'REGHOOK_SECRET_KEY does not match the key this database was created with; start with the original key',
+  );
+}
+
+/** The admin token's hash: from REGHOOK_ADMIN_TOKEN, or generated once and printed once. */
+async function adminTokenHash(store: Store, config: ResolvedConfig, print: (line: string) => void): Promise<string> {
+  if (config.adminToken !== undefined) return hashToken(config.adminToken);
+  const existing = await store.getSetting('admin_token_hash');
+  if (existing !== null) return existing;
+  const token = generateAdminToken();
+  const stored = await store.putSettingIfAbsent('admin_token_hash', hashToken(token));
+  if (stored === hashToken(token)) {
+    print(`reghook: generated the admin token (shown once, store it now): ${token}`);
+  }
+  return stored;
+}
+
+export async function startService(config: ResolvedConfig, options: ServiceOptions): Promise<Service> {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
+
+  const store = await openStore(config.database);
+  try {
+    const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
+    const box = createSecretBox(key);
+    await checkSecretKey(store, box);
+    const tokenHash = await adminTokenHash(store, config, print);
+
+    const sender = createSender({
+      timeoutMs: config.deliveryTimeoutMs,
+      networkPolicy: config.networkPolicy,
+      connectionsPerOrigin: config.endpointConcurrency,
+    });
+    const keys = new SigningKeys(box);
+    const runDispatcher = options.mode === 'worker' || config.dispatch;
+    const dispatcher = runDispatcher
+      ? new Dispatcher({
+          store,
+          sender,
+          keys,
+          clock,
+          retry: { intervalMs: config.retryIntervalMs, maxAttempts: config.maxAttempts },
+          concurrency: config.concurrency,
+          endpointConcurrency: config.endpointConcurrency,
+          leaseMs: config.deliveryTimeoutMs * 2 + 5_000,
+          logger: logger.child({ component: 'dispatcher' }),
+        })
+      : null;
+    const manual = new ManualAttempts(store, sender, keys, clock, logger.child({ component: 'manual' }));
+
+    let app: App | null = null;
+    let url: string | null = null;
+    if (options.mode === 'serve') {
+      app = await buildApp({
+        store,
+        clock,
+        logger,
+        secretBox: box,
+        manual,
+        networkPolicy: config.networkPolicy,
+        adminTokenHash: tokenHash,
+        wakeDispatcher: () => dispatcher?.wake(),
+      });
+      await app.listen({ host: config.host, port: config.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+      print(`reghook: listening on ${url} (dashboard ${url}/, API docs ${url}/docs)`);
+    }
+    dispatcher?.start();
+    logger.info({ mode: options.mode, dispatch: dispatcher !== null, store: store.kind }, 'reghook started');
+
+    let stopping: Promise<void> | null = null;
+    const stop = () => {
+      stopping ??= (async () => {
+        logger.info('draining');
+        await app?.close();
+        await dispatcher?.stop();
+        await manual.drain();
+        await sender.close();
+        await store.close();
+        logger.info('stopped');
+        logger.flush?.();
+      })();
+      return stopping;
+    };
+    return { store, app, dispatcher, url, stop };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}

@@ -1,0 +1,553 @@
+/**
+ * The embedded SQLite Store (better-sqlite3, WAL). One process owns the writes; transactions are
+ * BEGIN IMMEDIATE so that several processes on one file still serialise their ingest decisions.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { NormalizedRegistration } from '../../domain/registration.js';
+import type { EventStatus } from '../../domain/retry-policy.js';
+import {
+  decidePurchase,
+  initialEventStatus,
+  registrationFires,
+  type PurchaseAnswer,
+  type RegistrationAnswer,
+} from '../../domain/triggers.js';
+import { loadMigrations } from '../migration-files.js';
+import type {
+  ApiKeyRecord,
+  AttemptOutcome,
+  AttemptRecord,
+  ClaimedDelivery,
+  ClaimOptions,
+  Endpoint,
+  EventDetail,
+  EventSummary,
+  FinishedAttempt,
+  ManualAttempt,
+  Page,
+  Project,
+  PurchaseReport,
+  PurchaseResult,
+  RegistrationResult,
+  Store,
+} from '../store.js';
+import { CLAIM_DUE_SQL, LEASE_SQL } from './claim-due.js';
+
+interface EventRow {
+  id: string;
+  app_id: number;
+  client_uuid: string;
+  body: string | null;
+  status: EventStatus;
+  attempt_count: number;
+  scheduled_attempts: number;
+  next_attempt_at: number | null;
+  lease_token: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+interface EndpointRow {
+  app_id: number;
+  url: string;
+  enabled: number;
+  secret_sealed: string;
+  previous_secret_sealed: string | null;
+  previous_secret_expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+interface AttemptRow {
+  number: number;
+  trigger: AttemptRecord['trigger'];
+  started_at: number;
+  finished: number;
+  success: number | null;
+  status_code: number | null;
+  error_kind: string | null;
+  duration_ms: number | null;
+  response_body: string | null;
+}
+
+const toEndpoint = (r: EndpointRow): Endpoint => ({
+  appId: r.app_id,
+  url: r.url,
+  enabled: r.enabled === 1,
+  secretSealed: r.secret_sealed,
+  previousSecretSealed: r.previous_secret_sealed,
+  previousSecretExpiresAt: r.previous_secret_expires_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toSummary = (r: EventRow): EventSummary => ({
+  eventId: r.id,
+  appId: r.app_id,
+  clientUuid: r.client_uuid,
+  status: r.status,
+  attemptCount: r.attempt_count,
+  createdAt: r.created_at,
+  // While leased, next_attempt_at is the lease end, not a scheduled time.
+  nextAttemptAt: r.status === 'pending' && r.lease_token === null ? r.next_attempt_at : null,
+  deliveredAt: r.delivered_at,
+});
+
+const toAttempt = (r: AttemptRow): AttemptRecord => ({
+  number: r.number,
+  trigger: r.trigger,
+  startedAt: r.started_at,
+  outcome:
+    r.finished === 1
+      ? {
+          success: r.success === 1,
+          statusCode: r.status_code,
+          errorKind: r.error_kind,
+          durationMs: r.duration_ms ?? 0,
+          responseBody: r.response_body,
+        }
+      : null,
+});
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly s;
+
+  constructor(file: string) {
+    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    this.db = new Database(file);
+    // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a process
+    // crash (kill -9); only an OS crash or power loss can lose the last commits.
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrateNow();
+    this.s = this.prepare();
+  }
+
+  private migrateNow(): void {
+    this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
+    for (const migration of loadMigrations('sqlite')) {
+      if (applied.has(migration.version)) continue;
+      // The migration and its ledger row commit together, or neither does.
+      this.db
+        .transaction(() => {
+          this.db.exec(migration.sql);
+          this.db
+            .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+            .run(migration.version, migration.name, Date.now());
+        })
+        .immediate();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+      putSetting: db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+      insertProject: db.prepare(
+        'INSERT INTO projects (app_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (app_id) DO NOTHING',
+      ),
+      getProject: db.prepare<[number], { app_id: number; name: string; created_at: number }>(
+        'SELECT app_id, name, created_at FROM projects WHERE app_id = ?',
+      ),
+      listProjects: db.prepare<[number, number], { app_id: number; name: string; created_at: number }>(
+        'SELECT app_id, name, created_at FROM projects WHERE app_id > ? ORDER BY app_id LIMIT ?',
+      ),
+      insertKey: db.prepare(
+        'INSERT INTO api_keys (id, app_id, hash, prefix, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      listKeys: db.prepare<[number], { id: string; app_id: number; prefix: string; created_at: number; revoked_at: number | null }>(
+        'SELECT id, app_id, prefix, created_at, revoked_at FROM api_keys WHERE app_id = ? ORDER BY created_at, id',
+      ),
+      keyByHash: db.prepare<[string], { id: string; app_id: number; hash: string; prefix: string; created_at: number; revoked_at: number | null }>(
+        'SELECT id, app_id, hash, prefix, created_at, revoked_at FROM api_keys WHERE hash = ?',
+      ),
+      revokeKey: db.prepare(
+        'UPDATE api_keys SET revoked_at = ? WHERE app_id = ? AND id = ? AND revoked_at IS NULL',
+      ),
+      getEndpoint: db.prepare<[number], EndpointRow>('SELECT * FROM endpoints WHERE app_id = ?'),
+      insertEndpoint: db.prepare(
+        `INSERT INTO endpoints (app_id, url, enabled, secret_sealed, created_at, updated_at)
+         VALUES (@appId, @url, @enabled, @secret, @now, @now)`,
+      ),
+      updateEndpoint: db.prepare(
+        'UPDATE endpoints SET url = @url, enabled = @enabled, updated_at = @now WHERE app_id = @appId',
+      ),
+      rotateSecret: db.prepare(
+        `UPDATE endpoints
+         SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = @expires,
+             secret_sealed = @secret, updated_at = @now
+         WHERE app_id = @appId`,
+      ),
+      getRegistration: db.prepare<[number, string], { store_register: number; body: string | null; answer: string }>(
+        'SELECT store_register, body, answer FROM registrations WHERE app_id = ? AND client_uuid = ?',
+      ),
+      insertRegistration: db.prepare(
+        `INSERT INTO registrations (app_id, client_uuid, store_register, body, answer, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      purchaseExists: db.prepare<[number, string], { one: number }>(
+        'SELECT 1 AS one FROM purchases WHERE app_id = ? AND client_uuid = ? LIMIT 1',
+      ),
+      getPurchase: db.prepare<[number, string], { client_uuid: string; answer: string }>(
+        'SELECT client_uuid, answer FROM purchases WHERE app_id = ? AND transaction_id = ?',
+      ),
+      insertPurchase: db.prepare(
+        `INSERT INTO purchases (app_id, transaction_id, client_uuid, purchase_date, answer, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      // The unique (app_id, client_uuid) constraint turns a second creation into a no-op.
+      insertEvent: db.prepare(
+        `INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at)
+         VALUES (@id, @appId, @clientUuid, @body, @status, @due, @now)
+         ON CONFLICT (app_id, client_uuid) DO NOTHING`,
+      ),
+      eventByUser: db.prepare<[number, string], { id: string; status: EventStatus }>(
+        'SELECT id, status FROM events WHERE app_id = ? AND client_uuid = ?',
+      ),
+      getEvent: db.prepare<[number, string], EventRow>('SELECT * FROM events WHERE app_id = ? AND id = ?'),
+      eventForClaim: db.prepare<[string], EventRow & EndpointRow>(
+        `SELECT e.*, p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at
+         FROM events e JOIN endpoints p ON p.app_id = e.app_id WHERE e.id = ?`,
+      ),
+      attemptsOf: db.prepare<[string], AttemptRow>(
+        'SELECT * FROM attempts WHERE event_id = ? ORDER BY number, id',
+      ),
+      claimDue: db.prepare<Record<string, unknown>, { id: string; app_id: number }>(CLAIM_DUE_SQL),
+      lease: db.prepare(LEASE_SQL),
+      failExhausted: db.prepare(
+        `UPDATE events SET status = 'failed', next_attempt_at = NULL, lease_token = NULL WHERE id = ?`,
+      ),
+      openAttempt: db.prepare(
+        `INSERT INTO attempts (event_id, app_id, number, trigger, started_at)
+         VALUES (@eventId, @appId, @number, @trigger, @now)`,
+      ),
+      bumpAttemptCount: db.prepare('UPDATE events SET attempt_count = attempt_count + 1 WHERE id = ?'),
+      finishAttempt: db.prepare(
+        `UPDATE attempts
+         SET finished = 1, success = @success, status_code = @statusCode, error_kind = @errorKind,
+             duration_ms = @durationMs, response_body = @responseBody
+         WHERE id = @attemptId`,
+      ),
+      // Fenced: only the holder of the current lease may move the event on.
+      settleScheduled: db.prepare(
+        `UPDATE events
+         SET status = @status, next_attempt_at = @next, lease_token = NULL,
+             delivered_at = CASE WHEN @status = 'delivered' THEN @now ELSE delivered_at END
+         WHERE id = @eventId AND lease_token = @attemptId AND status = 'pending'`,
+      ),
+      // A manual success delivers the event whatever its state, and voids any lease in flight.
+      settleManualSuccess: db.prepare(
+        `UPDATE events
+         SET status = 'delivered', next_attempt_at = NULL, lease_token = NULL, delivered_at = @now
+         WHERE id = @eventId AND status <> 'delivered'`,
+      ),
+      nextDue: db.prepare<[], { next_attempt_at: number }>(
+        `SELECT e.next_attempt_at FROM events e
+         JOIN endpoints p ON p.app_id = e.app_id AND p.enabled = 1
+         WHERE e.status = 'pending' ORDER BY e.next_attempt_at LIMIT 1`,
+      ),
+      recoverFailed: db.prepare(
+        `UPDATE events SET status = 'pending', scheduled_attempts = 0, next_attempt_at = @now, lease_token = NULL
+         WHERE app_id = @appId AND status = 'failed' AND created_at >= @since`,
+      ),
+      insertFinishedAttempt: db.prepare(
+        `INSERT INTO attempts (event_id, app_id, number, trigger, started_at, finished, success, status_code,
+                               error_kind, duration_ms, response_body)
+         VALUES (@eventId, @appId, 1, 'test', @startedAt, 1, @success, @statusCode, @errorKind, @durationMs, @responseBody)`,
+      ),
+    };
+  }
+
+  async migrate(): Promise<void> {
+    this.migrateNow();
+  }
+
+  async isReady(): Promise<boolean> {
+    try {
+      const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+      const latest = loadMigrations('sqlite').at(-1)?.version ?? 0;
+      return (row.v ?? 0) >= latest;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async getSetting(key: string): Promise<string | null> {
+    return this.s.getSetting.get(key)?.value ?? null;
+  }
+
+  async putSettingIfAbsent(key: string, value: string): Promise<string> {
+    this.s.putSetting.run(key, value);
+    return this.s.getSetting.get(key)!.value;
+  }
+
+  async createProject(project: Project): Promise<'created' | 'exists'> {
+    const info = this.s.insertProject.run(project.appId, project.name, project.createdAt);
+    return info.changes === 1 ? 'created' : 'exists';
+  }
+
+  async getProject(appId: number): Promise<Project | null> {
+    const r = this.s.getProject.get(appId);
+    return r ? { appId: r.app_id, name: r.name, createdAt: r.created_at } : null;
+  }
+
+  async listProjects(limit: number, cursor: number | null): Promise<Project[]> {
+    return this.s.listProjects
+      .all(cursor ?? 0, limit)
+      .map((r) => ({ appId: r.app_id, name: r.name, createdAt: r.created_at }));
+  }
+
+  async addApiKey(key: ApiKeyRecord & { hash: string }): Promise<void> {
+    this.s.insertKey.run(key.id, key.appId, key.hash, key.prefix, key.createdAt, key.revokedAt);
+  }
+
+  async listApiKeys(appId: number): Promise<ApiKeyRecord[]> {
+    return this.s.listKeys.all(appId).map((r) => ({
+      id: r.id,
+      appId: r.app_id,
+      prefix: r.prefix,
+      createdAt: r.created_at,
+      revokedAt: r.revoked_at,
+    }));
+  }
+
+  async findApiKeyByHash(hash: string): Promise<(ApiKeyRecord & { hash: string }) | null> {
+    const r = this.s.keyByHash.get(hash);
+    return r
+      ? { id: r.id, appId: r.app_id, hash: r.hash, prefix: r.prefix, createdAt: r.created_at, revokedAt: r.revoked_at }
+      : null;
+  }
+
+  async revokeApiKey(appId: number, keyId: string, now: number): Promise<boolean> {
+    return this.s.revokeKey.run(now, appId, keyId).changes === 1;
+  }
+
+  async getEndpoint(appId: number): Promise<Endpoint | null> {
+    const r = this.s.getEndpoint.get(appId);
+    return r ? toEndpoint(r) : null;
+  }
+
+  async putEndpoint(
+    appId: number,
+    url: string,
+    enabled: boolean,
+    secretSealedIfNew: string,
+    now: number,
+  ): Promise<{ endpoint: Endpoint; created: boolean }> {
+    return this.db
+      .transaction(() => {
+        const params = { appId, url, enabled: enabled ? 1 : 0, secret: secretSealedIfNew, now };
+        const created = this.s.updateEndpoint.run(params).changes === 0;
+        if (created) this.s.insertEndpoint.run(params);
+        return { endpoint: toEndpoint(this.s.getEndpoint.get(appId)!), created };
+      })
+      .immediate();
+  }
+
+  async rotateSecret(appId: number, newSecretSealed: string, previousExpiresAt: number, now: number): Promise<Endpoint | null> {
+    this.s.rotateSecret.run({ appId, secret: newSecretSealed, expires: previousExpiresAt, now });
+    return this.getEndpoint(appId);
+  }
+
+  /** Creates the user's event unless one exists; answers the event that exists afterwards. */
+  private createEvent(appId: number, clientUuid: string, body: string | null, eventId: string, now: number) {
+    const endpoint = this.s.getEndpoint.get(appId);
+    const status = initialEventStatus(endpoint?.enabled === 1);
+    const due = status === 'pending' ? now : null;
+    const info = this.s.insertEvent.run({ id: eventId, appId, clientUuid, body, status, due, now });
+    if (info.changes === 1) return { eventId, status };
+    const existing = this.s.eventByUser.get(appId, clientUuid)!;
+    return { eventId: existing.id, status: existing.status === 'skipped' ? ('skipped' as const) : ('pending' as const) };
+  }
+
+  async recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
+    return this.db
+      .transaction((): RegistrationResult => {
+        const existing = this.s.getRegistration.get(reg.appId, reg.clientUuid);
+        if (existing) {
+          if (existing.body !== reg.body) return { kind: 'conflict' };
+          return { kind: 'repeat', answer: JSON.parse(existing.answer) as RegistrationAnswer };
+        }
+        if (!this.s.getProject.get(reg.appId)) return { kind: 'unknown_app' };
+        const purchased = this.s.purchaseExists.get(reg.appId, reg.clientUuid) !== undefined;
+        const answer: RegistrationAnswer = registrationFires(reg.storeRegister, purchased)
+          ? this.createEvent(reg.appId, reg.clientUuid, reg.body, newEventId, now)
+          : { eventId: null, status: 'awaiting_first_purchase' };
+        this.s.insertRegistration.run(
+          reg.appId, reg.clientUuid, reg.storeRegister ? 1 : 0, reg.body, JSON.stringify(answer), now,
+        );
+        return { kind: 'created', answer };
+      })
+      .immediate();
+  }
+
+  async recordPurchase(p: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult> {
+    return this.db
+      .transaction((): PurchaseResult => {
+        const existing = this.s.getPurchase.get(p.appId, p.transactionId);
+        if (existing) {
+          if (existing.client_uuid !== p.clientUuid) return { kind: 'conflict' };
+          return { kind: 'repeat', answer: JSON.parse(existing.answer) as PurchaseAnswer };
+        }
+        if (!this.s.getProject.get(p.appId)) return { kind: 'unknown_app' };
+        const registration = this.s.getRegistration.get(p.appId, p.clientUuid);
+        const eventExists = this.s.eventByUser.get(p.appId, p.clientUuid) !== undefined;
+        const decision = decidePurchase(
+          registration ? { storeRegister: registration.store_register === 1 } : null,
+          eventExists,
+        );
+        const answer: PurchaseAnswer = decision.fire
+          ? { triggered: true, eventId: this.createEvent(p.appId, p.clientUuid, registration!.body, newEventId, now).eventId }
+          : { triggered: false, reason: decision.reason };
+        this.s.insertPurchase.run(p.appId, p.transactionId, p.clientUuid, p.purchaseDate, JSON.stringify(answer), now);
+        return { kind: 'created', answer };
+      })
+      .immediate();
+  }
+
+  async listEvents(
+    appId: number,
+    options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined },
+  ): Promise<Page<EventSummary>> {
+    const where = ['app_id = @appId'];
+    if (options.status) where.push('status = @status');
+    if (options.cursor) where.push('id < @cursor');
+    const rows = this.db
+      .prepare<Record<string, unknown>, EventRow>(
+        `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`,
+      )
+      .all({ appId, status: options.status, cursor: options.cursor, limit: options.limit + 1 });
+    const more = rows.length > options.limit;
+    const page = more ? rows.slice(0, options.limit) : rows;
+    return { data: page.map(toSummary), nextCursor: more ? page.at(-1)!.id : null };
+  }
+
+  async getEvent(appId: number, eventId: string): Promise<EventDetail | null> {
+    const row = this.s.getEvent.get(appId, eventId);
+    if (!row) return null;
+    return { ...toSummary(row), body: row.body, attempts: this.s.attemptsOf.all(eventId).map(toAttempt) };
+  }
+
+  async recoverFailed(appId: number, since: number, now: number): Promise<number> {
+    return this.s.recoverFailed.run({ appId, since, now }).changes;
+  }
+
+  async claimDue(o: ClaimOptions): Promise<ClaimedDelivery[]> {
+    return this.db
+      .transaction(() => {
+        const rows = this.s.claimDue.all({
+          now: o.now,
+          exclude: JSON.stringify(o.excludeAppIds),
+          scan: Math.max(o.limit * 4, 64),
+          perEndpoint: o.perEndpointLimit,
+          limit: o.limit,
+        });
+        const claimed: ClaimedDelivery[] = [];
+        for (const { id } of rows) {
+          const e = this.s.eventForClaim.get(id)!;
+          if (e.scheduled_attempts >= o.maxAttempts) {
+            // Its last attempt was leased by a process that died: the attempts are used up.
+            this.s.failExhausted.run(id);
+            continue;
+          }
+          const attemptId = Number(
+            this.s.openAttempt.run({ eventId: id, appId: e.app_id, number: e.attempt_count + 1, trigger: 'scheduled', now: o.now })
+              .lastInsertRowid,
+          );
+          this.s.lease.run({ id, leaseUntil: o.now + o.leaseMs, attemptId });
+          claimed.push({
+            eventId: id,
+            appId: e.app_id,
+            attemptId,
+            attemptNumber: e.attempt_count + 1,
+            scheduledAttempts: e.scheduled_attempts + 1,
+            url: e.url,
+            body: e.body ?? '',
+            secretSealed: e.secret_sealed,
+            previousSecretSealed: e.previous_secret_sealed,
+            previousSecretExpiresAt: e.previous_secret_expires_at,
+          });
+        }
+        return claimed;
+      })
+      .immediate();
+  }
+
+  async recordAttempts(finished: readonly FinishedAttempt[], now: number): Promise<void> {
+    if (finished.length === 0) return;
+    this.db
+      .transaction(() => {
+        for (const f of finished) {
+          this.s.finishAttempt.run({ attemptId: f.attemptId, ...outcomeParams(f.outcome) });
+          if (f.next === null) {
+            if (f.outcome.success) this.s.settleManualSuccess.run({ eventId: f.eventId, now });
+          } else {
+            this.s.settleScheduled.run({
+              eventId: f.eventId,
+              attemptId: f.attemptId,
+              status: f.next.status,
+              next: f.next.status === 'pending' ? f.next.nextAttemptAt : null,
+              now,
+            });
+          }
+        }
+      })
+      .immediate();
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    return this.s.nextDue.get()?.next_attempt_at ?? null;
+  }
+
+  async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | null> {
+    return this.db
+      .transaction((): ManualAttempt | null => {
+        const e = this.s.getEvent.get(appId, eventId);
+        const endpoint = this.s.getEndpoint.get(appId);
+        if (!e || !endpoint || e.body === null) return null;
+        const attemptId = Number(
+          this.s.openAttempt.run({ eventId, appId, number: e.attempt_count + 1, trigger: 'manual', now }).lastInsertRowid,
+        );
+        this.s.bumpAttemptCount.run(eventId);
+        return {
+          attemptId,
+          attemptNumber: e.attempt_count + 1,
+          url: endpoint.url,
+          body: e.body,
+          secretSealed: endpoint.secret_sealed,
+          previousSecretSealed: endpoint.previous_secret_sealed,
+          previousSecretExpiresAt: endpoint.previous_secret_expires_at,
+        };
+      })
+      .immediate();
+  }
+
+  async recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void> {
+    this.s.insertFinishedAttempt.run({ eventId: webhookId, appId, startedAt, ...outcomeParams(outcome) });
+  }
+}
+
+function outcomeParams(o: AttemptOutcome) {
+  return {
+    success: o.success ? 1 : 0,
+    statusCode: o.statusCode,
+    errorKind: o.errorKind,
+    durationMs: Math.round(o.durationMs),
+    responseBody: o.responseBody,
+  };
+}

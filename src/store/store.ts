@@ -1,0 +1,191 @@
+/**
+ * The Store: everything reghook keeps, behind one interface. The API and the dispatcher depend on
+ * this file only; `sqlite/` and `postgres/` implement it. Times are epoch milliseconds.
+ */
+import type { EventStatus } from '../domain/retry-policy.js';
+import type { NormalizedRegistration } from '../domain/registration.js';
+import type { PurchaseAnswer, RegistrationAnswer } from '../domain/triggers.js';
+
+export interface Project {
+  appId: number;
+  name: string;
+  createdAt: number;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  appId: number;
+  /** First characters of the key, so owners can tell keys apart. */
+  prefix: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface Endpoint {
+  appId: number;
+  url: string;
+  enabled: boolean;
+  /** Sealed (encrypted) current signing secret. */
+  secretSealed: string;
+  /** Sealed previous secret, co-signing until previousSecretExpiresAt. */
+  previousSecretSealed: string | null;
+  previousSecretExpiresAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type AttemptTrigger = 'scheduled' | 'manual' | 'test';
+
+/** How an attempt ended; `null` statusCode with an errorKind for failures without a response. */
+export interface AttemptOutcome {
+  statusCode: number | null;
+  errorKind: string | null;
+  durationMs: number;
+  /** The first 1 KiB of the response body. */
+  responseBody: string | null;
+  success: boolean;
+}
+
+export interface AttemptRecord {
+  number: number;
+  trigger: AttemptTrigger;
+  startedAt: number;
+  /** null while in flight, or when the process died during the attempt. */
+  outcome: AttemptOutcome | null;
+}
+
+export interface EventSummary {
+  eventId: string;
+  appId: number;
+  clientUuid: string;
+  status: EventStatus;
+  attemptCount: number;
+  createdAt: number;
+  nextAttemptAt: number | null;
+  deliveredAt: number | null;
+}
+
+export interface EventDetail extends EventSummary {
+  /** The exact body every attempt sends; null once erased or past retention. */
+  body: string | null;
+  attempts: AttemptRecord[];
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export type RegistrationResult =
+  | { kind: 'created'; answer: RegistrationAnswer }
+  | { kind: 'repeat'; answer: RegistrationAnswer }
+  | { kind: 'conflict' }
+  | { kind: 'unknown_app' };
+
+export interface PurchaseReport {
+  appId: number;
+  clientUuid: string;
+  transactionId: string;
+  purchaseDate: number | null;
+}
+
+export type PurchaseResult =
+  | { kind: 'created'; answer: PurchaseAnswer }
+  | { kind: 'repeat'; answer: PurchaseAnswer }
+  | { kind: 'conflict' }
+  | { kind: 'unknown_app' };
+
+/** One delivery leased to a dispatcher: everything needed to send it, and the fencing token. */
+export interface ClaimedDelivery {
+  eventId: string;
+  appId: number;
+  /** Fencing token: the id of the attempt row this claim created. */
+  attemptId: number;
+  attemptNumber: number;
+  /** Scheduled attempts used, this one included. */
+  scheduledAttempts: number;
+  url: string;
+  body: string;
+  secretSealed: string;
+  previousSecretSealed: string | null;
+  previousSecretExpiresAt: number | null;
+}
+
+/** A finished attempt to record; for scheduled ones, the event's next state (from the retry policy). */
+export interface FinishedAttempt {
+  attemptId: number;
+  eventId: string;
+  outcome: AttemptOutcome;
+  next: { status: 'delivered' } | { status: 'failed' } | { status: 'pending'; nextAttemptAt: number } | null;
+}
+
+export interface ManualAttempt {
+  attemptId: number;
+  attemptNumber: number;
+  url: string;
+  body: string;
+  secretSealed: string;
+  previousSecretSealed: string | null;
+  previousSecretExpiresAt: number | null;
+}
+
+export interface ClaimOptions {
+  now: number;
+  limit: number;
+  leaseMs: number;
+  maxAttempts: number;
+  /** At most this many rows of one project per claim. */
+  perEndpointLimit: number;
+  /** Projects whose endpoints already have all the attempts in flight they may have. */
+  excludeAppIds: readonly number[];
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies pending migrations (idempotent). */
+  migrate(): Promise<void>;
+  /** Whether the database answers and every migration is applied. */
+  isReady(): Promise<boolean>;
+  close(): Promise<void>;
+
+  getSetting(key: string): Promise<string | null>;
+  /** Writes the setting unless one exists; returns the value that is stored afterwards. */
+  putSettingIfAbsent(key: string, value: string): Promise<string>;
+
+  createProject(project: Project): Promise<'created' | 'exists'>;
+  getProject(appId: number): Promise<Project | null>;
+  listProjects(limit: number, cursor: number | null): Promise<Project[]>;
+
+  addApiKey(key: ApiKeyRecord & { hash: string }): Promise<void>;
+  listApiKeys(appId: number): Promise<ApiKeyRecord[]>;
+  findApiKeyByHash(hash: string): Promise<(ApiKeyRecord & { hash: string }) | null>;
+  /** Returns false when no such active key exists for that project. */
+  revokeApiKey(appId: number, keyId: string, now: number): Promise<boolean>;
+
+  getEndpoint(appId: number): Promise<Endpoint | null>;
+  /** Creates or changes the endpoint; `secretSealed` is used only when creating. */
+  putEndpoint(appId: number, url: string, enabled: boolean, secretSealedIfNew: string, now: number): Promise<{ endpoint: Endpoint; created: boolean }>;
+  rotateSecret(appId: number, newSecretSealed: string, previousExpiresAt: number, now: number): Promise<Endpoint | null>;
+
+  /** Records a registration and, when the trigger rules say so, its event: one transaction. */
+  recordRegistration(registration: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult>;
+  /** Records a purchase and, when it is a store user's first, the event: one transaction. */
+  recordPurchase(purchase: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult>;
+
+  listEvents(appId: number, options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined }): Promise<Page<EventSummary>>;
+  getEvent(appId: number, eventId: string): Promise<EventDetail | null>;
+  /** Puts every failed event created since `since` back on a fresh schedule; returns how many. */
+  recoverFailed(appId: number, since: number, now: number): Promise<number>;
+
+  /** Leases due deliveries of enabled endpoints, oldest due first, and opens an attempt for each. */
+  claimDue(options: ClaimOptions): Promise<ClaimedDelivery[]>;
+  /** Records finished attempts; an event's state changes only if the attempt still holds its lease. */
+  recordAttempts(finished: readonly FinishedAttempt[], now: number): Promise<void>;
+  /** When the earliest pending delivery of an enabled endpoint is due, or null when none is. */
+  nextDueAt(): Promise<number | null>;
+
+  /** Opens a manual attempt for one event (null when the event or an endpoint is missing). */
+  openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | null>;
+  /** Records a test webhook attempt (not tied to a stored event). */
+  recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void>;
+}

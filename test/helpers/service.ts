@@ -1,0 +1,117 @@
+/** A real reghook service on a fresh SQLite file, with short retry settings, for one test file. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { loadConfig, type ResolvedConfig } from '../../src/config.js';
+import { REDACTED_PATHS } from '../../src/logger.js';
+import { startService, type Service } from '../../src/service.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** Every log line of every test service, so a test can assert what never reaches the logs. */
+export const capturedLogs: string[] = [];
+
+export interface TestService extends Service {
+  config: ResolvedConfig;
+  dir: string;
+  /** Calls the API in-process with the admin token (or `token`). */
+  call(method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; json: any; headers: Record<string, unknown> }>;
+  /** Creates a project; answers its API key. */
+  createProject(appId: number, name?: string): Promise<string>;
+  /** Sets the project's endpoint; answers the signing secret. */
+  setEndpoint(appId: number, url: string, enabled?: boolean): Promise<string>;
+}
+
+export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reghook-test-'));
+  const config = loadConfig({
+    REGHOOK_DATABASE_URL: `sqlite:${path.join(dir, 'reghook.db')}`,
+    REGHOOK_PORT: '0',
+    REGHOOK_ADMIN_TOKEN: ADMIN_TOKEN,
+    REGHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    REGHOOK_RETRY_INTERVAL: '100ms',
+    REGHOOK_DELIVERY_TIMEOUT: '2s',
+    REGHOOK_LOG_LEVEL: 'info',
+    ...env,
+  });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      capturedLogs.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
+  const service = await startService(config, { mode: 'serve', logger, print: () => {} });
+
+  const call: TestService['call'] = async (method, url, body, token = ADMIN_TOKEN) => {
+    const res = await service.app!.inject({
+      method: method as 'GET',
+      url,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+    let json: unknown = null;
+    try {
+      json = res.body ? JSON.parse(res.body) : null;
+    } catch {
+      json = res.body;
+    }
+    return { status: res.statusCode, json, headers: res.headers };
+  };
+
+  return {
+    ...service,
+    config,
+    dir,
+    call,
+    async createProject(appId, name = `project ${appId}`) {
+      const res = await call('POST', '/v1/projects', { appId, name });
+      if (res.status !== 201) throw new Error(`createProject: ${res.status} ${JSON.stringify(res.json)}`);
+      return res.json.apiKey as string;
+    },
+    async setEndpoint(appId, url, enabled = true) {
+      const res = await call('PUT', `/v1/projects/${appId}/webhook`, { url, enabled });
+      if (res.status !== 200) throw new Error(`setEndpoint: ${res.status} ${JSON.stringify(res.json)}`);
+      return res.json.signingSecret as string;
+    },
+  };
+}
+
+let uuidCounter = 0;
+/** A distinct valid v4 UUID per call. */
+export function uuid(): string {
+  uuidCounter++;
+  return `8a6e0804-2bd0-4672-b79d-${uuidCounter.toString(16).padStart(12, '0')}`;
+}
+
+/** A valid registration report (SPEC section 3), with overrides. */
+export function registration(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    clientUuid: uuid(),
+    clientIp: '203.0.113.7',
+    country: 'TR',
+    language: 'en',
+    storeRegister: false,
+    subscriberId: '905555555555',
+    subscriberName: 'John Doe',
+    appId: 1,
+    flowId: 1,
+    siteId: 1,
+    registerDate: '2020-03-20 12:35:41',
+    registerOtpStatus: false,
+    ...overrides,
+  };
+}
+
+/** Polls until `check` returns a value that is not undefined (real loopback I/O takes real milliseconds). */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
