@@ -2,6 +2,7 @@
  * Wires one reghook process together from a ResolvedConfig: the store, the secret key, the admin
  * token, the API (serve) and the dispatcher (serve with REGHOOK_DISPATCH=true, or worker).
  */
+import { createHmac } from 'node:crypto';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './api/app.js';
 import { systemClock, type Clock } from './clock.js';
@@ -108,6 +109,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         manual,
         networkPolicy: config.networkPolicy,
         adminTokenHash: tokenHash,
+        sessionKey: createHmac('sha256', key).update('reghook dashboard sessions').digest(),
         wakeDispatcher: () => dispatcher?.wake(),
       });
       await app.listen({ host: config.host, port: config.port });

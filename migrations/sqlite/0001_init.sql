@@ -96,3 +96,5 @@ CREATE TABLE attempts (
   response_body TEXT
 ) STRICT;
 CREATE INDEX attempts_by_event ON attempts (event_id, number);
+-- The dashboard's chart: attempts of one project over time.
+CREATE INDEX attempts_by_time ON attempts (app_id, started_at);

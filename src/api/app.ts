@@ -34,6 +34,8 @@ export interface AppDeps {
   manual: ManualAttempts;
   networkPolicy: NetworkPolicy;
   adminTokenHash: string;
+  /** 32-byte key that signs dashboard session cookies (derived from the secret key). */
+  sessionKey: Buffer;
   /** Tells the dispatcher that work may be due (no-op on API-only nodes). */
   wakeDispatcher: () => void;
 }
@@ -142,6 +144,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(projectRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(eventRoutes, deps);
+  // (dashboard) registered below
   return app;
 }
 

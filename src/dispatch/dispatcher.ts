@@ -206,6 +206,8 @@ export class Dispatcher {
         const batch = this.finished.splice(0, 500);
         try {
           await this.o.store.recordAttempts(batch, this.o.clock.now());
+          // A recorded retry may be due sooner than the loop planned to sleep.
+          if (this.running) this.wake();
         } catch (error) {
           // Unrecorded attempts stay leased; their leases run out and they are attempted again.
           this.o.logger.error({ err: toError(error), count: batch.length }, 'recording attempts failed');

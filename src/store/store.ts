@@ -71,6 +71,14 @@ export interface EventDetail extends EventSummary {
   attempts: AttemptRecord[];
 }
 
+/** Finished attempts of one time bucket, by outcome (the dashboard's chart). */
+export interface AttemptBucket {
+  /** Start of the bucket, epoch ms. */
+  start: number;
+  succeeded: number;
+  failed: number;
+}
+
 export interface Page<T> {
   data: T[];
   nextCursor: string | null;
@@ -186,6 +194,8 @@ export interface Store {
 
   /** Opens a manual attempt for one event (null when the event or an endpoint is missing). */
   openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | null>;
+  /** Finished attempts since `since`, counted per `bucketMs` bucket by outcome (empty buckets omitted). */
+  attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]>;
   /** Records a test webhook attempt (not tied to a stored event). */
   recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void>;
 }

@@ -17,6 +17,7 @@ import {
 import { loadMigrations } from '../migration-files.js';
 import type {
   ApiKeyRecord,
+  AttemptBucket,
   AttemptOutcome,
   AttemptRecord,
   ClaimedDelivery,
@@ -260,6 +261,13 @@ export class SqliteStore implements Store {
       recoverFailed: db.prepare(
         `UPDATE events SET status = 'pending', scheduled_attempts = 0, next_attempt_at = @now, lease_token = NULL
          WHERE app_id = @appId AND status = 'failed' AND created_at >= @since`,
+      ),
+      attemptStats: db.prepare<Record<string, number>, { bucket: number; succeeded: number; failed: number }>(
+        `SELECT CAST(started_at / @bucketMs AS INTEGER) * @bucketMs AS bucket,
+                SUM(success = 1) AS succeeded, SUM(success = 0) AS failed
+         FROM attempts
+         WHERE app_id = @appId AND started_at >= @since AND finished = 1
+         GROUP BY bucket ORDER BY bucket`,
       ),
       insertFinishedAttempt: db.prepare(
         `INSERT INTO attempts (event_id, app_id, number, trigger, started_at, finished, success, status_code,
@@ -535,6 +543,12 @@ export class SqliteStore implements Store {
         };
       })
       .immediate();
+  }
+
+  async attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]> {
+    return this.s.attemptStats
+      .all({ appId, since, bucketMs })
+      .map((r) => ({ start: r.bucket, succeeded: r.succeeded, failed: r.failed }));
   }
 
   async recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void> {
