@@ -19,7 +19,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   try {
-    const config = loadConfig(process.env, rest);
+    const config = loadConfig(undefined, rest);
     if (command === 'migrate') {
       const store = await openStore(config.database);
       await store.migrate();

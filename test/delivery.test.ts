@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answer, hang, startReceiver, type Receiver } from './helpers/receiver.js';
+import { answer, hang, startReceiver } from './helpers/receiver.js';
 import { eventually, registration, startTestService, type TestService } from './helpers/service.js';
 
 // SPEC sections 3 and 4: the webhook as received, and the retry schedule with a short interval.

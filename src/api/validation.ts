@@ -16,7 +16,8 @@ const addFormats = (ajvFormats as unknown as { default: FormatsPlugin }).default
 function makeAjv(coerceTypes: boolean): Ajv {
   const ajv = new Ajv({ allErrors: true, coerceTypes, removeAdditional: false, useDefaults: true, strict: false });
   addFormats(ajv);
-  ajv.addFormat('ip', (value: string) => isIP(value) !== 0);
+  // No IPv6 zone ids ("fe80::1%eth0"): they mean nothing off the reporting host.
+  ajv.addFormat('ip', (value: string) => !value.includes('%') && isIP(value) !== 0);
   ajv.addFormat('register-date', (value: string) => parseRegisterDate(value) !== undefined);
   return ajv;
 }
