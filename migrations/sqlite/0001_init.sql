@@ -39,11 +39,16 @@ CREATE TABLE registrations (
   app_id         INTEGER NOT NULL REFERENCES projects (app_id),
   client_uuid    TEXT NOT NULL,
   store_register INTEGER NOT NULL,
+  subscriber_id  TEXT,                      -- NULL once past retention
   body           TEXT,
   answer         TEXT NOT NULL,
   created_at     INTEGER NOT NULL,
   PRIMARY KEY (app_id, client_uuid)
 ) STRICT;
+
+-- Erasure finds a person by subscriberId; retention finds store users still awaiting a purchase.
+CREATE INDEX registrations_by_subscriber ON registrations (app_id, subscriber_id);
+CREATE INDEX registrations_awaiting ON registrations (created_at) WHERE store_register = 1;
 
 CREATE TABLE purchases (
   app_id         INTEGER NOT NULL REFERENCES projects (app_id),
@@ -72,6 +77,7 @@ CREATE TABLE events (
   lease_token        INTEGER,
   created_at         INTEGER NOT NULL,
   delivered_at       INTEGER,
+  finished_at        INTEGER,                     -- when it became delivered, failed or skipped
   -- Exactly one event per user, ever: the database, not the application, guarantees it.
   UNIQUE (app_id, client_uuid)
 ) STRICT;
@@ -80,6 +86,8 @@ CREATE INDEX events_due ON events (next_attempt_at) WHERE status = 'pending';
 -- The delivery log: newest first per project, optionally by status.
 CREATE INDEX events_log ON events (app_id, id);
 CREATE INDEX events_log_by_status ON events (app_id, status, id);
+-- Retention walks finished events that still hold a payload.
+CREATE INDEX events_retention ON events (finished_at) WHERE body IS NOT NULL;
 
 CREATE TABLE attempts (
   id            INTEGER PRIMARY KEY,
@@ -98,3 +106,17 @@ CREATE TABLE attempts (
 CREATE INDEX attempts_by_event ON attempts (event_id, number);
 -- The dashboard's chart: attempts of one project over time.
 CREATE INDEX attempts_by_time ON attempts (app_id, started_at);
+
+-- Append-only: rows are inserted, never updated or deleted.
+CREATE TABLE audit_log (
+  id        INTEGER PRIMARY KEY,
+  app_id    INTEGER NOT NULL,
+  at        INTEGER NOT NULL,
+  actor     TEXT NOT NULL,
+  action    TEXT NOT NULL,
+  details   TEXT NOT NULL,
+  source_ip TEXT
+) STRICT;
+CREATE INDEX audit_log_by_app ON audit_log (app_id, id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;

@@ -39,6 +39,8 @@ export interface NormalizedRegistration {
   appId: number;
   clientUuid: string;
   storeRegister: boolean;
+  /** Kept beside the body so a person can be found for erasure. */
+  subscriberId: string;
   /** The exact JSON bytes every attempt sends. */
   body: string;
 }
@@ -102,6 +104,7 @@ export function normalizeRegistration(report: RegistrationReport): NormalizedReg
     appId: event.appId,
     clientUuid: event.clientUuid,
     storeRegister: event.storeRegister,
+    subscriberId: event.subscriberId,
     body: JSON.stringify(event),
   };
 }

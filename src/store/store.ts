@@ -71,6 +71,28 @@ export interface EventDetail extends EventSummary {
   attempts: AttemptRecord[];
 }
 
+/** One append-only audit record: who changed what, when, from where (never a secret). */
+export interface AuditEntry {
+  id: number;
+  appId: number;
+  at: number;
+  /** `admin`, or `key:<keyId>` for a project key. */
+  actor: string;
+  /** e.g. `endpoint.updated`, `secret.rotated`, `api_key.revoked`. */
+  action: string;
+  details: Record<string, unknown>;
+  /** The caller's address. */
+  sourceIp: string | null;
+}
+
+export interface QueueStats {
+  /** Pending deliveries due now (endpoint enabled). */
+  due: number;
+  /** Pending deliveries due later. */
+  scheduled: number;
+  oldestDueAt: number | null;
+}
+
 /** Finished attempts of one time bucket, by outcome (the dashboard's chart). */
 export interface AttemptBucket {
   /** Start of the bucket, epoch ms. */
@@ -196,6 +218,21 @@ export interface Store {
   openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | null>;
   /** Finished attempts since `since`, counted per `bucketMs` bucket by outcome (empty buckets omitted). */
   attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]>;
+  appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;
+  /** Newest first; `cursor` is the id of the last entry of the previous page. */
+  listAudit(appId: number, limit: number, cursor: number | null): Promise<AuditEntry[]>;
+  /**
+   * Erases one person: their registrations, the payloads of their events and the response bodies of
+   * those events' attempts. Delivery metadata (ids, statuses, times, codes) stays.
+   */
+  eraseSubscriber(appId: number, subscriberId: string): Promise<{ registrations: number; events: number }>;
+  /**
+   * Retention: drops payloads and attempt bodies of events finished before `finishedBefore`, and
+   * store registrations still awaiting a purchase reported before `awaitingBefore`; at most `limit`
+   * rows of each per call.
+   */
+  sweepRetention(options: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }>;
+  queueStats(now: number): Promise<QueueStats>;
   /** Records a test webhook attempt (not tied to a stored event). */
   recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void>;
 }

@@ -17,6 +17,7 @@ import {
 import { loadMigrations } from '../migration-files.js';
 import type {
   ApiKeyRecord,
+  AuditEntry,
   AttemptBucket,
   AttemptOutcome,
   AttemptRecord,
@@ -31,6 +32,7 @@ import type {
   Project,
   PurchaseReport,
   PurchaseResult,
+  QueueStats,
   RegistrationResult,
   Store,
 } from '../store.js';
@@ -194,8 +196,8 @@ export class SqliteStore implements Store {
         'SELECT store_register, body, answer FROM registrations WHERE app_id = ? AND client_uuid = ?',
       ),
       insertRegistration: db.prepare(
-        `INSERT INTO registrations (app_id, client_uuid, store_register, body, answer, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, body, answer, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       purchaseExists: db.prepare<[number, string], { one: number }>(
         'SELECT 1 AS one FROM purchases WHERE app_id = ? AND client_uuid = ? LIMIT 1',
@@ -209,8 +211,8 @@ export class SqliteStore implements Store {
       ),
       // The unique (app_id, client_uuid) constraint turns a second creation into a no-op.
       insertEvent: db.prepare(
-        `INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at)
-         VALUES (@id, @appId, @clientUuid, @body, @status, @due, @now)
+        `INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at, finished_at)
+         VALUES (@id, @appId, @clientUuid, @body, @status, @due, @now, CASE WHEN @status = 'skipped' THEN @now END)
          ON CONFLICT (app_id, client_uuid) DO NOTHING`,
       ),
       eventByUser: db.prepare<[number, string], { id: string; status: EventStatus }>(
@@ -227,7 +229,7 @@ export class SqliteStore implements Store {
       claimDue: db.prepare<Record<string, unknown>, { id: string; app_id: number }>(CLAIM_DUE_SQL),
       lease: db.prepare(LEASE_SQL),
       failExhausted: db.prepare(
-        `UPDATE events SET status = 'failed', next_attempt_at = NULL, lease_token = NULL WHERE id = ?`,
+        `UPDATE events SET status = 'failed', next_attempt_at = NULL, lease_token = NULL, finished_at = ? WHERE id = ?`,
       ),
       openAttempt: db.prepare(
         `INSERT INTO attempts (event_id, app_id, number, trigger, started_at)
@@ -244,13 +246,14 @@ export class SqliteStore implements Store {
       settleScheduled: db.prepare(
         `UPDATE events
          SET status = @status, next_attempt_at = @next, lease_token = NULL,
-             delivered_at = CASE WHEN @status = 'delivered' THEN @now ELSE delivered_at END
+             delivered_at = CASE WHEN @status = 'delivered' THEN @now ELSE delivered_at END,
+             finished_at = CASE WHEN @status IN ('delivered', 'failed') THEN @now END
          WHERE id = @eventId AND lease_token = @attemptId AND status = 'pending'`,
       ),
       // A manual success delivers the event whatever its state, and voids any lease in flight.
       settleManualSuccess: db.prepare(
         `UPDATE events
-         SET status = 'delivered', next_attempt_at = NULL, lease_token = NULL, delivered_at = @now
+         SET status = 'delivered', next_attempt_at = NULL, lease_token = NULL, delivered_at = @now, finished_at = @now
          WHERE id = @eventId AND status <> 'delivered'`,
       ),
       nextDue: db.prepare<[], { next_attempt_at: number }>(
@@ -259,7 +262,7 @@ export class SqliteStore implements Store {
          WHERE e.status = 'pending' ORDER BY e.next_attempt_at LIMIT 1`,
       ),
       recoverFailed: db.prepare(
-        `UPDATE events SET status = 'pending', scheduled_attempts = 0, next_attempt_at = @now, lease_token = NULL
+        `UPDATE events SET status = 'pending', scheduled_attempts = 0, next_attempt_at = @now, lease_token = NULL, finished_at = NULL
          WHERE app_id = @appId AND status = 'failed' AND created_at >= @since`,
       ),
       attemptStats: db.prepare<Record<string, number>, { bucket: number; succeeded: number; failed: number }>(
@@ -269,6 +272,47 @@ export class SqliteStore implements Store {
          WHERE app_id = @appId AND started_at >= @since AND finished = 1
          GROUP BY bucket ORDER BY bucket`,
       ),
+      appendAudit: db.prepare(
+        `INSERT INTO audit_log (app_id, at, actor, action, details, source_ip)
+         VALUES (@appId, @at, @actor, @action, @details, @sourceIp)`,
+      ),
+      listAudit: db.prepare<[number, number, number], { id: number; app_id: number; at: number; actor: string; action: string; details: string; source_ip: string | null }>(
+        'SELECT * FROM audit_log WHERE app_id = ? AND id < ? ORDER BY id DESC LIMIT ?',
+      ),
+      usersOfSubscriber: db.prepare<[number, string], { client_uuid: string }>(
+        'SELECT client_uuid FROM registrations WHERE app_id = ? AND subscriber_id = ?',
+      ),
+      erasePayload: db.prepare('UPDATE events SET body = NULL WHERE app_id = ? AND client_uuid = ?'),
+      eraseAttemptBodies: db.prepare(
+        `UPDATE attempts SET response_body = NULL
+         WHERE event_id IN (SELECT id FROM events WHERE app_id = ? AND client_uuid = ?)`,
+      ),
+      deleteRegistration: db.prepare('DELETE FROM registrations WHERE app_id = ? AND client_uuid = ?'),
+      expiredPayloads: db.prepare<[number, number], { id: string; app_id: number; client_uuid: string }>(
+        'SELECT id, app_id, client_uuid FROM events WHERE body IS NOT NULL AND finished_at < ? LIMIT ?',
+      ),
+      dropPayload: db.prepare('UPDATE events SET body = NULL WHERE id = ?'),
+      dropAttemptBodies: db.prepare('UPDATE attempts SET response_body = NULL WHERE event_id = ?'),
+      anonymiseRegistration: db.prepare(
+        'UPDATE registrations SET body = NULL, subscriber_id = NULL WHERE app_id = ? AND client_uuid = ?',
+      ),
+      dropTestBodies: db.prepare(
+        `UPDATE attempts SET response_body = NULL
+         WHERE trigger = 'test' AND started_at < ? AND response_body IS NOT NULL`,
+      ),
+      // Store users who never bought within the awaiting retention are forgotten.
+      dropAwaiting: db.prepare(
+        `DELETE FROM registrations WHERE rowid IN (
+           SELECT r.rowid FROM registrations r
+           WHERE r.store_register = 1 AND r.created_at < ?
+             AND NOT EXISTS (SELECT 1 FROM events e WHERE e.app_id = r.app_id AND e.client_uuid = r.client_uuid)
+           LIMIT ?)`,
+      ),
+      countDue: db.prepare<[number], { n: number; oldest: number | null }>(
+        `SELECT COUNT(*) AS n, MIN(next_attempt_at) AS oldest FROM events
+         WHERE status = 'pending' AND next_attempt_at <= ? AND lease_token IS NULL`,
+      ),
+      countPending: db.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM events WHERE status = 'pending'`),
       insertFinishedAttempt: db.prepare(
         `INSERT INTO attempts (event_id, app_id, number, trigger, started_at, finished, success, status_code,
                                error_kind, duration_ms, response_body)
@@ -388,7 +432,8 @@ export class SqliteStore implements Store {
       .transaction((): RegistrationResult => {
         const existing = this.s.getRegistration.get(reg.appId, reg.clientUuid);
         if (existing) {
-          if (existing.body !== reg.body) return { kind: 'conflict' };
+          // A body erased or past retention can no longer be compared: the original answer stands.
+          if (existing.body !== null && existing.body !== reg.body) return { kind: 'conflict' };
           return { kind: 'repeat', answer: JSON.parse(existing.answer) as RegistrationAnswer };
         }
         if (!this.s.getProject.get(reg.appId)) return { kind: 'unknown_app' };
@@ -397,7 +442,7 @@ export class SqliteStore implements Store {
           ? this.createEvent(reg.appId, reg.clientUuid, reg.body, newEventId, now)
           : { eventId: null, status: 'awaiting_first_purchase' };
         this.s.insertRegistration.run(
-          reg.appId, reg.clientUuid, reg.storeRegister ? 1 : 0, reg.body, JSON.stringify(answer), now,
+          reg.appId, reg.clientUuid, reg.storeRegister ? 1 : 0, reg.subscriberId, reg.body, JSON.stringify(answer), now,
         );
         return { kind: 'created', answer };
       })
@@ -470,7 +515,7 @@ export class SqliteStore implements Store {
           const e = this.s.eventForClaim.get(id)!;
           if (e.scheduled_attempts >= o.maxAttempts) {
             // Its last attempt was leased by a process that died: the attempts are used up.
-            this.s.failExhausted.run(id);
+            this.s.failExhausted.run(o.now, id);
             continue;
           }
           const attemptId = Number(
@@ -549,6 +594,59 @@ export class SqliteStore implements Store {
     return this.s.attemptStats
       .all({ appId, since, bucketMs })
       .map((r) => ({ start: r.bucket, succeeded: r.succeeded, failed: r.failed }));
+  }
+
+  async appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<void> {
+    this.s.appendAudit.run({ ...entry, details: JSON.stringify(entry.details) });
+  }
+
+  async listAudit(appId: number, limit: number, cursor: number | null): Promise<AuditEntry[]> {
+    return this.s.listAudit.all(appId, cursor ?? Number.MAX_SAFE_INTEGER, limit).map((r) => ({
+      id: r.id,
+      appId: r.app_id,
+      at: r.at,
+      actor: r.actor,
+      action: r.action,
+      details: JSON.parse(r.details) as Record<string, unknown>,
+      sourceIp: r.source_ip,
+    }));
+  }
+
+  async eraseSubscriber(appId: number, subscriberId: string): Promise<{ registrations: number; events: number }> {
+    return this.db
+      .transaction(() => {
+        let events = 0;
+        const users = this.s.usersOfSubscriber.all(appId, subscriberId);
+        for (const { client_uuid } of users) {
+          events += this.s.erasePayload.run(appId, client_uuid).changes;
+          this.s.eraseAttemptBodies.run(appId, client_uuid);
+          this.s.deleteRegistration.run(appId, client_uuid);
+        }
+        return { registrations: users.length, events };
+      })
+      .immediate();
+  }
+
+  async sweepRetention(o: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }> {
+    return this.db
+      .transaction(() => {
+        const expired = this.s.expiredPayloads.all(o.finishedBefore, o.limit);
+        for (const e of expired) {
+          this.s.dropPayload.run(e.id);
+          this.s.dropAttemptBodies.run(e.id);
+          this.s.anonymiseRegistration.run(e.app_id, e.client_uuid);
+        }
+        this.s.dropTestBodies.run(o.finishedBefore);
+        const awaiting = this.s.dropAwaiting.run(o.awaitingBefore, o.limit).changes;
+        return { payloads: expired.length, awaiting };
+      })
+      .immediate();
+  }
+
+  async queueStats(now: number): Promise<QueueStats> {
+    const due = this.s.countDue.get(now)!;
+    const pending = this.s.countPending.get()!.n;
+    return { due: due.n, scheduled: Math.max(0, pending - due.n), oldestDueAt: due.oldest };
   }
 
   async recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void> {
