@@ -62,7 +62,7 @@ export function parseRegisterDate(text: string): number | undefined {
   if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) return undefined;
   const utc = Date.UTC(year, month - 1, day, hour, minute, second);
   // Date.UTC rolls 2021-02-30 over into March: refuse days the month does not have.
-  if (new Date(utc).getUTCDate() !== day || year < 1970 || year > 9999) return undefined;
+  if (new Date(utc).getUTCDate() !== day) return undefined;
   let offsetMinutes = 0;
   if (iso) {
     const zone = iso[8]!;
@@ -74,7 +74,9 @@ export function parseRegisterDate(text: string): number | undefined {
       offsetMinutes = (h * 60 + min) * (digits[0] === '-' ? -1 : 1);
     }
   }
-  return utc - offsetMinutes * 60_000;
+  const instant = utc - offsetMinutes * 60_000;
+  // Nobody registered before the epoch; refusing it keeps the stored integer non-negative.
+  return instant >= 0 ? instant : undefined;
 }
 
 /** `YYYY-MM-DD HH:mm:ss` in UTC, the only form the webhook carries. */

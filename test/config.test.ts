@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseDuration } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+describe('configuration', () => {
+  it('defaults are the SPEC section 8 defaults', () => {
+    const c = loadConfig({});
+    expect(c.database).toEqual({ kind: 'sqlite', path: './data/reghook.db' });
+    expect([c.host, c.port]).toEqual(['127.0.0.1', 8080]);
+    expect(c.retryIntervalMs).toBe(3_600_000);
+    expect(c.maxAttempts).toBe(10);
+    expect(c.deliveryTimeoutMs).toBe(10_000);
+    expect(c.networkPolicy.allowAll).toBe(false);
+    expect(c.retentionMs).toBe(30 * 86_400_000);
+    expect(c.awaitingRetentionMs).toBe(365 * 86_400_000);
+    expect(c.dispatch).toBe(true);
+  });
+
+  it('flags override the environment', () => {
+    const c = loadConfig({ REGHOOK_PORT: '9000' }, ['--port', '0', '--retry-interval=250ms', '--dispatch', 'false']);
+    expect(c.port).toBe(0);
+    expect(c.retryIntervalMs).toBe(250);
+    expect(c.dispatch).toBe(false);
+  });
+
+  it.each([
+    ['REGHOOK_PORT', '70000'],
+    ['REGHOOK_PORT', 'eighty'],
+    ['REGHOOK_MAX_ATTEMPTS', '0'],
+    ['REGHOOK_RETRY_INTERVAL', '1 hour'],
+    ['REGHOOK_DELIVERY_TIMEOUT', '-5s'],
+    ['REGHOOK_DATABASE_URL', 'mysql://x'],
+    ['REGHOOK_ALLOW_PRIVATE_NETWORKS', '10.0.0.0/33'],
+    ['REGHOOK_DISPATCH', 'maybe'],
+    ['REGHOOK_SECRET_KEY', 'c2hvcnQ='],
+    ['REGHOOK_ADMIN_TOKEN', 'short'],
+    ['REGHOOK_LOG_LEVEL', 'loud'],
+  ])('a bad %s (%j) stops with a message naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
+  });
+
+  it('an unknown flag is refused', () => {
+    expect(() => loadConfig({}, ['--colour', 'blue'])).toThrowError(/unknown option --colour/);
+  });
+
+  it('durations: every unit, and a bare number is milliseconds (property)', () => {
+    const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100_000 }), fc.constantFrom(...Object.keys(units)), (n, unit) => {
+        expect(parseDuration(`${n}${unit}`)).toBe(n * units[unit]!);
+      }),
+    );
+    expect(parseDuration('250')).toBe(250);
+    expect(parseDuration('1.5s')).toBe(1500);
+    expect(parseDuration('1h30m')).toBeUndefined();
+  });
+});
