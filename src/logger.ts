@@ -27,9 +27,29 @@ export const REDACTED_PATHS = [
   '*.payload',
 ];
 
+/** Paths can carry personal data too (`/subscribers/<subscriberId>`): such segments are masked. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/subscribers\/)[^/?#]+/g, '$1[redacted]');
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  ip?: string;
+  id?: string;
+}
+
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
-    { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'reghook' } },
+    {
+      level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      base: { service: 'reghook' },
+      serializers: {
+        // Replaces Fastify's request serializer: no headers, and no personal data in the path.
+        req: (req: LoggedRequest) => ({ method: req.method, url: redactUrl(req.url ?? ''), remoteAddress: req.ip }),
+      },
+    },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

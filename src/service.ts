@@ -12,6 +12,7 @@ import { ManualAttempts } from './dispatch/manual-attempts.js';
 import { createSender } from './dispatch/sender.js';
 import { SigningKeys } from './dispatch/signing-keys.js';
 import { ConfigError } from './errors.js';
+import { RetentionSweeper } from './maintenance/retention.js';
 import { createLogger } from './logger.js';
 import { loadOrCreateSecretKey } from './secrets/key-file.js';
 import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
@@ -33,6 +34,8 @@ export interface Service {
   dispatcher: Dispatcher | null;
   /** The URL the API listens on (serve mode). */
   url: string | null;
+  /** Runs the retention sweep now (it also runs periodically where the dispatcher runs). */
+  sweepRetention(): Promise<{ payloads: number; awaiting: number }>;
   stop(): Promise<void>;
 }
 
@@ -118,7 +121,9 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       print(`reghook: listening on ${url} (dashboard ${url}/, API docs ${url}/docs)`);
     }
+    const sweeper = new RetentionSweeper(store, clock, config.retentionMs, config.awaitingRetentionMs, logger.child({ component: 'retention' }));
     dispatcher?.start();
+    if (dispatcher) sweeper.start();
     logger.info({ mode: options.mode, dispatch: dispatcher !== null, store: store.kind }, 'reghook started');
 
     let stopping: Promise<void> | null = null;
@@ -127,6 +132,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         logger.info('draining');
         await app?.close();
         await dispatcher?.stop();
+        await sweeper.stop();
         await manual.drain();
         await sender.close();
         await store.close();
@@ -135,7 +141,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       })();
       return stopping;
     };
-    return { store, app, dispatcher, url, stop };
+    return { store, app, dispatcher, url, stop, sweepRetention: () => sweeper.sweep() };
   } catch (error) {
     await store.close();
     throw error;

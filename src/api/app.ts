@@ -22,6 +22,8 @@ import { projectRoutes } from './routes/projects.js';
 import { webhookRoutes } from './routes/webhook.js';
 import { eventRoutes } from './routes/events.js';
 import { operationsRoutes } from './routes/operations.js';
+import { dashboardRoutes } from '../dashboard/dashboard.js';
+import { governanceRoutes } from './routes/governance.js';
 
 /** Body size limit of every route; ingest bodies are far smaller. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -144,7 +146,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(projectRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(eventRoutes, deps);
-  // (dashboard) registered below
+  await app.register(governanceRoutes, deps);
+  await app.register(dashboardRoutes, deps);
   return app;
 }
 

@@ -3,15 +3,26 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
+import type { Clock } from '../../src/clock.js';
 import { loadConfig, type ResolvedConfig } from '../../src/config.js';
-import { REDACTED_PATHS } from '../../src/logger.js';
+import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
 /** Every log line of every test service, so a test can assert what never reaches the logs. */
 export const capturedLogs: string[] = [];
+
+/**
+ * What must never reach a log (SPEC section 7): the personal data the test reports use, signing
+ * secrets, API keys and tokens. Every test service checks every line it logs; stop() fails the
+ * test file when one leaked.
+ */
+export const NEVER_LOGGED = [/905555555555/, /John Doe/, /203\.0\.113\.7/, /whsec_/, /rhk_/, /rhadm_/, /test-admin-token/];
+
+export function leaksIn(text: string): string[] {
+  return NEVER_LOGGED.filter((pattern) => pattern.test(text)).map(String);
+}
 
 export interface TestService extends Service {
   config: ResolvedConfig;
@@ -24,7 +35,7 @@ export interface TestService extends Service {
   setEndpoint(appId: number, url: string, enabled?: boolean): Promise<string>;
 }
 
-export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(env: Record<string, string> = {}, clock?: Clock): Promise<TestService> {
   const dir = mkdtempSync(path.join(tmpdir(), 'reghook-test-'));
   const config = loadConfig({
     REGHOOK_DATABASE_URL: `sqlite:${path.join(dir, 'reghook.db')}`,
@@ -36,14 +47,17 @@ export async function startTestService(env: Record<string, string> = {}): Promis
     REGHOOK_LOG_LEVEL: 'info',
     ...env,
   });
+  const leaks: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      capturedLogs.push(chunk.toString('utf8'));
+      const line = chunk.toString('utf8');
+      capturedLogs.push(line);
+      if (leaksIn(line).length > 0) leaks.push(line);
       done();
     },
   });
-  const logger = pino({ level: 'info', redact: { paths: REDACTED_PATHS, censor: '[redacted]' } }, sink);
-  const service = await startService(config, { mode: 'serve', logger, print: () => {} });
+  const logger = createLogger('info', sink);
+  const service = await startService(config, { mode: 'serve', logger, print: () => {}, ...(clock ? { clock } : {}) });
 
   const call: TestService['call'] = async (method, url, body, token = ADMIN_TOKEN) => {
     const res = await service.app!.inject({
@@ -63,6 +77,10 @@ export async function startTestService(env: Record<string, string> = {}): Promis
 
   return {
     ...service,
+    async stop() {
+      await service.stop();
+      if (leaks.length > 0) throw new Error(`personal data or secrets reached the logs:\n${leaks.join('')}`);
+    },
     config,
     dir,
     call,

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { ReghookError } from '../../errors.js';
 import type { AttemptRecord, EventSummary } from '../../store/store.js';
 import { iso, type AppDeps } from '../app.js';
+import { recordAudit } from '../audit.js';
 import { AppIdParams, EventDetail, EventListQuery, EventParams, EventSummary as EventSummarySchema, ListOf, RecoverBody } from '../schemas.js';
 
 const summary = (e: EventSummary) => ({
@@ -119,7 +120,9 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     },
     async (request) => {
       await projectOr404(request.params.appId);
-      const recovered = await store.recoverFailed(request.params.appId, Date.parse(request.body.since), clock.now());
+      const now = clock.now();
+      const recovered = await store.recoverFailed(request.params.appId, Date.parse(request.body.since), now);
+      await recordAudit(store, request, request.params.appId, 'events.recovered', { since: request.body.since, recovered }, now);
       if (recovered > 0) deps.wakeDispatcher();
       return { recovered };
     },

@@ -6,6 +6,7 @@ import { ReghookError } from '../../errors.js';
 import { generateApiKey, hashToken } from '../../secrets/tokens.js';
 import type { Store } from '../../store/store.js';
 import { iso, type AppDeps } from '../app.js';
+import { recordAudit } from '../audit.js';
 import { ApiKey, AppIdParams, KeyParams, ListOf, NewApiKey, Project, ProjectBody } from '../schemas.js';
 
 /** Creates and stores a key for a project; the plaintext is returned once and never stored. */
@@ -45,6 +46,7 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
         });
       }
       const key = await issueKey(store, appId, now);
+      await recordAudit(store, request, appId, 'project.created', { name, apiKeyId: key.id }, now);
       return reply.code(201).send({ appId, name, createdAt: iso(now), apiKeyId: key.id, apiKey: key.apiKey });
     },
   );
@@ -108,7 +110,10 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     },
     async (request, reply) => {
       const project = await projectOr404(request.params.appId);
-      return reply.code(201).send(await issueKey(store, project.appId, clock.now()));
+      const now = clock.now();
+      const key = await issueKey(store, project.appId, now);
+      await recordAudit(store, request, project.appId, 'api_key.created', { apiKeyId: key.id }, now);
+      return reply.code(201).send(key);
     },
   );
 
@@ -120,9 +125,11 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     },
     async (request, reply) => {
       const { appId, keyId } = request.params;
-      if (!(await store.revokeApiKey(appId, keyId, clock.now()))) {
+      const now = clock.now();
+      if (!(await store.revokeApiKey(appId, keyId, now))) {
         throw new ReghookError('REGHOOK_NOT_FOUND', `no active key ${keyId} in project ${appId}`);
       }
+      await recordAudit(store, request, appId, 'api_key.revoked', { apiKeyId: keyId }, now);
       return reply.code(204).send();
     },
   );

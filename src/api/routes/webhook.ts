@@ -6,6 +6,7 @@ import { ReghookError } from '../../errors.js';
 import { generateSecret } from '../../signing/standard-webhooks.js';
 import type { Endpoint } from '../../store/store.js';
 import { iso, type AppDeps } from '../app.js';
+import { recordAudit } from '../audit.js';
 import { AppIdParams, Secret, TestResult, Webhook, WebhookBody } from '../schemas.js';
 
 /** How long a rotated-out secret keeps co-signing. */
@@ -54,7 +55,9 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
         });
       }
       const secret = generateSecret();
-      const { endpoint, created } = await store.putEndpoint(appId, new URL(url).href, enabled, secretBox.seal(secret), clock.now());
+      const now = clock.now();
+      const { endpoint, created } = await store.putEndpoint(appId, new URL(url).href, enabled, secretBox.seal(secret), now);
+      await recordAudit(store, request, appId, created ? 'endpoint.created' : 'endpoint.updated', { url: endpoint.url, enabled: endpoint.enabled }, now);
       if (endpoint.enabled) deps.wakeDispatcher();
       return created ? { ...view(endpoint), signingSecret: secret } : view(endpoint);
     },
@@ -65,6 +68,7 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
     { ...common, schema: { tags: ['webhook'], summary: 'Reveal the signing secret', params: AppIdParams, response: { 200: Secret } } },
     async (request) => {
       const endpoint = await endpointOr404(request.params.appId);
+      await recordAudit(store, request, endpoint.appId, 'secret.revealed', {}, clock.now());
       const valid = endpoint.previousSecretExpiresAt !== null && endpoint.previousSecretExpiresAt > clock.now();
       return { signingSecret: secretBox.open(endpoint.secretSealed), previousSecretExpiresAt: valid ? iso(endpoint.previousSecretExpiresAt) : null };
     },
@@ -88,6 +92,7 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
       const secret = generateSecret();
       const expires = now + PREVIOUS_SECRET_VALIDITY_MS;
       await store.rotateSecret(appId, secretBox.seal(secret), expires, now);
+      await recordAudit(store, request, appId, 'secret.rotated', { previousSecretExpiresAt: iso(expires) }, now);
       return { signingSecret: secret, previousSecretExpiresAt: iso(expires) };
     },
   );

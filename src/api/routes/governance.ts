@@ -1,0 +1,81 @@
+/** The audit log and the erasure of one person (SPEC section 7). */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { ReghookError } from '../../errors.js';
+import { iso, type AppDeps } from '../app.js';
+import { recordAudit } from '../audit.js';
+import { AppIdParams, ListOf } from '../schemas.js';
+
+const AuditEntry = Type.Object({
+  id: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  actor: Type.String({ description: '`admin` or `key:<keyId>`' }),
+  action: Type.String(),
+  details: Type.Record(Type.String(), Type.Unknown()),
+  sourceIp: Type.Union([Type.String(), Type.Null()]),
+});
+
+export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, clock } = deps;
+
+  const projectOr404 = async (appId: number) => {
+    if (!(await store.getProject(appId))) throw new ReghookError('REGHOOK_NOT_FOUND', `project ${appId} not found`);
+  };
+
+  app.get(
+    '/v1/projects/:appId/audit-log',
+    {
+      config: { access: 'project' },
+      schema: {
+        tags: ['governance'],
+        summary: 'Every change to keys, endpoints and secrets, newest first (append-only)',
+        params: AppIdParams,
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
+            cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: ListOf(AuditEntry) },
+      },
+    },
+    async (request) => {
+      await projectOr404(request.params.appId);
+      const limit = request.query.limit ?? 50;
+      const rows = await store.listAudit(request.params.appId, limit + 1, request.query.cursor ? Number(request.query.cursor) : null);
+      const page = rows.slice(0, limit);
+      return {
+        data: page.map((e) => ({ id: e.id, at: iso(e.at), actor: e.actor, action: e.action, details: e.details, sourceIp: e.sourceIp })),
+        nextCursor: rows.length > limit ? String(page.at(-1)!.id) : null,
+      };
+    },
+  );
+
+  app.delete(
+    '/v1/projects/:appId/subscribers/:subscriberId',
+    {
+      config: { access: 'project' },
+      schema: {
+        tags: ['governance'],
+        summary: "Erase a person: their registrations, their events' payloads and attempt bodies",
+        description: 'Delivery metadata (event ids, statuses, times, status codes) stays, without personal data.',
+        params: Type.Object(
+          { appId: AppIdParams.properties.appId, subscriberId: Type.String({ minLength: 1, maxLength: 128 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ erasedRegistrations: Type.Integer(), erasedPayloads: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      const { appId, subscriberId } = request.params;
+      await projectOr404(appId);
+      const erased = await store.eraseSubscriber(appId, subscriberId);
+      // The audit record says that an erasure happened, never whom it concerned.
+      await recordAudit(store, request, appId, 'subscriber.erased', { registrations: erased.registrations }, clock.now());
+      return { erasedRegistrations: erased.registrations, erasedPayloads: erased.events };
+    },
+  );
+}
