@@ -29,6 +29,8 @@ export interface ResolvedConfig {
   concurrency: number;
   /** Attempts in flight at once to one endpoint, so a slow endpoint cannot take every slot. */
   endpointConcurrency: number;
+  /** Requests per minute one project API key may make. */
+  keyRateLimitPerMinute: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -68,7 +70,7 @@ const KNOWN = new Set([
   'REGHOOK_RETRY_INTERVAL', 'REGHOOK_MAX_ATTEMPTS', 'REGHOOK_DELIVERY_TIMEOUT',
   'REGHOOK_ALLOW_PRIVATE_NETWORKS', 'REGHOOK_RETENTION', 'REGHOOK_AWAITING_RETENTION',
   'REGHOOK_DISPATCH', 'REGHOOK_CONCURRENCY', 'REGHOOK_ENDPOINT_CONCURRENCY', 'REGHOOK_LOG_LEVEL',
-  'REGHOOK_DATA_DIR',
+  'REGHOOK_DATA_DIR', 'REGHOOK_KEY_RATE_LIMIT',
 ]);
 
 /** Validates the environment (and CLI flags, which win) into a ResolvedConfig, or throws ConfigError. */
@@ -160,6 +162,7 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     dispatch: boolean('REGHOOK_DISPATCH', true),
     concurrency: integer('REGHOOK_CONCURRENCY', 256, 1, 10_000),
     endpointConcurrency: integer('REGHOOK_ENDPOINT_CONCURRENCY', 16, 1, 1_000),
+    keyRateLimitPerMinute: integer('REGHOOK_KEY_RATE_LIMIT', 1200, 1, 10_000_000),
     logLevel: logLevel as ResolvedConfig['logLevel'],
   };
 }

@@ -28,12 +28,19 @@ export interface FieldError {
 export class ReghookError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[] | undefined;
+  /** For 429 and 503: when the caller may try again. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, detail: string, options?: { cause?: unknown; errors?: FieldError[] }) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options?: { cause?: unknown; errors?: FieldError[]; retryAfterSeconds?: number },
+  ) {
     super(detail, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ReghookError';
     this.code = code;
     this.errors = options?.errors;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   get status(): number {

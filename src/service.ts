@@ -112,6 +112,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         manual,
         networkPolicy: config.networkPolicy,
         adminTokenHash: tokenHash,
+        keyRateLimitPerMinute: config.keyRateLimitPerMinute,
         sessionKey: createHmac('sha256', key).update('reghook dashboard sessions').digest(),
         wakeDispatcher: () => dispatcher?.wake(),
       });

@@ -17,6 +17,7 @@ import { packageVersion } from '../package-info.js';
 import { Authenticator, type Principal } from './auth.js';
 import { sendProblem } from './problem.js';
 import { compileValidator, fieldErrors } from './validation.js';
+import { FixedWindowLimiter } from './rate-limit.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { projectRoutes } from './routes/projects.js';
 import { webhookRoutes } from './routes/webhook.js';
@@ -40,6 +41,10 @@ export interface AppDeps {
   sessionKey: Buffer;
   /** Tells the dispatcher that work may be due (no-op on API-only nodes). */
   wakeDispatcher: () => void;
+  /** Requests per minute allowed to one project API key (the admin token is not limited). */
+  keyRateLimitPerMinute?: number;
+  /** Failed authentications per minute allowed from one client address. */
+  authFailuresPerMinute?: number;
 }
 
 /** Who may call a route: set per route as `config: { access }`. */
@@ -76,13 +81,30 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const auth = new Authenticator(deps.store, deps.adminTokenHash);
   app.decorateRequest('principal', null);
+  const authFailures = new FixedWindowLimiter(deps.clock, deps.authFailuresPerMinute ?? 30, 60_000);
+  const keyRequests = new FixedWindowLimiter(deps.clock, deps.keyRateLimitPerMinute ?? 1200, 60_000);
+  const tooMany = (retryAfter: number, detail: string) =>
+    new ReghookError('REGHOOK_RATE_LIMITED', detail, { retryAfterSeconds: retryAfter });
 
   // Authenticate before the body is even parsed; check the project scope before validation, so
   // another project's routes answer 404 whatever the request carries.
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
-    const principal = await auth.authenticate(request);
+    // A client that keeps failing is refused before its guesses are even checked.
+    const blocked = authFailures.blocked(request.ip);
+    if (blocked > 0) throw tooMany(blocked, 'too many failed authentications from this address');
+    let principal: Principal;
+    try {
+      principal = await auth.authenticate(request);
+    } catch (error) {
+      authFailures.hit(request.ip);
+      throw error;
+    }
+    if (principal.kind === 'project') {
+      const wait = keyRequests.hit(principal.keyId);
+      if (wait > 0) throw tooMany(wait, 'this API key sent too many requests; slow down');
+    }
     request.principal = principal;
     if (access === 'admin' && principal.kind !== 'admin') {
       throw new ReghookError('REGHOOK_FORBIDDEN', 'this route needs the admin token, not a project key');
@@ -98,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.setErrorHandler((error: FastifyError | ReghookError, request, reply) => {
     if (error instanceof ReghookError) {
+      if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
       return sendProblem(reply, error.code, error.message, error.errors);
     }
     if (error.validation) {

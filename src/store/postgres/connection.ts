@@ -1,0 +1,121 @@
+/**
+ * Connecting to PostgreSQL: the connection URL (with an optional `?schema=`), a pool whose BIGINT
+ * columns read as numbers, transactions that retry on serialization failures and deadlocks, and
+ * SQLSTATE classification (by code, never by message text).
+ */
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { ConfigError, toError } from '../../errors.js';
+
+/** Where to connect: the pg connection string (schema folded into `options`) and the schema, if any. */
+export interface PostgresTarget {
+  connectionString: string;
+  /** The schema every table lives in, or null for the server's default search_path. */
+  schema: string | null;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Reads `postgres://user@host:port/db?schema=name`. The schema becomes the connection's
+ * search_path (`options=-c search_path=name`), so every statement is written unqualified and one
+ * database can hold several reghook installations, or one fresh schema per test file.
+ */
+export function parsePostgresUrl(url: string): PostgresTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch (error) {
+    throw new ConfigError('REGHOOK_DATABASE_URL is not a valid postgres:// URL', { cause: error });
+  }
+  const schema = parsed.searchParams.get('schema');
+  if (schema === null) return { connectionString: url, schema: null };
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new ConfigError(`REGHOOK_DATABASE_URL: schema "${schema}" must be lower-case letters, digits and _ (at most 63)`);
+  }
+  parsed.searchParams.delete('schema');
+  const options = parsed.searchParams.get('options');
+  parsed.searchParams.set('options', `${options === null ? '' : options + ' '}-c search_path=${schema}`);
+  return { connectionString: parsed.toString(), schema };
+}
+
+const INT8_OID = 20;
+
+/**
+ * Per-pool type parsers (not the process-wide `pg.types`): BIGINT epoch-millisecond times and ids
+ * fit in a double exactly, so they read as numbers like every other time in the Store interface.
+ */
+function typeParsers(): pg.TypeOverrides {
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(INT8_OID, (text: string) => Number(text));
+  return types;
+}
+
+export function clientConfig(target: PostgresTarget): pg.ClientConfig {
+  return {
+    connectionString: target.connectionString,
+    types: typeParsers(),
+    application_name: 'reghook',
+    // A dead peer (server restarted, network cut) is noticed instead of hanging a query forever.
+    keepAlive: true,
+    connectionTimeoutMillis: 5_000,
+  };
+}
+
+export function createPool(target: PostgresTarget, logger: Logger, max: number): pg.Pool {
+  const pool = new pg.Pool({ ...clientConfig(target), max, idleTimeoutMillis: 30_000 });
+  // An idle pooled connection that breaks (server restart) emits here; without a listener Node
+  // would crash the process. The pool drops that connection and opens a new one when needed.
+  pool.on('error', (error) => logger.warn({ err: error, code: sqlState(error) }, 'idle PostgreSQL connection lost'));
+  return pool;
+}
+
+/** The SQLSTATE of a database error, or undefined for anything else (e.g. a socket error). */
+export function sqlState(error: unknown): string | undefined {
+  return error instanceof pg.DatabaseError ? error.code : undefined;
+}
+
+export const UNIQUE_VIOLATION = '23505';
+/** serialization_failure and deadlock_detected: the transaction did nothing and may simply run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_TRANSACTION_ATTEMPTS = 5;
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * Runs `work` in one transaction on one pooled connection: BEGIN … COMMIT, ROLLBACK on error.
+ * Serialization failures and deadlocks are retried (a few times, with a little jitter) because the
+ * database undid the whole transaction; everything else is rethrown.
+ */
+export async function inTransaction<T>(pool: pg.Pool, logger: Logger, work: (client: Queryable) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await pool.connect();
+    // A checked-out connection has no pool listener: a connection error between two queries
+    // would otherwise be an unhandled 'error' event. The failing query rejects on its own.
+    const onError = (error: Error) => logger.warn({ err: error }, 'PostgreSQL connection lost during a transaction');
+    client.on('error', onError);
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        // The connection itself is gone: do not hand it back to the pool.
+        broken = toError(rollbackError);
+      }
+      const code = sqlState(error);
+      if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_TRANSACTION_ATTEMPTS) {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+        continue;
+      }
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startTestService, type TestService } from './helpers/service.js';
+
+let offset = 0;
+const clock = { now: () => Date.now() + offset };
+let svc: TestService;
+let key: string;
+
+beforeAll(async () => {
+  svc = await startTestService({ REGHOOK_KEY_RATE_LIMIT: '5' }, clock);
+  key = await svc.createProject(1);
+});
+afterAll(async () => {
+  await svc.stop();
+});
+
+const asClient = (ip: string, token: string) =>
+  svc.app!.inject({ method: 'GET', url: '/v1/projects/1', remoteAddress: ip, headers: { authorization: `Bearer ${token}` } });
+
+describe('rate limits', () => {
+  it('failed authentication is limited per client address: 429 with Retry-After, even for a right token', async () => {
+    for (let i = 0; i < 30; i++) expect((await asClient('198.51.100.1', `wrong-${i}`)).statusCode).toBe(401);
+    const blocked = await asClient('198.51.100.1', ADMIN_TOKEN);
+    expect(blocked.statusCode).toBe(429);
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(blocked.json().code).toBe('REGHOOK_RATE_LIMITED');
+    // Another address is not affected.
+    expect((await asClient('198.51.100.2', ADMIN_TOKEN)).statusCode).toBe(200);
+    // The window passes.
+    offset += 61_000;
+    expect((await asClient('198.51.100.1', ADMIN_TOKEN)).statusCode).toBe(200);
+  });
+
+  it('a project key gets REGHOOK_KEY_RATE_LIMIT requests a minute; the admin token is not limited', async () => {
+    offset += 61_000;
+    for (let i = 0; i < 5; i++) expect((await asClient('192.0.2.9', key)).statusCode).toBe(200);
+    const limited = await asClient('192.0.2.9', key);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+    for (let i = 0; i < 10; i++) expect((await asClient('192.0.2.9', ADMIN_TOKEN)).statusCode).toBe(200);
+  });
+});
