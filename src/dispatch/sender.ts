@@ -3,6 +3,8 @@
  * whole-request deadline, through undici over kept-alive connections whose every connect passes
  * the network policy. Classifies the result into an AttemptOutcome; never throws.
  */
+import { pipeline, type Readable, type Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { isSuccess } from '../domain/retry-policy.js';
 import { USER_AGENT } from '../package-info.js';
@@ -64,14 +66,20 @@ export function createSender(options: SenderOptions): Sender {
         },
         body: message.body,
       });
-      const kept = await readBounded(response.body);
-      return {
-        success: isSuccess(response.statusCode),
-        statusCode: response.statusCode,
-        errorKind: null,
-        durationMs: performance.now() - started,
-        responseBody: kept,
-      };
+      const statusCode = response.statusCode;
+      try {
+        const kept = await readBounded(response.body, response.headers['content-encoding']);
+        return { success: isSuccess(statusCode), statusCode, errorKind: null, durationMs: performance.now() - started, responseBody: kept };
+      } catch (error) {
+        // The status arrived but the body did not finish in time (or broke off): a failure.
+        return {
+          success: false,
+          statusCode,
+          errorKind: controller.signal.aborted ? 'timeout' : classifyError(error),
+          durationMs: performance.now() - started,
+          responseBody: null,
+        };
+      }
     } catch (error) {
       return {
         success: false,
@@ -88,22 +96,51 @@ export function createSender(options: SenderOptions): Sender {
   return { send, close: () => agent.close() };
 }
 
-/** Reads at most MAX_READ_BODY_BYTES and keeps the first KEPT_BODY_BYTES as text. */
-async function readBounded(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string | null> {
+type BodyStream = Readable & AsyncIterable<Buffer>;
+
+/** A decompressor for the response's content-encoding, or null to read the bytes as they are. */
+function decoderFor(encoding: string | string[] | undefined): Transform | null {
+  switch (String(encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return null;
+  }
+}
+
+/**
+ * Reads at most MAX_READ_BODY_BYTES (after decompression: a gzip bomb is inflated only that far,
+ * since reading stops and both streams are destroyed) and keeps the first KEPT_BODY_BYTES as text.
+ */
+async function readBounded(raw: BodyStream, encoding: string | string[] | undefined): Promise<string | null> {
+  const decoder = decoderFor(encoding);
+  const body: BodyStream = decoder ? (decoder as unknown as BodyStream) : raw;
+  if (decoder) pipeline(raw, decoder, () => {});
   const kept: Buffer[] = [];
   let keptBytes = 0;
   let read = 0;
-  for await (const chunk of body) {
-    read += chunk.length;
-    if (keptBytes < KEPT_BODY_BYTES) {
-      const part = chunk.subarray(0, KEPT_BODY_BYTES - keptBytes);
-      kept.push(part);
-      keptBytes += part.length;
+  try {
+    for await (const chunk of body) {
+      read += chunk.length;
+      if (keptBytes < KEPT_BODY_BYTES) {
+        const part = chunk.subarray(0, KEPT_BODY_BYTES - keptBytes);
+        kept.push(part);
+        keptBytes += part.length;
+      }
+      if (read >= MAX_READ_BODY_BYTES) break;
     }
-    if (read >= MAX_READ_BODY_BYTES) {
-      body.destroy();
-      break;
-    }
+  } catch (error) {
+    // A body that does not decompress is kept as far as it went; the status code decides.
+    const code = (error as { code?: unknown }).code;
+    if (!(typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('ERR_ZLIB')))) throw error;
+  } finally {
+    decoder?.destroy();
+    raw.destroy();
   }
   return keptBytes === 0 ? null : Buffer.concat(kept).toString('utf8');
 }
