@@ -13,6 +13,7 @@ import { createSender } from './dispatch/sender.js';
 import { SigningKeys } from './dispatch/signing-keys.js';
 import { ConfigError } from './errors.js';
 import { RetentionSweeper } from './maintenance/retention.js';
+import { Metrics } from './metrics/metrics.js';
 import { createLogger } from './logger.js';
 import { loadOrCreateSecretKey } from './secrets/key-file.js';
 import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
@@ -85,6 +86,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       connectionsPerOrigin: config.endpointConcurrency,
     });
     const keys = new SigningKeys(box);
+    const metrics = new Metrics(store, clock);
     const runDispatcher = options.mode === 'worker' || config.dispatch;
     const dispatcher = runDispatcher
       ? new Dispatcher({
@@ -97,9 +99,10 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
           endpointConcurrency: config.endpointConcurrency,
           leaseMs: config.deliveryTimeoutMs * 2 + 5_000,
           logger: logger.child({ component: 'dispatcher' }),
+          metrics,
         })
       : null;
-    const manual = new ManualAttempts(store, sender, keys, clock, logger.child({ component: 'manual' }));
+    const manual = new ManualAttempts(store, sender, keys, clock, logger.child({ component: 'manual' }), metrics);
 
     let app: App | null = null;
     let url: string | null = null;
@@ -111,6 +114,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         secretBox: box,
         manual,
         networkPolicy: config.networkPolicy,
+        metrics,
         adminTokenHash: tokenHash,
         keyRateLimitPerMinute: config.keyRateLimitPerMinute,
         sessionKey: createHmac('sha256', key).update('reghook dashboard sessions').digest(),

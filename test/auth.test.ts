@@ -81,7 +81,7 @@ describe('authentication', () => {
   });
 
   it('operations routes are public', async () => {
-    for (const url of ['/healthz', '/readyz', '/openapi.json']) {
+    for (const url of ['/healthz', '/readyz', '/openapi.json', '/docs', '/metrics']) {
       const res = await svc.app!.inject({ method: 'GET', url });
       expect(res.statusCode, url).toBe(200);
     }

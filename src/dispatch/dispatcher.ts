@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js';
 import { toError } from '../errors.js';
 import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.js';
 import type { ClaimedDelivery, FinishedAttempt, Store } from '../store/store.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -28,12 +29,11 @@ export interface DispatcherOptions {
   /** Longest sleep while idle, so work inserted by other processes is seen. */
   idlePollMs?: number;
   logger: Logger;
-  /** Called after each recorded attempt (metrics). */
-  onAttempt?: (delivery: ClaimedDelivery, attempt: FinishedAttempt) => void;
+  metrics?: Metrics;
 }
 
 export class Dispatcher {
-  private readonly o: Required<Omit<DispatcherOptions, 'onAttempt'>> & Pick<DispatcherOptions, 'onAttempt'>;
+  private readonly o: Required<Omit<DispatcherOptions, 'metrics'>> & Pick<DispatcherOptions, 'metrics'>;
   private inFlight = 0;
   private readonly inFlightByApp = new Map<number, number>();
   private readonly finished: FinishedAttempt[] = [];
@@ -144,6 +144,7 @@ export class Dispatcher {
 
   private launch(delivery: ClaimedDelivery): void {
     this.inFlight++;
+    if (delivery.reclaimed) this.o.metrics?.leaseExpirations.inc();
     this.inFlightByApp.set(delivery.appId, (this.inFlightByApp.get(delivery.appId) ?? 0) + 1);
     void this.attempt(delivery).finally(() => {
       this.inFlight--;
@@ -186,7 +187,12 @@ export class Dispatcher {
       };
     }
     this.finished.push(finished);
-    this.o.onAttempt?.(delivery, finished);
+    const m = this.o.metrics;
+    if (m) {
+      const { outcome } = finished;
+      m.attempt('scheduled', outcome.success, outcome.statusCode, outcome.errorKind);
+      if (outcome.success) m.deliveryLatency.observe(Math.max(0, this.o.clock.now() - delivery.createdAt) / 1000);
+    }
     this.scheduleFlush();
   }
 

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { toError } from '../errors.js';
 import { newEventId, sampleEvent } from '../domain/index.js';
 import type { AttemptOutcome, Store } from '../store/store.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -21,6 +22,7 @@ export class ManualAttempts {
     private readonly keys: SigningKeys,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly metrics?: Metrics,
   ) {}
 
   /** Sends a sample event to the project's endpoint now; null when no endpoint is set. */
@@ -37,6 +39,7 @@ export class ManualAttempts {
       now,
     });
     await this.store.recordTestAttempt(appId, webhookId, now, outcome);
+    this.metrics?.attempt('test', outcome.success, outcome.statusCode, outcome.errorKind);
     return outcome;
   }
 
@@ -58,6 +61,7 @@ export class ManualAttempts {
           now,
         });
         await this.store.recordAttempts([{ attemptId: attempt.attemptId, eventId, outcome, next: null }], this.clock.now());
+        this.metrics?.attempt('manual', outcome.success, outcome.statusCode, outcome.errorKind);
       } catch (error) {
         this.logger.error({ err: toError(error), eventId }, 'manual attempt failed to run');
       }

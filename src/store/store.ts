@@ -139,6 +139,10 @@ export interface ClaimedDelivery {
   secretSealed: string;
   previousSecretSealed: string | null;
   previousSecretExpiresAt: number | null;
+  /** When the event was created (delivery latency is measured from it). */
+  createdAt: number;
+  /** Whether this claim took over a lease that had run out (its holder died or stalled). */
+  reclaimed: boolean;
 }
 
 /** A finished attempt to record; for scheduled ones, the event's next state (from the retry policy). */
@@ -235,4 +239,10 @@ export interface Store {
   queueStats(now: number): Promise<QueueStats>;
   /** Records a test webhook attempt (not tied to a stored event). */
   recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void>;
+  /**
+   * Optional: calls `listener` when another process reports that work may be due now (PostgreSQL
+   * LISTEN/NOTIFY), so every node's dispatcher starts promptly. Returns an unsubscribe function.
+   * Stores shared by one process only (SQLite) leave it out.
+   */
+  onWorkAvailable?(listener: () => void): () => void;
 }

@@ -26,6 +26,7 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
       const registration = normalizeRegistration(request.body);
       const now = deps.clock.now();
       const result = await deps.store.recordRegistration(registration, newEventId(now), now);
+      deps.metrics.ingest.inc({ route: 'registrations', outcome: result.kind === 'created' ? result.answer.status : result.kind });
       switch (result.kind) {
         case 'unknown_app':
           throw new ReghookError('REGHOOK_NOT_FOUND', `no project has appId ${registration.appId}`);
@@ -65,6 +66,10 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
         newEventId(now),
         now,
       );
+      deps.metrics.ingest.inc({
+        route: 'purchases',
+        outcome: result.kind !== 'created' ? result.kind : result.answer.triggered ? 'triggered' : result.answer.reason,
+      });
       switch (result.kind) {
         case 'unknown_app':
           throw new ReghookError('REGHOOK_NOT_FOUND', `no project has appId ${body.appId}`);

@@ -16,5 +16,11 @@ export async function operationsRoutes(app: FastifyInstance, deps: AppDeps): Pro
     },
   );
 
+  app.get(
+    '/metrics',
+    { schema: { tags: ['operations'], security: [], summary: 'Prometheus metrics (no personal data, no per-project labels)' } },
+    async (_request, reply) => reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 }

@@ -534,6 +534,8 @@ export class SqliteStore implements Store {
             secretSealed: e.secret_sealed,
             previousSecretSealed: e.previous_secret_sealed,
             previousSecretExpiresAt: e.previous_secret_expires_at,
+            createdAt: e.created_at,
+            reclaimed: e.lease_token !== null,
           });
         }
         return claimed;

@@ -1,0 +1,83 @@
+/**
+ * Prometheus metrics (prom-client), one registry per service. Labels are bounded sets only: no
+ * appId, no personal data, no URLs.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Clock } from '../clock.js';
+import type { Store } from '../store/store.js';
+
+/** Error kinds the sender reports; anything else is counted as `other`. */
+const ATTEMPT_OUTCOMES = new Set([
+  'success', 'http_error', 'timeout', 'connection_refused', 'connection_reset', 'dns_error', 'tls_error',
+  'destination_refused', 'host_unreachable', 'invalid_url', 'network_error', 'internal_error',
+]);
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly ingest: Counter<'route' | 'outcome'>;
+  readonly attempts: Counter<'trigger' | 'outcome'>;
+  readonly deliveryLatency: Histogram;
+  readonly leaseExpirations: Counter;
+
+  constructor(store: Store, clock: Clock) {
+    const registry = this.registry;
+    collectDefaultMetrics({ register: registry, prefix: 'reghook_', eventLoopMonitoringPrecision: 20 });
+    this.ingest = new Counter({
+      name: 'reghook_ingest_total',
+      help: 'Reported registrations and purchases, by route and outcome',
+      labelNames: ['route', 'outcome'],
+      registers: [registry],
+    });
+    this.attempts = new Counter({
+      name: 'reghook_attempts_total',
+      help: 'Delivery attempts, by trigger and outcome (success, http_error or the error kind)',
+      labelNames: ['trigger', 'outcome'],
+      registers: [registry],
+    });
+    this.deliveryLatency = new Histogram({
+      name: 'reghook_delivery_latency_seconds',
+      help: 'From event creation to its successful delivery',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 3600, 36000],
+      registers: [registry],
+    });
+    this.leaseExpirations = new Counter({
+      name: 'reghook_lease_expirations_total',
+      help: 'Deliveries claimed again after a lease ran out (the process holding it died or stalled)',
+      registers: [registry],
+    });
+    // Queue depth is read from the store at scrape time, so every process reports the shared queue.
+    let stats: Promise<Awaited<ReturnType<Store['queueStats']>>> | null = null;
+    const current = () => (stats ??= store.queueStats(clock.now()).finally(() => setImmediate(() => (stats = null))));
+    new Gauge({
+      name: 'reghook_queue_due',
+      help: 'Pending deliveries due now (of enabled endpoints, not in flight)',
+      registers: [registry],
+      async collect() {
+        this.set((await current()).due);
+      },
+    });
+    new Gauge({
+      name: 'reghook_queue_scheduled',
+      help: 'Pending deliveries not due yet, or in flight',
+      registers: [registry],
+      async collect() {
+        this.set((await current()).scheduled);
+      },
+    });
+    new Gauge({
+      name: 'reghook_queue_oldest_due_age_seconds',
+      help: 'How long the oldest due delivery has been waiting',
+      registers: [registry],
+      async collect() {
+        const oldest = (await current()).oldestDueAt;
+        this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
+      },
+    });
+  }
+
+  /** Counts one finished attempt. */
+  attempt(trigger: string, success: boolean, statusCode: number | null, errorKind: string | null): void {
+    const outcome = success ? 'success' : statusCode !== null && errorKind === null ? 'http_error' : (errorKind ?? 'other');
+    this.attempts.inc({ trigger, outcome: ATTEMPT_OUTCOMES.has(outcome) ? outcome : 'other' });
+  }
+}
