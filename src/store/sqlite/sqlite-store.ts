@@ -132,6 +132,8 @@ export class SqliteStore implements Store {
     this.s = this.prepare();
   }
 
+  private readonly latestMigration = loadMigrations('sqlite').at(-1)?.version ?? 0;
+
   private migrateNow(): void {
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
@@ -328,11 +330,22 @@ export class SqliteStore implements Store {
   async isReady(): Promise<boolean> {
     try {
       const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
-      const latest = loadMigrations('sqlite').at(-1)?.version ?? 0;
-      return (row.v ?? 0) >= latest;
+      return (row.v ?? 0) >= this.latestMigration;
     } catch {
       return false;
     }
+  }
+
+  /** The schema as SQLite reports it (tables, indexes, triggers), for the committed dump. */
+  schemaDump(): string {
+    const rows = this.db
+      .prepare(
+        `SELECT sql FROM sqlite_master
+         WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'
+         ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, name`,
+      )
+      .all() as { sql: string }[];
+    return rows.map((r) => `${r.sql};\n`).join('\n');
   }
 
   async close(): Promise<void> {
