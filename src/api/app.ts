@@ -11,6 +11,7 @@ import type { Clock } from '../clock.js';
 import { ReghookError } from '../errors.js';
 import type { NetworkPolicy } from '../dispatch/network-policy.js';
 import type { ManualAttempts } from '../dispatch/manual-attempts.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { SecretBox } from '../secrets/secret-box.js';
 import type { Store } from '../store/store.js';
 import { packageVersion } from '../package-info.js';
@@ -39,6 +40,7 @@ export interface AppDeps {
   adminTokenHash: string;
   /** 32-byte key that signs dashboard session cookies (derived from the secret key). */
   sessionKey: Buffer;
+  metrics: Metrics;
   /** Tells the dispatcher that work may be due (no-op on API-only nodes). */
   wakeDispatcher: () => void;
   /** Requests per minute allowed to one project API key (the admin token is not limited). */

@@ -1,0 +1,164 @@
+/**
+ * What every dashboard route shares: reading and re-checking the session, the POST guard
+ * (same origin + CSRF), project scoping (another project's pages are 404, never 403), flashes and
+ * redirects.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AppDeps } from '../api/app.js';
+import { recordAudit, type AuditAction } from '../api/audit.js';
+import { MAX_ID } from '../api/schemas.js';
+import { hashesEqual } from '../secrets/tokens.js';
+import type { Project } from '../store/store.js';
+import { FLASH_COOKIE, FLASH_LIFETIME_MS, FlashCodec, type Flash } from './flash.js';
+import { html } from './html.js';
+import { sendPage } from './layout.js';
+import { SESSION_COOKIE, SESSION_LIFETIME_MS, SessionCodec, csrfMatches, isSameOrigin, principalOf, type Session } from './session.js';
+
+/** Why the sign-in page is shown again; fixed codes, so the query cannot inject text. */
+export const SIGN_IN_MESSAGES = {
+  'signed-out': 'You are signed out.',
+  ended: 'Your session ended (it expired, or its API key was revoked). Sign in again.',
+} as const;
+export type SignInMessage = keyof typeof SIGN_IN_MESSAGES;
+
+/** A form field sent exactly once as text; anything else (absent, repeated, not text) is undefined. */
+export function formField(body: unknown, name: string): string | undefined {
+  if (typeof body !== 'object' || body === null || !Object.hasOwn(body, name)) return undefined;
+  const value = (body as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export class DashboardContext {
+  readonly sessions: SessionCodec;
+  readonly flashes: FlashCodec;
+
+  constructor(readonly deps: AppDeps) {
+    this.sessions = new SessionCodec(deps.sessionKey);
+    this.flashes = new FlashCodec(deps.secretBox);
+  }
+
+  now(): number {
+    return this.deps.clock.now();
+  }
+
+  /** Where a session starts: the admin's project list, or the key's own project. */
+  landing(session: Session): string {
+    return session.kind === 'admin' ? '/projects' : `/projects/${session.appId}/webhooks`;
+  }
+
+  private cookieOptions(request: FastifyRequest, maxAgeSeconds: number) {
+    return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: request.protocol === 'https', maxAge: maxAgeSeconds };
+  }
+
+  startSession(request: FastifyRequest, reply: FastifyReply, session: Session): void {
+    reply.setCookie(SESSION_COOKIE, this.sessions.encode(session), this.cookieOptions(request, SESSION_LIFETIME_MS / 1000));
+  }
+
+  endSession(request: FastifyRequest, reply: FastifyReply): void {
+    const { maxAge: _drop, ...options } = this.cookieOptions(request, 0);
+    reply.clearCookie(SESSION_COOKIE, options);
+    reply.clearCookie(FLASH_COOKIE, options);
+  }
+
+  /**
+   * The session of this request, if its cookie is genuine, unexpired, and the credential behind it
+   * is still valid (a revoked key, or a changed admin token, ends it). 'ended' clears the cookie.
+   */
+  async readSession(request: FastifyRequest, reply: FastifyReply): Promise<Session | 'none' | 'ended'> {
+    const cookie = request.cookies[SESSION_COOKIE];
+    if (cookie === undefined || cookie === '') return 'none';
+    const session = this.sessions.decode(cookie, this.now());
+    if (session !== null && (await this.credentialStillValid(session))) return session;
+    this.endSession(request, reply);
+    return 'ended';
+  }
+
+  private async credentialStillValid(session: Session): Promise<boolean> {
+    if (session.kind === 'admin') return hashesEqual(session.keyHash, this.deps.adminTokenHash);
+    const key = await this.deps.store.findApiKeyByHash(session.keyHash);
+    return (
+      key !== null && key.revokedAt === null && key.appId === session.appId && key.id === session.keyId && hashesEqual(key.hash, session.keyHash)
+    );
+  }
+
+  /** For pages: the session, or null after answering with a redirect to the sign-in page. */
+  async requireSession(request: FastifyRequest, reply: FastifyReply): Promise<Session | null> {
+    const session = await this.readSession(request, reply);
+    if (typeof session === 'object') return session;
+    this.redirect(reply, session === 'ended' ? '/?m=ended' : '/');
+    return null;
+  }
+
+  /**
+   * For state-changing requests: same origin (Origin, else Referer, names this Host), a live
+   * session, and the session's CSRF token in the form. Answers 403 (or the sign-in redirect) itself.
+   */
+  async guardPost(request: FastifyRequest, reply: FastifyReply): Promise<Session | null> {
+    if (!isSameOrigin(request.headers)) {
+      this.forbidden(reply, null, 'This request did not come from a page of this dashboard (its Origin does not match).');
+      return null;
+    }
+    const session = await this.requireSession(request, reply);
+    if (session === null) return null;
+    if (!csrfMatches(session, formField(request.body, '_csrf'))) {
+      this.forbidden(reply, session, 'The form was stale or forged (its CSRF token does not match your session). Reload the page and try again.');
+      return null;
+    }
+    return session;
+  }
+
+  /** The project this session may open; null for a malformed id, a missing project, or another project's id. */
+  async projectFor(session: Session, rawAppId: string): Promise<Project | null> {
+    if (!/^[1-9][0-9]{0,9}$/.test(rawAppId)) return null;
+    const appId = Number(rawAppId);
+    if (appId > MAX_ID) return null;
+    if (session.kind === 'project' && session.appId !== appId) return null;
+    return this.deps.store.getProject(appId);
+  }
+
+  /** Appends to the project's audit log, as the session's principal, marked as done in the dashboard. */
+  async audit(request: FastifyRequest, session: Session, appId: number, action: AuditAction, details: Record<string, unknown>, now: number) {
+    await recordAudit(this.deps.store, { principal: principalOf(session), ip: request.ip }, appId, action, details, now, 'dashboard');
+  }
+
+  /** Reads and clears this session's flash. */
+  takeFlash(request: FastifyRequest, reply: FastifyReply, session: Session): Flash | null {
+    const value = request.cookies[FLASH_COOKIE];
+    if (value === undefined) return null;
+    const { maxAge: _drop, ...options } = this.cookieOptions(request, 0);
+    reply.clearCookie(FLASH_COOKIE, options);
+    return this.flashes.open(session, value, this.now());
+  }
+
+  /** 303 See Other (redirect-after-POST), with a flash for the next page when given. */
+  redirect(reply: FastifyReply, location: string, flash?: { session: Session; value: Flash }): FastifyReply {
+    if (flash !== undefined) {
+      reply.setCookie(
+        FLASH_COOKIE,
+        this.flashes.seal(flash.session, flash.value, this.now()),
+        this.cookieOptions(reply.request, FLASH_LIFETIME_MS / 1000),
+      );
+    }
+    return reply.code(303).header('location', location).send();
+  }
+
+  notFound(reply: FastifyReply, session: Session | null): FastifyReply {
+    return sendPage(
+      reply,
+      {
+        title: 'Not found',
+        session,
+        main: html`<h1>Not found</h1><p>There is no such page, or it belongs to a project you cannot open.</p><p><a href="${session === null ? '/' : this.landing(session)}">Back to your dashboard</a></p>`,
+      },
+      404,
+    );
+  }
+
+  forbidden(reply: FastifyReply, session: Session | null, reason: string): FastifyReply {
+    return sendPage(
+      reply,
+      { title: 'Request refused', session, main: html`<h1>Request refused</h1><p>${reason}</p><p>Nothing was changed.</p><p><a href="/">Back to the dashboard</a></p>` },
+      403,
+    );
+  }
+}

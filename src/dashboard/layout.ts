@@ -1,0 +1,221 @@
+/**
+ * The page shell every dashboard view renders into, and the security headers every dashboard
+ * response carries. Inline CSS and JS run under a per-response CSP nonce; nothing else may run.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import type { Tone } from './flash.js';
+import { html, raw, type HtmlValue, type SafeHtml } from './html.js';
+import type { Session } from './session.js';
+
+/** Headers of every dashboard response, pages and redirects alike. */
+export const SECURITY_HEADERS: Record<string, string> = {
+  'cache-control': 'no-store',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'same-origin',
+  'x-content-type-options': 'nosniff',
+  'cross-origin-opener-policy': 'same-origin',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+};
+
+const cspFor = (nonce: string) =>
+  `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; ` +
+  `form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+
+export interface Notice {
+  tone: Tone;
+  text: HtmlValue;
+}
+
+export interface Shell {
+  title: string;
+  session: Session | null;
+  /** Where the person is, outermost first (the last one is the current page). */
+  crumbs?: { label: string; href?: string }[];
+  notices?: Notice[];
+  main: SafeHtml;
+}
+
+export function sendPage(reply: FastifyReply, shell: Shell, status = 200): FastifyReply {
+  const nonce = randomBytes(16).toString('base64');
+  return reply
+    .code(status)
+    .header('content-security-policy', cspFor(nonce))
+    .type('text/html; charset=utf-8')
+    .send(renderShell(shell, nonce).value);
+}
+
+const TONE_LABEL: Record<Tone, string> = { success: 'Success', error: 'Error', info: 'Note' };
+
+function renderShell(shell: Shell, nonce: string): SafeHtml {
+  const { session } = shell;
+  const who = session === null ? null : session.kind === 'admin' ? 'Signed in as the platform admin' : `Signed in with a key of project ${session.appId}`;
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+<link rel="icon" href="data:,">
+<title>${shell.title} · reghook</title>
+<style nonce="${nonce}">${raw(CSS)}</style>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+<div class="brand"><span class="logo" aria-hidden="true">⟲</span> reghook</div>
+${
+  session !== null &&
+  html`<div class="who"><span>${who}</span>
+<form method="post" action="/sign-out" class="inline"><input type="hidden" name="_csrf" value="${session.csrf}"><button type="submit" class="link">Sign out</button></form></div>`
+}
+</header>
+${
+  shell.crumbs &&
+  html`<nav class="crumbs" aria-label="Breadcrumb"><ol>${shell.crumbs.map((c, i, all) =>
+    c.href !== undefined && i < all.length - 1 ? html`<li><a href="${c.href}">${c.label}</a></li>` : html`<li aria-current="page">${c.label}</li>`,
+  )}</ol></nav>`
+}
+<main id="main" tabindex="-1">
+${
+  shell.notices !== undefined &&
+  shell.notices.length > 0 &&
+  html`<div class="notices">${shell.notices.map(
+    (n) => html`<div class="notice notice-${n.tone}" role="${n.tone === 'error' ? 'alert' : 'status'}"><strong>${TONE_LABEL[n.tone]}:</strong> ${n.text}</div>`,
+  )}</div>`
+}
+${shell.main}
+</main>
+<footer class="foot">reghook · <a href="/docs">API reference</a></footer>
+<script nonce="${nonce}">${raw(SCRIPT)}</script>
+</body>
+</html>`;
+}
+
+/** Progressive enhancement only: every form works without it. */
+const SCRIPT = `
+(function () {
+  document.querySelectorAll('[data-copy]').forEach(function (button) {
+    var target = document.getElementById(button.getAttribute('data-copy'));
+    if (!target || !navigator.clipboard) return;
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+        button.textContent = 'Copied';
+        setTimeout(function () { button.textContent = 'Copy'; }, 2000);
+      });
+    });
+  });
+  document.querySelectorAll('form[data-confirm]').forEach(function (form) {
+    form.addEventListener('submit', function (event) {
+      if (!window.confirm(form.getAttribute('data-confirm'))) event.preventDefault();
+    });
+  });
+  document.querySelectorAll('form[data-busy]').forEach(function (form) {
+    form.addEventListener('submit', function () {
+      var button = form.querySelector('button[type=submit]');
+      if (!button) return;
+      setTimeout(function () { button.disabled = true; button.textContent = form.getAttribute('data-busy'); }, 0);
+    });
+  });
+})();
+`;
+
+const CSS = `
+:root { --fg:#1f2328; --muted:#59636e; --line:#d1d9e0; --bg:#fff; --soft:#f6f8fa; --accent:#0969da;
+  --ok:#1a7f37; --ok-bg:#dafbe1; --bad:#cf222e; --bad-bg:#ffebe9; --warn:#9a6700; --warn-bg:#fff8c5; --off:#59636e; --off-bg:#eff2f5; }
+* { box-sizing: border-box; }
+[hidden] { display:none !important; }
+body { margin:0; font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif; color:var(--fg); background:var(--bg); }
+a { color:var(--accent); }
+a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, summary:focus-visible { outline:3px solid var(--accent); outline-offset:2px; }
+.skip { position:absolute; left:-999px; top:0; background:#fff; padding:.5rem; }
+.skip:focus { left:.5rem; z-index:10; }
+.top { display:flex; flex-wrap:wrap; gap:.5rem 1rem; align-items:center; justify-content:space-between; padding:.75rem 1.25rem; border-bottom:1px solid var(--line); background:var(--soft); }
+.brand { font-weight:700; font-size:1.1rem; }
+.logo { color:var(--accent); }
+.who { display:flex; flex-wrap:wrap; gap:.75rem; align-items:center; color:var(--muted); font-size:.9rem; }
+.crumbs ol { list-style:none; display:flex; flex-wrap:wrap; gap:.25rem; margin:0; padding:.75rem 1.25rem 0; font-size:.9rem; color:var(--muted); }
+.crumbs li + li::before { content:"→"; margin-right:.25rem; }
+main { max-width:1040px; margin:0 auto; padding:1rem 1.25rem 2rem; }
+main:focus { outline:none; }
+h1 { font-size:1.5rem; margin:.5rem 0 1rem; }
+h2 { font-size:1.15rem; margin:0 0 .75rem; }
+section.card { border:1px solid var(--line); border-radius:8px; padding:1rem 1.25rem; margin:0 0 1.25rem; }
+.muted { color:var(--muted); font-size:.9rem; }
+label { display:block; font-weight:600; margin:0 0 .25rem; }
+label.check { display:flex; gap:.5rem; align-items:center; font-weight:400; }
+input[type=text], input[type=url], input[type=password], input[type=datetime-local], select {
+  font:inherit; padding:.45rem .6rem; border:1px solid var(--line); border-radius:6px; width:100%; max-width:100%; background:#fff; color:inherit; }
+input[aria-invalid=true] { border-color:var(--bad); }
+.field { margin:0 0 .85rem; }
+.field-error { color:var(--bad); font-size:.9rem; margin:.25rem 0 0; }
+.row { display:flex; flex-wrap:wrap; gap:.5rem; align-items:flex-end; }
+.row > .grow { flex:1 1 16rem; }
+button, .button { font:inherit; display:inline-block; padding:.45rem .9rem; border-radius:6px; border:1px solid var(--line); background:var(--soft); color:var(--fg); cursor:pointer; text-decoration:none; }
+button.primary { background:var(--ok); border-color:var(--ok); color:#fff; }
+button.danger { color:var(--bad); }
+button.link { border:0; background:none; padding:0; color:var(--accent); text-decoration:underline; }
+button:disabled { opacity:.6; cursor:progress; }
+form.inline { display:inline; }
+.actions { display:flex; flex-wrap:wrap; gap:.5rem; align-items:center; }
+.notice { padding:.6rem .9rem; border-radius:6px; margin:0 0 .75rem; border:1px solid; }
+.notice-success { background:var(--ok-bg); border-color:var(--ok); }
+.notice-error { background:var(--bad-bg); border-color:var(--bad); }
+.notice-info { background:#ddf4ff; border-color:var(--accent); }
+.badge { display:inline-block; padding:.05rem .5rem; border-radius:999px; font-size:.8rem; font-weight:600; border:1px solid; white-space:nowrap; }
+.badge-delivered, .badge-succeeded { color:var(--ok); background:var(--ok-bg); }
+.badge-failed { color:var(--bad); background:var(--bad-bg); }
+.badge-pending, .badge-in-flight { color:var(--warn); background:var(--warn-bg); }
+.badge-skipped, .badge-interrupted, .badge-disabled { color:var(--off); background:var(--off-bg); }
+.badge-enabled { color:var(--ok); background:var(--ok-bg); }
+code, pre { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace; font-size:.85rem; }
+pre { background:var(--soft); border:1px solid var(--line); border-radius:6px; padding:.75rem; overflow:auto; max-height:24rem; white-space:pre-wrap; word-break:break-word; }
+.secret { display:flex; flex-wrap:wrap; gap:.5rem; align-items:center; }
+.secret code { background:var(--soft); border:1px solid var(--line); border-radius:6px; padding:.35rem .5rem; word-break:break-all; }
+table { border-collapse:collapse; width:100%; }
+th, td { text-align:left; padding:.45rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; }
+th { font-size:.85rem; color:var(--muted); font-weight:600; }
+td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
+.table-wrap { overflow-x:auto; }
+.pager { display:flex; gap:1rem; margin-top:.75rem; }
+.tabs { display:flex; gap:.75rem; margin:0 0 .5rem; }
+.tabs a[aria-current=true] { font-weight:700; color:var(--fg); text-decoration:none; }
+dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:.3rem 1rem; margin:0; }
+dl.facts dt { color:var(--muted); }
+dl.facts dd { margin:0; word-break:break-word; }
+.chart svg { width:100%; height:auto; display:block; }
+.chart .bar-ok { fill:var(--ok); }
+.chart .bar-fail { fill:url(#hatch); }
+.chart .hatch-bg { fill:var(--bad); }
+.chart .hatch-line { stroke:#fff; stroke-width:2; stroke-opacity:.55; }
+.chart .grid { stroke:var(--line); stroke-width:1; }
+.chart .axis-line { stroke:var(--muted); stroke-width:1; }
+.chart .axis, .chart .empty { fill:var(--muted); font-size:12px; }
+.chart figcaption { display:flex; flex-wrap:wrap; gap:.5rem 1rem; align-items:center; margin:.5rem 0; font-size:.9rem; }
+.chart figure, figure.chart { margin:0; }
+.legend { display:inline-flex; gap:.35rem; align-items:center; }
+.swatch { display:inline-block; width:.9rem; height:.9rem; border-radius:2px; }
+.swatch-ok { background:var(--ok); }
+.swatch-fail { background:repeating-linear-gradient(45deg,var(--bad) 0 3px,#f3a6ab 3px 5px); }
+.attempts { list-style:none; padding:0; margin:0; }
+.attempt h3 { font-size:1rem; margin:0 0 .5rem; display:flex; flex-wrap:wrap; gap:.5rem; align-items:center; }
+.visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
+.foot { text-align:center; color:var(--muted); font-size:.85rem; padding:1rem; }
+.signin { max-width:28rem; margin:2rem auto; }
+@media (max-width: 640px) {
+  main { padding:.75rem; }
+  section.card { padding:.75rem; }
+  .opt { display:none; }
+  /* The log becomes one block per event, each cell labelled. */
+  table.log thead { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); }
+  table.log tr { display:block; padding:.5rem 0; border-bottom:1px solid var(--line); }
+  table.log td { display:flex; gap:1rem; justify-content:space-between; border:0; padding:.15rem 0; text-align:right; }
+  table.log td::before { content:attr(data-label); color:var(--muted); font-size:.85rem; text-align:left; }
+  table.log td.num { text-align:right; }
+  .chart .axis, .chart .empty { font-size:24px; }
+  .chart .minor { display:none; }
+  dl.facts { grid-template-columns:1fr; }
+  dl.facts dd { margin-bottom:.4rem; }
+}
+`;

@@ -1,0 +1,81 @@
+/** Signing in and out, and the admin's project list. */
+import type { FastifyInstance } from 'fastify';
+import { Authenticator } from '../../api/auth.js';
+import { ReghookError } from '../../errors.js';
+import { hashToken } from '../../secrets/tokens.js';
+import { SIGN_IN_MESSAGES, formField, type DashboardContext, type SignInMessage } from '../context.js';
+import { sendPage } from '../layout.js';
+import { csrfMatches, isSameOrigin } from '../session.js';
+import { projectsView, signInView } from '../views/sign-in.js';
+
+const PROJECTS_PER_PAGE = 50;
+const route = { config: { access: 'public' as const }, schema: { hide: true } };
+
+export async function signInRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
+  const auth = new Authenticator(ctx.deps.store, ctx.deps.adminTokenHash);
+
+  app.get<{ Querystring: { m?: string } }>('/', route, async (request, reply) => {
+    const session = await ctx.readSession(request, reply);
+    if (typeof session === 'object') return ctx.redirect(reply, ctx.landing(session));
+    const code = request.query.m;
+    const message = code !== undefined && Object.hasOwn(SIGN_IN_MESSAGES, code) ? SIGN_IN_MESSAGES[code as SignInMessage] : null;
+    return sendPage(reply, {
+      title: 'Sign in',
+      session: null,
+      notices: message !== null ? [{ tone: 'info', text: message }] : [],
+      main: signInView(null),
+    });
+  });
+
+  app.post('/sign-in', route, async (request, reply) => {
+    // No session yet, so no CSRF token: the Origin check alone stops cross-site sign-in.
+    if (!isSameOrigin(request.headers)) {
+      return ctx.forbidden(reply, null, 'This request did not come from a page of this dashboard (its Origin does not match).');
+    }
+    const token = formField(request.body, 'token')?.trim() ?? '';
+    const refuse = (status: number, error: string) => sendPage(reply, { title: 'Sign in', session: null, main: signInView(error) }, status);
+    if (token === '') return refuse(422, 'Enter a project API key or the admin token.');
+    if (!/^[\x21-\x7e]{1,512}$/.test(token)) return refuse(401, 'That key or token is not valid (unknown or revoked).');
+    let principal;
+    try {
+      principal = await auth.principalFor(token);
+    } catch (error) {
+      if (error instanceof ReghookError && error.code === 'REGHOOK_UNAUTHORIZED') {
+        return refuse(401, 'That key or token is not valid (unknown or revoked).');
+      }
+      throw error;
+    }
+    const session = ctx.sessions.create(principal, hashToken(token), ctx.now());
+    ctx.startSession(request, reply, session);
+    return ctx.redirect(reply, ctx.landing(session));
+  });
+
+  app.post('/sign-out', route, async (request, reply) => {
+    if (!isSameOrigin(request.headers)) {
+      return ctx.forbidden(reply, null, 'This request did not come from a page of this dashboard (its Origin does not match).');
+    }
+    const session = await ctx.readSession(request, reply);
+    if (typeof session === 'object' && !csrfMatches(session, formField(request.body, '_csrf'))) {
+      return ctx.forbidden(reply, session, 'The form was stale or forged (its CSRF token does not match your session).');
+    }
+    ctx.endSession(request, reply);
+    return ctx.redirect(reply, '/?m=signed-out');
+  });
+
+  app.get<{ Querystring: { after?: string } }>('/projects', route, async (request, reply) => {
+    const session = await ctx.requireSession(request, reply);
+    if (session === null) return reply;
+    if (session.kind === 'project') return ctx.redirect(reply, ctx.landing(session));
+    const after = request.query.after !== undefined && /^[0-9]{1,10}$/.test(request.query.after) ? Number(request.query.after) : null;
+    const rows = await ctx.deps.store.listProjects(PROJECTS_PER_PAGE + 1, after);
+    const page = rows.slice(0, PROJECTS_PER_PAGE);
+    const next = rows.length > PROJECTS_PER_PAGE ? page.at(-1)!.appId : null;
+    return sendPage(reply, {
+      title: 'Projects',
+      session,
+      crumbs: [{ label: 'Projects' }],
+      notices: [],
+      main: projectsView(page, next, after === null),
+    });
+  });
+}

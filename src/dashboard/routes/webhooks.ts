@@ -1,0 +1,247 @@
+/** Developer Tools → Webhooks: the page and its forms (endpoint, secret, test, recovery). */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PREVIOUS_SECRET_VALIDITY_MS } from '../../api/routes/webhook.js';
+import { checkEndpointUrl } from '../../dispatch/network-policy.js';
+import { generateSecret } from '../../signing/standard-webhooks.js';
+import type { Project } from '../../store/store.js';
+import { chartWindow, type ChartRange } from '../chart.js';
+import { formField, type DashboardContext } from '../context.js';
+import type { Flash } from '../flash.js';
+import { sendPage, type Notice } from '../layout.js';
+import type { Session } from '../session.js';
+import { datetimeLocalValue, errorOf, utcText } from '../views/format.js';
+import { LOG_STATUSES, webhooksView, type LogRow, type WebhooksPageData } from '../views/webhooks.js';
+
+const LOG_PAGE_SIZE = 20;
+const DAY_MS = 24 * 60 * 60 * 1000;
+const route = { config: { access: 'public' as const }, schema: { hide: true } };
+
+type AppIdRoute = { Params: { appId: string } };
+type PageQuery = { status?: string; cursor?: string; range?: string };
+
+/** `2024-05-01T12:00` or `2024-05-01T12:00:30`, as a datetime-local input sends it; read as UTC. */
+export function parseUtcDatetimeLocal(value: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,3})?)?$/.exec(value);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(ms);
+  // Date.UTC rolls 2024-02-31 over into March: refuse instead.
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return null;
+  return ms;
+}
+
+interface PageState {
+  endpointForm?: WebhooksPageData['endpointForm'];
+  recover?: WebhooksPageData['recover'];
+  notices?: Notice[];
+  flash?: Flash | null;
+}
+
+export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
+  const { store, secretBox } = ctx.deps;
+  const pagePath = (appId: number) => `/projects/${appId}/webhooks`;
+
+  async function renderPage(request: FastifyRequest, reply: FastifyReply, session: Session, project: Project, state: PageState, status = 200) {
+    const query = (request.method === 'GET' ? request.query : {}) as PageQuery;
+    const filter = LOG_STATUSES.find((s) => s === query.status) ?? null;
+    const cursor = query.cursor !== undefined && /^evt_[0-9A-Z]{26}$/.test(query.cursor) ? query.cursor : null;
+    const range: ChartRange = query.range === '7d' ? '7d' : '24h';
+    const now = ctx.now();
+    const { appId } = project;
+
+    const endpoint = await store.getEndpoint(appId);
+    const page = await store.listEvents(appId, { status: filter ?? undefined, limit: LOG_PAGE_SIZE, cursor: cursor ?? undefined });
+    const rows: LogRow[] = await Promise.all(
+      page.data.map(async (event) => ({ event, subscriber: subscriberOf((await store.getEvent(appId, event.eventId))?.body ?? null) })),
+    );
+    const window = chartWindow(range, now);
+    const stats = await store.attemptStats(appId, window.since, window.bucketMs);
+    const flash = state.flash ?? null;
+    const data: WebhooksPageData = {
+      project,
+      csrf: session.csrf,
+      endpoint,
+      previousSecretValidUntil:
+        endpoint?.previousSecretExpiresAt != null && endpoint.previousSecretExpiresAt > now ? endpoint.previousSecretExpiresAt : null,
+      endpointForm: state.endpointForm ?? { url: endpoint?.url ?? '', enabled: endpoint?.enabled ?? true, error: null },
+      flash,
+      log: { rows, nextCursor: page.nextCursor, status: filter, cursor },
+      chart: { window, stats },
+      recover: state.recover ?? { value: datetimeLocalValue(now - DAY_MS), error: null },
+    };
+    return sendPage(
+      reply,
+      {
+        title: `Webhooks · ${project.name}`,
+        session,
+        crumbs: [
+          ...(session.kind === 'admin' ? [{ label: 'Projects', href: '/projects' }] : []),
+          { label: `${project.name}` },
+          { label: 'Developer Tools' },
+          { label: 'Webhooks' },
+        ],
+        notices: [...(flash?.notices ?? []), ...(state.notices ?? [])],
+        main: webhooksView(data),
+      },
+      status,
+    );
+  }
+
+  /** The session and project of a POST, or null once a 403/404/redirect has been sent. */
+  async function postTarget(request: FastifyRequest<AppIdRoute>, reply: FastifyReply) {
+    const session = await ctx.guardPost(request, reply);
+    if (session === null) return null;
+    const project = await ctx.projectFor(session, request.params.appId);
+    if (project === null) {
+      ctx.notFound(reply, session);
+      return null;
+    }
+    return { session, project };
+  }
+
+  app.get<AppIdRoute>('/projects/:appId', route, async (request, reply) => {
+    const session = await ctx.requireSession(request, reply);
+    if (session === null) return reply;
+    const project = await ctx.projectFor(session, request.params.appId);
+    return project === null ? ctx.notFound(reply, session) : ctx.redirect(reply, pagePath(project.appId));
+  });
+
+  app.get<AppIdRoute & { Querystring: PageQuery }>('/projects/:appId/webhooks', route, async (request, reply) => {
+    const session = await ctx.requireSession(request, reply);
+    if (session === null) return reply;
+    const project = await ctx.projectFor(session, request.params.appId);
+    if (project === null) return ctx.notFound(reply, session);
+    return renderPage(request, reply, session, project, { flash: ctx.takeFlash(request, reply, session) });
+  });
+
+  app.post<AppIdRoute>('/projects/:appId/webhooks/endpoint', route, async (request, reply) => {
+    const target = await postTarget(request, reply);
+    if (target === null) return reply;
+    const { session, project } = target;
+    const url = (formField(request.body, 'url') ?? '').trim();
+    const enabled = formField(request.body, 'enabled') !== undefined;
+    const error = url === '' ? 'Enter the endpoint URL (required).' : checkEndpointUrl(ctx.deps.networkPolicy, url);
+    if (error !== null) {
+      return renderPage(
+        request,
+        reply,
+        session,
+        project,
+        { endpointForm: { url, enabled, error }, notices: [{ tone: 'error', text: 'The endpoint was not saved: fix the URL below.' }] },
+        422,
+      );
+    }
+    const secret = generateSecret();
+    const now = ctx.now();
+    const { endpoint, created } = await store.putEndpoint(project.appId, new URL(url).href, enabled, secretBox.seal(secret), now);
+    await ctx.audit(request, session, project.appId, created ? 'endpoint.created' : 'endpoint.updated', { url: endpoint.url, enabled: endpoint.enabled }, now);
+    if (endpoint.enabled) ctx.deps.wakeDispatcher();
+    const flash: Flash = {
+      notices: [
+        {
+          tone: 'success',
+          text: endpoint.enabled
+            ? 'Endpoint saved and active: events are delivered to it from now on.'
+            : 'Endpoint saved but disabled: deliveries wait until you enable it.',
+        },
+      ],
+      ...(created ? { secret: { value: secret, reason: 'created' as const, previousExpiresAt: null } } : {}),
+    };
+    return ctx.redirect(reply, `${pagePath(project.appId)}${created ? '#secret' : '#endpoint'}`, { session, value: flash });
+  });
+
+  app.post<AppIdRoute>('/projects/:appId/webhooks/secret/reveal', route, async (request, reply) => {
+    const target = await postTarget(request, reply);
+    if (target === null) return reply;
+    const { session, project } = target;
+    const endpoint = await store.getEndpoint(project.appId);
+    if (endpoint) await ctx.audit(request, session, project.appId, 'secret.revealed', {}, ctx.now());
+    const flash: Flash = endpoint
+      ? { secret: { value: secretBox.open(endpoint.secretSealed), reason: 'revealed', previousExpiresAt: null } }
+      : { notices: [{ tone: 'error', text: 'There is no signing secret yet: save an endpoint URL first.' }] };
+    return ctx.redirect(reply, `${pagePath(project.appId)}#secret`, { session, value: flash });
+  });
+
+  app.post<AppIdRoute>('/projects/:appId/webhooks/secret/rotate', route, async (request, reply) => {
+    const target = await postTarget(request, reply);
+    if (target === null) return reply;
+    const { session, project } = target;
+    const now = ctx.now();
+    const secret = generateSecret();
+    const expires = now + PREVIOUS_SECRET_VALIDITY_MS;
+    const rotated = await store.rotateSecret(project.appId, secretBox.seal(secret), expires, now);
+    if (rotated) await ctx.audit(request, session, project.appId, 'secret.rotated', { previousSecretExpiresAt: new Date(expires).toISOString() }, now);
+    const flash: Flash = rotated
+      ? {
+          notices: [{ tone: 'success', text: `Signing secret rotated. The previous secret keeps signing until ${utcText(expires)}.` }],
+          secret: { value: secret, reason: 'rotated', previousExpiresAt: expires },
+        }
+      : { notices: [{ tone: 'error', text: 'There is no signing secret yet: save an endpoint URL first.' }] };
+    return ctx.redirect(reply, `${pagePath(project.appId)}#secret`, { session, value: flash });
+  });
+
+  app.post<AppIdRoute>('/projects/:appId/webhooks/test', route, async (request, reply) => {
+    const target = await postTarget(request, reply);
+    if (target === null) return reply;
+    const { session, project } = target;
+    const at = ctx.now();
+    const outcome = await ctx.deps.manual.sendTest(project.appId);
+    const flash: Flash = outcome
+      ? {
+          notices: [
+            outcome.success
+              ? { tone: 'success', text: 'Test webhook delivered: your endpoint answered HTTP 200.' }
+              : { tone: 'error', text: `Test webhook failed: ${outcome.statusCode !== null ? `HTTP ${outcome.statusCode}` : (outcome.errorKind ?? 'no response')}.` },
+          ],
+          test: {
+            success: outcome.success,
+            statusCode: outcome.statusCode,
+            durationMs: Math.round(outcome.durationMs),
+            error: errorOf(outcome),
+            responseBody: outcome.responseBody,
+            at,
+          },
+        }
+      : { notices: [{ tone: 'error', text: 'Save an endpoint URL before sending a test webhook.' }] };
+    return ctx.redirect(reply, `${pagePath(project.appId)}#test`, { session, value: flash });
+  });
+
+  app.post<AppIdRoute>('/projects/:appId/webhooks/recover', route, async (request, reply) => {
+    const target = await postTarget(request, reply);
+    if (target === null) return reply;
+    const { session, project } = target;
+    const value = (formField(request.body, 'since') ?? '').trim();
+    const since = parseUtcDatetimeLocal(value);
+    if (since === null) {
+      const error = value === '' ? 'Enter a date and time (UTC).' : 'Enter a valid date and time, like 2024-05-01T12:00 (UTC).';
+      return renderPage(request, reply, session, project, { recover: { value, error }, notices: [{ tone: 'error', text: 'Nothing was recovered.' }] }, 422);
+    }
+    const now = ctx.now();
+    const recovered = await store.recoverFailed(project.appId, since, now);
+    await ctx.audit(request, session, project.appId, 'events.recovered', { since: new Date(since).toISOString(), recovered }, now);
+    if (recovered > 0) ctx.deps.wakeDispatcher();
+    const text =
+      recovered === 0
+        ? `No failed events were created since ${utcText(since)}; nothing to recover.`
+        : `Recovered ${recovered} failed event${recovered === 1 ? '' : 's'} created since ${utcText(since)}: they are pending again, on a fresh retry schedule.`;
+    return ctx.redirect(reply, `${pagePath(project.appId)}#recover`, {
+      session,
+      value: { notices: [{ tone: recovered === 0 ? 'info' : 'success', text }] },
+    });
+  });
+}
+
+/** The subscriber fields of a stored payload (the view masks them). */
+function subscriberOf(body: string | null): LogRow['subscriber'] {
+  if (body === null) return null;
+  try {
+    const p = JSON.parse(body) as { subscriberId?: unknown; subscriberName?: unknown };
+    return {
+      id: typeof p.subscriberId === 'string' ? p.subscriberId : null,
+      name: typeof p.subscriberName === 'string' ? p.subscriberName : null,
+    };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,223 @@
+/** Developer Tools → Webhooks: endpoint, signing secret, test webhook, chart, delivery log, recovery. */
+import type { EventStatus } from '../../domain/retry-policy.js';
+import type { AttemptBucket, Endpoint, EventSummary, Project } from '../../store/store.js';
+import { deliveryChart, type ChartRange, type ChartWindow } from '../chart.js';
+import type { Flash } from '../flash.js';
+import { html, type HtmlValue, type SafeHtml } from '../html.js';
+import { maskName, maskSubscriberId } from '../personal-data.js';
+import { duration, statusBadge, time } from './format.js';
+
+export const LOG_STATUSES: readonly EventStatus[] = ['pending', 'delivered', 'failed', 'skipped'];
+
+export interface LogRow {
+  event: EventSummary;
+  /** From the stored payload; null once erased or past retention. */
+  subscriber: { id: string | null; name: string | null } | null;
+}
+
+export interface WebhooksPageData {
+  project: Project;
+  csrf: string;
+  endpoint: Endpoint | null;
+  /** Until when a rotated-out secret still co-signs, or null. */
+  previousSecretValidUntil: number | null;
+  endpointForm: { url: string; enabled: boolean; error: string | null };
+  flash: Flash | null;
+  log: { rows: LogRow[]; nextCursor: string | null; status: EventStatus | null; cursor: string | null };
+  chart: { window: ChartWindow; stats: AttemptBucket[] };
+  recover: { value: string; error: string | null };
+}
+
+/** The page's own URL with a query (status filter, log cursor, chart range). */
+export function webhooksHref(appId: number, q: { status?: EventStatus | null; cursor?: string | null; range?: ChartRange }): string {
+  const params = new URLSearchParams();
+  if (q.status) params.set('status', q.status);
+  if (q.cursor) params.set('cursor', q.cursor);
+  if (q.range && q.range !== '24h') params.set('range', q.range);
+  const query = params.toString();
+  return `/projects/${appId}/webhooks${query ? `?${query}` : ''}`;
+}
+
+const csrfField = (csrf: string) => html`<input type="hidden" name="_csrf" value="${csrf}">`;
+
+export function webhooksView(d: WebhooksPageData): SafeHtml {
+  const base = `/projects/${d.project.appId}/webhooks`;
+  return html`<h1>Webhooks <span class="muted">· ${d.project.name} (app ${d.project.appId})</span></h1>
+<p class="muted">reghook POSTs a signed <code>user registered</code> event to your endpoint for every user who completes registration. Only an HTTP 200 answer counts as delivered; anything else is retried on a schedule (by default hourly, up to 10 attempts in all).</p>
+${endpointSection(d, base)}
+${secretSection(d, base)}
+${testSection(d, base)}
+${chartSection(d)}
+${logSection(d)}
+${recoverSection(d, base)}`;
+}
+
+function endpointSection(d: WebhooksPageData, base: string): SafeHtml {
+  const { endpoint, endpointForm: form } = d;
+  return html`<section class="card" id="endpoint" aria-labelledby="endpoint-h">
+<h2 id="endpoint-h">Endpoint ${
+    endpoint !== null &&
+    (endpoint.enabled ? html`<span class="badge badge-enabled">● enabled</span>` : html`<span class="badge badge-disabled">○ disabled</span>`)
+  }</h2>
+${
+  endpoint === null
+    ? html`<p class="muted">No endpoint yet. Events reported now are recorded as <em>skipped</em>; you can redeliver them once an endpoint is set.</p>`
+    : html`<p class="muted">Last changed ${time(endpoint.updatedAt)}. A changed URL applies to every pending delivery.</p>`
+}
+<form method="post" action="${base}/endpoint" novalidate>
+${csrfField(d.csrf)}
+<div class="field">
+<label for="url">Endpoint URL</label>
+<input id="url" name="url" type="url" inputmode="url" autocomplete="url" spellcheck="false" placeholder="https://example.com/webhooks/reghook"
+ value="${form.url}" ${form.error !== null ? html`aria-invalid="true" aria-describedby="url-error url-help"` : html`aria-describedby="url-help"`}>
+${form.error !== null && html`<p class="field-error" id="url-error">${form.error}</p>`}
+<p class="muted" id="url-help">http or https, at most 2048 characters, no user name or password. Active as soon as you save.</p>
+</div>
+<div class="field"><label class="check"><input type="checkbox" id="enabled" name="enabled" value="on" aria-describedby="enabled-help"${form.enabled && html` checked`}>Enabled</label>
+<p class="muted" id="enabled-help">Deliver events to this URL. While disabled, deliveries wait without using attempts and resume when you enable it again.</p></div>
+<button type="submit" class="primary">Save endpoint</button>
+</form>
+</section>`;
+}
+
+function secretSection(d: WebhooksPageData, base: string): SafeHtml {
+  const shown = d.flash?.secret;
+  let body: SafeHtml;
+  if (d.endpoint === null) {
+    body = html`<p class="muted">A signing secret is created when you first save the endpoint URL.</p>`;
+  } else {
+    const value: HtmlValue = shown
+      ? html`<code id="signing-secret">${shown.value}</code><button type="button" data-copy="signing-secret" hidden>Copy</button>`
+      : html`<code aria-label="hidden signing secret">whsec_••••••••••••••••••••••••</code>
+<form method="post" action="${base}/secret/reveal" class="inline">${csrfField(d.csrf)}<button type="submit">Reveal</button></form>`;
+    const note: HtmlValue =
+      shown?.reason === 'created'
+        ? html`<div class="notice notice-info" role="status">This is your endpoint's signing secret. Store it with your receiver now; you can reveal it here again later.</div>`
+        : shown?.reason === 'rotated'
+          ? html`<div class="notice notice-info" role="status">New secret created. The previous secret keeps signing alongside it until ${time(shown.previousExpiresAt)}, so update your receiver before then.</div>`
+          : null;
+    body = html`${note}
+<div class="secret">${value}</div>
+${
+  d.previousSecretValidUntil !== null &&
+  shown?.reason !== 'rotated' &&
+  html`<p class="muted">A rotated-out secret still co-signs until ${time(d.previousSecretValidUntil)}.</p>`
+}
+<p class="muted">Every request carries <code>webhook-signature</code> (Standard Webhooks, HMAC-SHA256). Verify it with this secret before trusting the body.</p>
+<form method="post" action="${base}/secret/rotate" data-confirm="Rotate the signing secret? The old secret keeps signing alongside the new one for 24 hours.">
+${csrfField(d.csrf)}
+<p>Rotating creates a new secret. <strong>The old secret keeps signing every webhook, alongside the new one, for 24 hours</strong>, so your receiver can switch without dropping deliveries.</p>
+<button type="submit" class="danger">Rotate secret</button>
+</form>`;
+  }
+  return html`<section class="card" id="secret" aria-labelledby="secret-h"><h2 id="secret-h">Signing secret</h2>${body}</section>`;
+}
+
+function testSection(d: WebhooksPageData, base: string): SafeHtml {
+  const t = d.flash?.test;
+  const result: HtmlValue =
+    t &&
+    html`<div class="notice ${t.success ? 'notice-success' : 'notice-error'}" role="status" id="test-result">
+<dl class="facts">
+<dt>Result</dt><dd>${
+      t.success
+        ? html`<span class="badge badge-succeeded">✓ succeeded</span>`
+        : html`<span class="badge badge-failed">✕ failed</span>${t.statusCode !== null && ' only HTTP 200 counts as success'}`
+    }</dd>
+<dt>Status code</dt><dd>${t.statusCode === null ? 'no response' : `HTTP ${t.statusCode}`}</dd>
+<dt>Duration</dt><dd>${duration(t.durationMs)}</dd>
+${t.error !== null && html`<dt>Error</dt><dd><code>${t.error}</code></dd>`}
+<dt>Sent</dt><dd>${time(t.at)}</dd>
+<dt>Response</dt><dd>${t.responseBody ? html`<pre>${t.responseBody}</pre>` : html`<span class="muted">(empty)</span>`}</dd>
+</dl></div>`;
+  return html`<section class="card" id="test" aria-labelledby="test-h">
+<h2 id="test-h">Send Test Webhook</h2>
+<p class="muted">Sends a sample event (subscriber "Test User") to the endpoint now, signed like a real one, and shows the answer. It is not retried and not part of the delivery log.</p>
+${result}
+${
+  d.endpoint === null
+    ? html`<p class="muted">Save an endpoint URL first.</p>`
+    : html`<form method="post" action="${base}/test" data-busy="Sending…">${csrfField(d.csrf)}<button type="submit" class="primary">Send Test Webhook</button></form>`
+}
+</section>`;
+}
+
+function chartSection(d: WebhooksPageData): SafeHtml {
+  const { window } = d.chart;
+  const link = (range: ChartRange, label: string) =>
+    html`<a href="${webhooksHref(d.project.appId, { status: d.log.status, cursor: d.log.cursor, range })}#chart" aria-current="${window.range === range ? 'true' : 'false'}">${label}</a>`;
+  return html`<section class="card" id="chart" aria-labelledby="chart-h">
+<h2 id="chart-h">Deliveries by outcome</h2>
+<nav class="tabs" aria-label="Chart period">${link('24h', 'Last 24 hours')}${link('7d', 'Last 7 days')}</nav>
+${deliveryChart(d.chart.stats, window)}
+</section>`;
+}
+
+function subscriberCell(row: LogRow): SafeHtml {
+  const s = row.subscriber;
+  if (s === null) return html`<span class="muted">erased</span>`;
+  const parts = [s.id !== null ? maskSubscriberId(s.id) : null, s.name !== null ? maskName(s.name) : null].filter((p) => p !== null);
+  return html`${parts.join(' · ') || '—'}`;
+}
+
+function logSection(d: WebhooksPageData): SafeHtml {
+  const { appId } = d.project;
+  const range = d.chart.window.range;
+  const tab = (status: EventStatus | null, label: string) =>
+    html`<a href="${webhooksHref(appId, { status, range })}#log" aria-current="${d.log.status === status ? 'true' : 'false'}">${label}</a>`;
+  const rows = d.log.rows.map(
+    (r) => html`<tr>
+<td data-label="Event"><a href="/projects/${appId}/events/${r.event.eventId}"><code>${r.event.eventId}</code></a></td>
+<td data-label="Status">${statusBadge(r.event.status)}</td>
+<td class="num" data-label="Attempts">${r.event.attemptCount}</td>
+<td data-label="Created">${time(r.event.createdAt)}</td>
+<td data-label="Subscriber">${subscriberCell(r)}</td>
+<td data-label="Delivery">${
+      r.event.status === 'delivered'
+        ? html`delivered ${time(r.event.deliveredAt)}`
+        : r.event.status === 'pending' && r.event.nextAttemptAt !== null
+          ? html`next attempt ${time(r.event.nextAttemptAt)}`
+          : html`<span class="muted">—</span>`
+    }</td>
+</tr>`,
+  );
+  const filtered = d.log.status !== null ? `${d.log.status} ` : '';
+  return html`<section class="card" id="log" aria-labelledby="log-h">
+<h2 id="log-h">Delivery log</h2>
+<nav class="tabs" aria-label="Filter by status">${tab(null, 'All')}${LOG_STATUSES.map((s) => tab(s, s[0]!.toUpperCase() + s.slice(1)))}</nav>
+${
+  rows.length === 0
+    ? html`<p class="muted">No ${filtered}events${d.log.cursor !== null ? ' on this page' : ''} yet. An event appears here when the platform reports a registration (or a store user's first purchase).</p>`
+    : html`<div class="table-wrap"><table class="log">
+<caption class="visually-hidden">Webhook events, newest first${d.log.status !== null ? `, status ${d.log.status}` : ''}</caption>
+<thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Subscriber</th><th scope="col">Delivery</th></tr></thead>
+<tbody>${rows}</tbody></table></div>`
+}
+<nav class="pager" aria-label="Log pages">
+${d.log.cursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, range })}#log">← Newest</a>`}
+${d.log.nextCursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, cursor: d.log.nextCursor, range })}#log">Older →</a>`}
+<a href="${webhooksHref(appId, { status: d.log.status, cursor: d.log.cursor, range })}#log">Refresh</a>
+</nav>
+<p class="muted">Subscriber data is masked; open an event to see its payload. Times are UTC.</p>
+</section>`;
+}
+
+function recoverSection(d: WebhooksPageData, base: string): SafeHtml {
+  const { recover } = d;
+  return html`<section class="card" id="recover" aria-labelledby="recover-h">
+<h2 id="recover-h">Recover failed since…</h2>
+<p class="muted">Puts every <em>failed</em> event created since this time back on a fresh retry schedule, for example after your endpoint was down.</p>
+<form method="post" action="${base}/recover" novalidate>
+${csrfField(d.csrf)}
+<div class="row">
+<div class="grow field">
+<label for="since">Failed since (UTC)</label>
+<input id="since" name="since" type="datetime-local" step="1" value="${recover.value}" ${recover.error !== null ? html`aria-invalid="true" aria-describedby="since-error"` : ''}>
+${recover.error !== null && html`<p class="field-error" id="since-error">${recover.error}</p>`}
+</div>
+<div class="field"><button type="submit">Recover failed events</button></div>
+</div>
+</form>
+</section>`;
+}
+

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { chartWindow, deliveryChart } from '../../src/dashboard/chart.js';
+import { escapeHtml, html, raw } from '../../src/dashboard/html.js';
+import { maskIp, maskName, maskPayload, maskSubscriberId } from '../../src/dashboard/personal-data.js';
+import { parseUtcDatetimeLocal } from '../../src/dashboard/routes/webhooks.js';
+
+describe('html``', () => {
+  it('escapes every interpolated text, in bodies and quoted attributes', () => {
+    const name = `"><script>alert('x')</script>&`;
+    expect(html`<a title="${name}">${name}</a>`.value).toBe(
+      '<a title="&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;">&quot;&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;</a>',
+    );
+    expect(escapeHtml('<>&"\'')).toBe('&lt;&gt;&amp;&quot;&#39;');
+  });
+
+  it('nests html, joins arrays, and renders false, null and undefined as nothing', () => {
+    const items = ['<a>', 'b'].map((t) => html`<li>${t}</li>`);
+    expect(html`<ul>${items}</ul>${false}${null}${undefined}${0}`.value).toBe('<ul><li>&lt;a&gt;</li><li>b</li></ul>0');
+    expect(html`${raw('<br>')}`.value).toBe('<br>');
+  });
+});
+
+describe('personal data masks', () => {
+  it('mask subscriber ids, names and IP addresses', () => {
+    expect(maskSubscriberId('905555555555')).toBe('9055****5555');
+    expect(maskSubscriberId('12345')).toBe('1****5');
+    expect(maskSubscriberId('12')).toBe('****');
+    expect(maskName('John Doe')).toBe('J*** D**');
+    expect(maskName('Ayşe  Çelik')).toBe('A***  Ç****');
+    expect(maskIp('203.0.113.7')).toBe('203.0.113.*');
+    expect(maskIp('2001:db8:85a3::8a2e:370:7334')).toBe('2001:db8:85a3:*');
+    expect(maskIp('::ffff:198.51.100.9')).toBe('::ffff:198.51.100.*');
+  });
+
+  it('leave the other payload fields alone', () => {
+    const masked = maskPayload({ subscriberId: '905555555555', subscriberName: null, clientIp: '203.0.113.7', country: 'TR', appId: 1 });
+    expect(masked).toEqual({ subscriberId: '9055****5555', subscriberName: null, clientIp: '203.0.113.*', country: 'TR', appId: 1 });
+  });
+});
+
+describe('the deliveries chart', () => {
+  const now = Date.UTC(2024, 4, 1, 12, 30);
+
+  it('asks for 24 hourly or 7 daily buckets aligned like the store groups them', () => {
+    expect(chartWindow('24h', now)).toEqual({ range: '24h', bucketMs: 3_600_000, since: Date.UTC(2024, 3, 30, 13), count: 24 });
+    expect(chartWindow('7d', now)).toEqual({ range: '7d', bucketMs: 86_400_000, since: Date.UTC(2024, 3, 25), count: 7 });
+  });
+
+  it('draws stacked bars with a title, a description and a table of the same numbers', () => {
+    const w = chartWindow('24h', now);
+    const svg = deliveryChart([{ start: Date.UTC(2024, 4, 1, 12), succeeded: 3, failed: 2 }, { start: w.since, succeeded: 0, failed: 1 }], w).value;
+    expect(svg).toContain('role="img"');
+    expect(svg).toContain('<title id="chart-title">Deliveries by outcome, the last 24 hours, by hour</title>');
+    expect(svg).toContain('3 succeeded and 3 failed delivery attempts');
+    expect(svg.match(/class="bar-ok"/g)).toHaveLength(1);
+    expect(svg.match(/class="bar-fail"/g)).toHaveLength(2);
+    expect(svg).toContain('<tr><td>2024-05-01 12:00–13:00 UTC</td><td class="num">3</td><td class="num">2</td></tr>');
+    expect(svg.match(/<tr><td>/g)).toHaveLength(24);
+    expect(deliveryChart([], w).value).toContain('No finished attempts in this period');
+  });
+});
+
+describe('the "failed since" input', () => {
+  it('reads a datetime-local value as UTC and refuses impossible dates', () => {
+    expect(parseUtcDatetimeLocal('2024-05-01T12:00')).toBe(Date.UTC(2024, 4, 1, 12));
+    expect(parseUtcDatetimeLocal('2024-05-01T12:00:30')).toBe(Date.UTC(2024, 4, 1, 12, 0, 30));
+    expect(parseUtcDatetimeLocal('2024-02-31T12:00')).toBeNull();
+    expect(parseUtcDatetimeLocal('2024-05-01T24:00')).toBeNull();
+    expect(parseUtcDatetimeLocal('2024-05-01 12:00')).toBeNull();
+    expect(parseUtcDatetimeLocal('yesterday')).toBeNull();
+  });
+});
