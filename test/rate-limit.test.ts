@@ -39,4 +39,27 @@ describe('rate limits', () => {
     expect(limited.headers['retry-after']).toBeDefined();
     for (let i = 0; i < 10; i++) expect((await asClient('192.0.2.9', ADMIN_TOKEN)).statusCode).toBe(200);
   });
+
+  it('the API and the dashboard sign-in share one failed-authentication budget per address', async () => {
+    offset += 61_000;
+    for (let i = 0; i < 30; i++) expect((await asClient('203.0.113.50', `wrong-${i}`)).statusCode).toBe(401);
+    const signIn = await svc.app!.inject({
+      method: 'POST',
+      url: '/sign-in',
+      remoteAddress: '203.0.113.50',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost:80', host: 'localhost:80' },
+      payload: `token=${encodeURIComponent(key)}`,
+    });
+    expect(signIn.statusCode).toBe(429);
+    expect(signIn.headers['retry-after']).toBeDefined();
+    expect(signIn.headers['set-cookie']).toBeUndefined();
+    const elsewhere = await svc.app!.inject({
+      method: 'POST',
+      url: '/sign-in',
+      remoteAddress: '203.0.113.51',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://localhost:80', host: 'localhost:80' },
+      payload: `token=${encodeURIComponent(key)}`,
+    });
+    expect(elsewhere.statusCode).toBe(303);
+  });
 });

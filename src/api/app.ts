@@ -49,6 +49,11 @@ export interface AppDeps {
   authFailuresPerMinute?: number;
 }
 
+/** What route plugins receive: the app's dependencies and its one Authenticator. */
+export interface RouteDeps extends AppDeps {
+  authenticator: Authenticator;
+}
+
 /** Who may call a route: set per route as `config: { access }`. */
 export type Access = 'public' | 'admin' | 'project';
 
@@ -81,9 +86,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Only JSON bodies: anything else is a 415, not a string the schema then rejects.
   app.removeContentTypeParser(['text/plain']);
 
-  const auth = new Authenticator(deps.store, deps.adminTokenHash);
+  const auth = new Authenticator(
+    deps.store,
+    deps.adminTokenHash,
+    new FixedWindowLimiter(deps.clock, deps.authFailuresPerMinute ?? 30, 60_000),
+  );
+  const routeDeps: RouteDeps = { ...deps, authenticator: auth };
   app.decorateRequest('principal', null);
-  const authFailures = new FixedWindowLimiter(deps.clock, deps.authFailuresPerMinute ?? 30, 60_000);
   const keyRequests = new FixedWindowLimiter(deps.clock, deps.keyRateLimitPerMinute ?? 1200, 60_000);
   const tooMany = (retryAfter: number, detail: string) =>
     new ReghookError('REGHOOK_RATE_LIMITED', detail, { retryAfterSeconds: retryAfter });
@@ -93,16 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access ?? 'public';
     if (access === 'public') return;
-    // A client that keeps failing is refused before its guesses are even checked.
-    const blocked = authFailures.blocked(request.ip);
-    if (blocked > 0) throw tooMany(blocked, 'too many failed authentications from this address');
-    let principal: Principal;
-    try {
-      principal = await auth.authenticate(request);
-    } catch (error) {
-      authFailures.hit(request.ip);
-      throw error;
-    }
+    const principal = await auth.authenticate(request);
     if (principal.kind === 'project') {
       const wait = keyRequests.hit(principal.keyId);
       if (wait > 0) throw tooMany(wait, 'this API key sent too many requests; slow down');
@@ -166,13 +166,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register(operationsRoutes, deps);
-  await app.register(ingestRoutes, deps);
-  await app.register(projectRoutes, deps);
-  await app.register(webhookRoutes, deps);
-  await app.register(eventRoutes, deps);
-  await app.register(governanceRoutes, deps);
-  await app.register(dashboardRoutes, deps);
+  await app.register(operationsRoutes, routeDeps);
+  await app.register(ingestRoutes, routeDeps);
+  await app.register(projectRoutes, routeDeps);
+  await app.register(webhookRoutes, routeDeps);
+  await app.register(eventRoutes, routeDeps);
+  await app.register(governanceRoutes, routeDeps);
+  await app.register(dashboardRoutes, routeDeps);
   return app;
 }
 

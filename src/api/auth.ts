@@ -4,27 +4,53 @@
  */
 import type { FastifyRequest } from 'fastify';
 import { ReghookError } from '../errors.js';
+import type { FixedWindowLimiter } from './rate-limit.js';
 import { hashesEqual, hashToken } from '../secrets/tokens.js';
 import type { Store } from '../store/store.js';
 
 export type Principal = { kind: 'admin' } | { kind: 'project'; appId: number; keyId: string };
 
 export class Authenticator {
+  /**
+   * @param failures counts failed authentications per client address; an address over its limit
+   *   is refused (429) before its token is even checked. Shared by the API and the dashboard.
+   */
   constructor(
     private readonly store: Store,
     private readonly adminTokenHash: string,
+    private readonly failures: FixedWindowLimiter,
   ) {}
 
-  /** The caller, or a 401 ReghookError. */
+  /** The caller of an API request, or a 401 / 429 ReghookError. */
   async authenticate(request: FastifyRequest): Promise<Principal> {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer ([\x21-\x7e]{1,512})$/.exec(header);
-    if (!match) throw new ReghookError('REGHOOK_UNAUTHORIZED', 'send Authorization: Bearer <admin token or project API key>');
-    return this.principalFor(match[1]!);
+    if (!match) {
+      this.refuseIfBlocked(request.ip);
+      throw new ReghookError('REGHOOK_UNAUTHORIZED', 'send Authorization: Bearer <admin token or project API key>');
+    }
+    return this.principalFor(match[1]!, request.ip);
   }
 
-  /** The principal a raw token stands for, or a 401 ReghookError. */
-  async principalFor(token: string): Promise<Principal> {
+  /** The principal a raw token stands for, or a 401 / 429 ReghookError. */
+  async principalFor(token: string, clientAddress: string): Promise<Principal> {
+    this.refuseIfBlocked(clientAddress);
+    try {
+      return await this.check(token);
+    } catch (error) {
+      this.failures.hit(clientAddress);
+      throw error;
+    }
+  }
+
+  private refuseIfBlocked(clientAddress: string): void {
+    const wait = this.failures.blocked(clientAddress);
+    if (wait > 0) {
+      throw new ReghookError('REGHOOK_RATE_LIMITED', 'too many failed authentications from this address', { retryAfterSeconds: wait });
+    }
+  }
+
+  private async check(token: string): Promise<Principal> {
     const hash = hashToken(token);
     if (hashesEqual(hash, this.adminTokenHash)) return { kind: 'admin' };
     const key = await this.store.findApiKeyByHash(hash);

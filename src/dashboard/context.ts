@@ -4,7 +4,7 @@
  * redirects.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AppDeps } from '../api/app.js';
+import type { RouteDeps } from '../api/app.js';
 import { recordAudit, type AuditAction } from '../api/audit.js';
 import { MAX_ID } from '../api/schemas.js';
 import { hashesEqual } from '../secrets/tokens.js';
@@ -32,7 +32,7 @@ export class DashboardContext {
   readonly sessions: SessionCodec;
   readonly flashes: FlashCodec;
 
-  constructor(readonly deps: AppDeps) {
+  constructor(readonly deps: RouteDeps) {
     this.sessions = new SessionCodec(deps.sessionKey);
     this.flashes = new FlashCodec(deps.secretBox);
   }

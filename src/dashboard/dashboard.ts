@@ -6,7 +6,7 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { AppDeps } from '../api/app.js';
+import type { RouteDeps } from '../api/app.js';
 import { DashboardContext } from './context.js';
 import { html } from './html.js';
 import { SECURITY_HEADERS, sendPage } from './layout.js';
@@ -14,7 +14,7 @@ import { eventPageRoutes } from './routes/events.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { webhookPageRoutes } from './routes/webhooks.js';
 
-export async function dashboardRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+export async function dashboardRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   await app.register(formbody);
   await app.register(cookie);
   const ctx = new DashboardContext(deps);

@@ -1,6 +1,5 @@
 /** Signing in and out, and the admin's project list. */
 import type { FastifyInstance } from 'fastify';
-import { Authenticator } from '../../api/auth.js';
 import { ReghookError } from '../../errors.js';
 import { hashToken } from '../../secrets/tokens.js';
 import { SIGN_IN_MESSAGES, formField, type DashboardContext, type SignInMessage } from '../context.js';
@@ -12,7 +11,6 @@ const PROJECTS_PER_PAGE = 50;
 const route = { config: { access: 'public' as const }, schema: { hide: true } };
 
 export async function signInRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
-  const auth = new Authenticator(ctx.deps.store, ctx.deps.adminTokenHash);
 
   app.get<{ Querystring: { m?: string } }>('/', route, async (request, reply) => {
     const session = await ctx.readSession(request, reply);
@@ -38,10 +36,14 @@ export async function signInRoutes(app: FastifyInstance, ctx: DashboardContext):
     if (!/^[\x21-\x7e]{1,512}$/.test(token)) return refuse(401, 'That key or token is not valid (unknown or revoked).');
     let principal;
     try {
-      principal = await auth.principalFor(token);
+      principal = await ctx.deps.authenticator.principalFor(token, request.ip);
     } catch (error) {
       if (error instanceof ReghookError && error.code === 'REGHOOK_UNAUTHORIZED') {
         return refuse(401, 'That key or token is not valid (unknown or revoked).');
+      }
+      if (error instanceof ReghookError && error.code === 'REGHOOK_RATE_LIMITED') {
+        void reply.header('retry-after', String(error.retryAfterSeconds ?? 60));
+        return refuse(429, 'Too many failed sign-ins from this address; wait a minute and try again.');
       }
       throw error;
     }
