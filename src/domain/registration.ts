@@ -19,21 +19,9 @@ export interface RegistrationReport {
   registerOtpStatus: boolean;
 }
 
-/** The webhook body, key order as in the spec. */
-export interface RegisteredUserEvent {
-  clientUuid: string;
-  clientIp: string;
-  country: string | null;
-  language: string;
-  storeRegister: boolean;
-  subscriberId: string;
-  subscriberName: string | null;
-  appId: number;
-  flowId: number;
-  siteId: number;
-  registerDate: string;
-  registerOtpStatus: boolean;
-}
+/** The webhook body (key order as in the spec): one type, shared with the receiver SDK. */
+export type { RegisteredUserEvent } from '../receiver/event.js';
+import type { RegisteredUserEvent } from '../receiver/event.js';
 
 export interface NormalizedRegistration {
   appId: number;
