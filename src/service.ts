@@ -73,7 +73,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
   const logger = options.logger ?? createLogger(config.logLevel);
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
 
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, { logger: logger.child({ component: 'store' }) });
   try {
     const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
     const box = createSecretBox(key);
@@ -127,6 +127,8 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       print(`reghook: listening on ${url} (dashboard ${url}/, API docs ${url}/docs)`);
     }
     const sweeper = new RetentionSweeper(store, clock, config.retentionMs, config.awaitingRetentionMs, logger.child({ component: 'retention' }));
+    // Other processes' new work (PostgreSQL LISTEN/NOTIFY) wakes this dispatcher at once.
+    if (dispatcher) store.onWorkAvailable?.(() => dispatcher.wake());
     dispatcher?.start();
     if (dispatcher) sweeper.start();
     logger.info({ mode: options.mode, dispatch: dispatcher !== null, store: store.kind }, 'reghook started');

@@ -7,19 +7,23 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError, toError } from '../../errors.js';
 
-/** Where to connect: the pg connection string (schema folded into `options`) and the schema, if any. */
+/** Where to connect: the pg connection string (schema folded into `options`), the schema, the pool size. */
 export interface PostgresTarget {
   connectionString: string;
   /** The schema every table lives in, or null for the server's default search_path. */
   schema: string | null;
+  /** Connections per process (plus one for LISTEN); size max_connections for all processes. */
+  poolSize: number;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const DEFAULT_POOL_SIZE = 10;
 
 /**
- * Reads `postgres://user@host:port/db?schema=name`. The schema becomes the connection's
- * search_path (`options=-c search_path=name`), so every statement is written unqualified and one
- * database can hold several reghook installations, or one fresh schema per test file.
+ * Reads `postgres://user@host:port/db?schema=name&pool_size=10`. The schema becomes the
+ * connection's search_path (`options=-c search_path=name`), so every statement is written
+ * unqualified and one database can hold several reghook installations, or one fresh schema per
+ * test file; it is created if missing. Other parameters (sslmode, options, …) go to node-postgres.
  */
 export function parsePostgresUrl(url: string): PostgresTarget {
   let parsed: URL;
@@ -28,15 +32,25 @@ export function parsePostgresUrl(url: string): PostgresTarget {
   } catch (error) {
     throw new ConfigError('REGHOOK_DATABASE_URL is not a valid postgres:// URL', { cause: error });
   }
-  const schema = parsed.searchParams.get('schema');
-  if (schema === null) return { connectionString: url, schema: null };
-  if (!SCHEMA_NAME.test(schema)) {
-    throw new ConfigError(`REGHOOK_DATABASE_URL: schema "${schema}" must be lower-case letters, digits and _ (at most 63)`);
+  let poolSize = DEFAULT_POOL_SIZE;
+  const poolParam = parsed.searchParams.get('pool_size');
+  if (poolParam !== null) {
+    poolSize = Number(poolParam);
+    if (!/^\d+$/.test(poolParam) || poolSize < 1 || poolSize > 1_000) {
+      throw new ConfigError(`REGHOOK_DATABASE_URL: pool_size="${poolParam}" must be a whole number from 1 to 1000`);
+    }
+    parsed.searchParams.delete('pool_size');
   }
-  parsed.searchParams.delete('schema');
-  const options = parsed.searchParams.get('options');
-  parsed.searchParams.set('options', `${options === null ? '' : options + ' '}-c search_path=${schema}`);
-  return { connectionString: parsed.toString(), schema };
+  const schema = parsed.searchParams.get('schema');
+  if (schema !== null) {
+    if (!SCHEMA_NAME.test(schema)) {
+      throw new ConfigError(`REGHOOK_DATABASE_URL: schema "${schema}" must be lower-case letters, digits and _ (at most 63)`);
+    }
+    parsed.searchParams.delete('schema');
+    const options = parsed.searchParams.get('options');
+    parsed.searchParams.set('options', `${options === null ? '' : options + ' '}-c search_path=${schema}`);
+  }
+  return { connectionString: parsed.toString(), schema, poolSize };
 }
 
 const INT8_OID = 20;
@@ -66,8 +80,18 @@ export function createPool(target: PostgresTarget, logger: Logger, max: number):
   const pool = new pg.Pool({ ...clientConfig(target), max, idleTimeoutMillis: 30_000 });
   // An idle pooled connection that breaks (server restart) emits here; without a listener Node
   // would crash the process. The pool drops that connection and opens a new one when needed.
-  pool.on('error', (error) => logger.warn({ err: error, code: sqlState(error) }, 'idle PostgreSQL connection lost'));
+  pool.on('error', (error) => logger.warn({ error: loggableError(error) }, 'idle PostgreSQL connection lost'));
   return pool;
+}
+
+/**
+ * What may be logged of a connection error: its message and code only. pg-pool attaches the
+ * client (with its connection parameters, password included) to the errors it emits.
+ */
+export function loggableError(error: unknown): { message: string; code: string | undefined } {
+  const e = toError(error);
+  const code = (e as { code?: unknown }).code;
+  return { message: e.message, code: typeof code === 'string' ? code : undefined };
 }
 
 /** The SQLSTATE of a database error, or undefined for anything else (e.g. a socket error). */
@@ -82,6 +106,24 @@ const MAX_TRANSACTION_ATTEMPTS = 5;
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
+const isRetryable = (error: unknown) => {
+  const code = sqlState(error);
+  return code !== undefined && RETRYABLE.has(code);
+};
+const jitter = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+
+/** Runs one self-contained statement (atomic on its own), again on a serialization failure or deadlock. */
+export async function retryingStatement<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      if (!isRetryable(error) || attempt >= MAX_TRANSACTION_ATTEMPTS) throw error;
+      await jitter(attempt);
+    }
+  }
+}
+
 /**
  * Runs `work` in one transaction on one pooled connection: BEGIN … COMMIT, ROLLBACK on error.
  * Serialization failures and deadlocks are retried (a few times, with a little jitter) because the
@@ -92,7 +134,7 @@ export async function inTransaction<T>(pool: pg.Pool, logger: Logger, work: (cli
     const client = await pool.connect();
     // A checked-out connection has no pool listener: a connection error between two queries
     // would otherwise be an unhandled 'error' event. The failing query rejects on its own.
-    const onError = (error: Error) => logger.warn({ err: error }, 'PostgreSQL connection lost during a transaction');
+    const onError = (error: Error) => logger.warn({ error: loggableError(error) }, 'PostgreSQL connection lost during a transaction');
     client.on('error', onError);
     let broken: Error | undefined;
     try {
@@ -107,9 +149,8 @@ export async function inTransaction<T>(pool: pg.Pool, logger: Logger, work: (cli
         // The connection itself is gone: do not hand it back to the pool.
         broken = toError(rollbackError);
       }
-      const code = sqlState(error);
-      if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_TRANSACTION_ATTEMPTS) {
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
+      if (isRetryable(error) && attempt < MAX_TRANSACTION_ATTEMPTS) {
+        await jitter(attempt);
         continue;
       }
       throw error;

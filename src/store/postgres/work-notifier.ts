@@ -12,7 +12,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { clientConfig, type PostgresTarget } from './connection.js';
+import { clientConfig, loggableError, type PostgresTarget } from './connection.js';
 
 export const WORK_CHANNEL = 'reghook_work';
 const RECONNECT_MIN_MS = 100;
@@ -50,7 +50,7 @@ export class WorkNotifier {
           await this.pool.query({ name: 'reghook_notify', text: 'SELECT pg_notify($1, $2)', values: [WORK_CHANNEL, this.payload] });
         } catch (error) {
           // The others still see the work at their next idle poll.
-          this.logger.warn({ err: error }, 'could not notify other processes of new work');
+          this.logger.warn({ error: loggableError(error) }, 'could not notify other processes of new work');
         }
       } while (this.sendAgain && !this.closed);
       this.sending = null;
@@ -85,7 +85,7 @@ export class WorkNotifier {
       lost = true;
       if (this.client === client) this.client = null;
       if (this.closed) return;
-      this.logger.warn({ err: error }, 'LISTEN connection to PostgreSQL lost; reconnecting');
+      this.logger.warn({ error: error === undefined ? undefined : loggableError(error) }, 'LISTEN connection to PostgreSQL lost; reconnecting');
       client.end().catch(() => {});
       this.scheduleReconnect();
     };
@@ -129,7 +129,7 @@ export class WorkNotifier {
       try {
         listener();
       } catch (error) {
-        this.logger.error({ err: error }, 'work listener failed');
+        this.logger.error({ error: loggableError(error) }, 'work listener failed');
       }
     }
   }

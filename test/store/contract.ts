@@ -1,0 +1,792 @@
+/**
+ * The Store contract: ONE suite, run against every backend (sqlite.contract.test.ts,
+ * postgres.contract.test.ts). Each test gets a fresh, empty store from the factory, so tests share
+ * no state. Time is a parameter: `now` values are made up, so ten hours of leases take no time.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newEventId } from '../../src/domain/ids.js';
+import { normalizeRegistration, type NormalizedRegistration } from '../../src/domain/registration.js';
+import type { ClaimOptions, FinishedAttempt, Store } from '../../src/store/store.js';
+
+export interface StoreUnderTest {
+  store: Store;
+  /** Runs raw SQL on the same database, to prove what holds below the interface. */
+  exec(sql: string): Promise<void>;
+  /** Closes the store and removes its database. */
+  cleanup(): Promise<void>;
+}
+
+export type StoreFactory = () => Promise<StoreUnderTest>;
+
+const T0 = 1_700_000_000_000;
+const LEASE = 30_000;
+
+let uuidCounter = 0;
+const uuid = () => `5b1c7e0a-0000-4000-8000-${(++uuidCounter).toString(16).padStart(12, '0')}`;
+
+function reg(appId: number, overrides: Record<string, unknown> = {}): NormalizedRegistration {
+  return normalizeRegistration({
+    clientUuid: uuid(),
+    clientIp: '203.0.113.7',
+    country: 'TR',
+    language: 'en',
+    storeRegister: false,
+    subscriberId: '905555555555',
+    subscriberName: 'John Doe',
+    appId,
+    flowId: 1,
+    siteId: 1,
+    registerDate: '2020-03-20 12:35:41',
+    registerOtpStatus: false,
+    ...overrides,
+  });
+}
+
+const ok = (statusCode = 200) => ({ success: statusCode === 200, statusCode, errorKind: null, durationMs: 12.4, responseBody: 'ok' });
+const timeout = { success: false, statusCode: null, errorKind: 'timeout', durationMs: 400, responseBody: null };
+
+export function storeContract(backend: string, factory: StoreFactory): void {
+  describe(`Store contract: ${backend}`, () => {
+    let sut: StoreUnderTest;
+    let store: Store;
+
+    beforeEach(async () => {
+      sut = await factory();
+      store = sut.store;
+    });
+    afterEach(async () => {
+      await sut.cleanup();
+    });
+
+    const claimOptions = (now: number, overrides: Partial<ClaimOptions> = {}): ClaimOptions => ({
+      now,
+      limit: 10,
+      leaseMs: LEASE,
+      maxAttempts: 3,
+      perEndpointLimit: 100,
+      excludeAppIds: [],
+      ...overrides,
+    });
+
+    /** A project with an endpoint (enabled unless told otherwise). */
+    async function project(appId: number, enabled: boolean | null = true) {
+      expect(await store.createProject({ appId, name: `project ${appId}`, createdAt: T0 })).toBe('created');
+      if (enabled !== null) await store.putEndpoint(appId, `https://hooks.example/${appId}`, enabled, `sealed-${appId}`, T0);
+    }
+
+    /** A self-service registration, so a pending event at `now`; answers the event id. */
+    async function pendingEvent(appId: number, now = T0, overrides: Record<string, unknown> = {}) {
+      const result = await store.recordRegistration(reg(appId, overrides), newEventId(now), now);
+      if (result.kind !== 'created' || result.answer.eventId === null) throw new Error(`no event: ${JSON.stringify(result)}`);
+      return result.answer.eventId;
+    }
+
+    const finished = (
+      attemptId: number,
+      eventId: string,
+      outcome: FinishedAttempt['outcome'],
+      next: FinishedAttempt['next'],
+    ): FinishedAttempt => ({ attemptId, eventId, outcome, next });
+
+    const event = async (appId: number, eventId: string) => (await store.getEvent(appId, eventId))!;
+
+    describe('lifecycle', () => {
+      it('is ready after migrating, and migrating again changes nothing', async () => {
+        expect(await store.isReady()).toBe(true);
+        await store.migrate();
+        expect(await store.isReady()).toBe(true);
+      });
+
+      it('keeps the first value of a setting', async () => {
+        expect(await store.getSetting('k')).toBeNull();
+        expect(await store.putSettingIfAbsent('k', 'first')).toBe('first');
+        expect(await store.putSettingIfAbsent('k', 'second')).toBe('first');
+        expect(await store.getSetting('k')).toBe('first');
+      });
+    });
+
+    describe('projects, keys and endpoints', () => {
+      it('creates a project once and lists projects by appId with a cursor', async () => {
+        for (const appId of [3, 1, 2]) await project(appId, null);
+        expect(await store.createProject({ appId: 1, name: 'again', createdAt: T0 + 1 })).toBe('exists');
+        expect(await store.getProject(1)).toEqual({ appId: 1, name: 'project 1', createdAt: T0 });
+        expect(await store.getProject(99)).toBeNull();
+        expect((await store.listProjects(2, null)).map((p) => p.appId)).toEqual([1, 2]);
+        expect((await store.listProjects(2, 2)).map((p) => p.appId)).toEqual([3]);
+      });
+
+      it('stores API keys by hash, lists them without it, and revokes each once', async () => {
+        await project(1, null);
+        await project(2, null);
+        await store.addApiKey({ id: 'key_b', appId: 1, hash: 'h-b', prefix: 'rk_b', createdAt: T0 + 1, revokedAt: null });
+        await store.addApiKey({ id: 'key_a', appId: 1, hash: 'h-a', prefix: 'rk_a', createdAt: T0, revokedAt: null });
+        const keys = await store.listApiKeys(1);
+        expect(keys).toEqual([
+          { id: 'key_a', appId: 1, prefix: 'rk_a', createdAt: T0, revokedAt: null },
+          { id: 'key_b', appId: 1, prefix: 'rk_b', createdAt: T0 + 1, revokedAt: null },
+        ]);
+        expect(await store.findApiKeyByHash('h-b')).toEqual({ id: 'key_b', appId: 1, hash: 'h-b', prefix: 'rk_b', createdAt: T0 + 1, revokedAt: null });
+        expect(await store.findApiKeyByHash('nope')).toBeNull();
+        expect(await store.revokeApiKey(2, 'key_b', T0 + 5)).toBe(false); // another project's key
+        expect(await store.revokeApiKey(1, 'key_b', T0 + 5)).toBe(true);
+        expect(await store.revokeApiKey(1, 'key_b', T0 + 6)).toBe(false);
+        expect((await store.findApiKeyByHash('h-b'))!.revokedAt).toBe(T0 + 5);
+      });
+
+      it('creates an endpoint with its secret, changes url and state without touching it, and rotates it', async () => {
+        await project(1, null);
+        const first = await store.putEndpoint(1, 'https://a.example/hook', true, 'sealed-1', T0);
+        expect(first.created).toBe(true);
+        expect(first.endpoint).toEqual({
+          appId: 1,
+          url: 'https://a.example/hook',
+          enabled: true,
+          secretSealed: 'sealed-1',
+          previousSecretSealed: null,
+          previousSecretExpiresAt: null,
+          createdAt: T0,
+          updatedAt: T0,
+        });
+        const second = await store.putEndpoint(1, 'https://b.example/hook', false, 'sealed-ignored', T0 + 10);
+        expect(second.created).toBe(false);
+        expect(second.endpoint).toMatchObject({ url: 'https://b.example/hook', enabled: false, secretSealed: 'sealed-1', createdAt: T0, updatedAt: T0 + 10 });
+        const rotated = await store.rotateSecret(1, 'sealed-2', T0 + 86_400_000, T0 + 20);
+        expect(rotated).toMatchObject({ secretSealed: 'sealed-2', previousSecretSealed: 'sealed-1', previousSecretExpiresAt: T0 + 86_400_000, updatedAt: T0 + 20 });
+        expect(await store.getEndpoint(1)).toEqual(rotated);
+        expect(await store.rotateSecret(2, 'x', 0, T0)).toBeNull();
+        expect(await store.getEndpoint(2)).toBeNull();
+      });
+    });
+
+    describe('trigger rules', () => {
+      it('a self service registration creates a pending event at once', async () => {
+        await project(1);
+        const r = reg(1);
+        const result = await store.recordRegistration(r, newEventId(T0), T0);
+        expect(result).toMatchObject({ kind: 'created', answer: { status: 'pending' } });
+        const eventId = (result as { answer: { eventId: string } }).answer.eventId;
+        expect(await event(1, eventId)).toMatchObject({
+          eventId,
+          appId: 1,
+          clientUuid: r.clientUuid,
+          status: 'pending',
+          attemptCount: 0,
+          createdAt: T0,
+          nextAttemptAt: T0,
+          deliveredAt: null,
+          body: r.body,
+          attempts: [],
+        });
+      });
+
+      it('an event created while the project has no enabled endpoint is skipped, not queued', async () => {
+        await project(1, false);
+        await project(2, null);
+        for (const appId of [1, 2]) {
+          const result = await store.recordRegistration(reg(appId), newEventId(T0), T0);
+          expect(result).toMatchObject({ kind: 'created', answer: { status: 'skipped' } });
+          const eventId = (result as { answer: { eventId: string } }).answer.eventId;
+          expect(await event(appId, eventId)).toMatchObject({ status: 'skipped', nextAttemptAt: null });
+        }
+        await store.putEndpoint(1, 'https://a.example', true, 'x', T0 + 1);
+        expect(await store.claimDue(claimOptions(T0 + 2))).toEqual([]);
+      });
+
+      it('a store registration fires at its first purchase only', async () => {
+        await project(1);
+        const r = reg(1, { storeRegister: true });
+        expect(await store.recordRegistration(r, newEventId(T0), T0)).toEqual({
+          kind: 'created',
+          answer: { eventId: null, status: 'awaiting_first_purchase' },
+        });
+        expect((await store.listEvents(1, { limit: 10 })).data).toEqual([]);
+        const eventId = newEventId(T0 + 1);
+        expect(await store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: 'tx-1', purchaseDate: T0 }, eventId, T0 + 1)).toEqual({
+          kind: 'created',
+          answer: { triggered: true, eventId },
+        });
+        expect(await store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: 'tx-2', purchaseDate: null }, newEventId(T0 + 2), T0 + 2)).toEqual({
+          kind: 'created',
+          answer: { triggered: false, reason: 'not_first_purchase' },
+        });
+        const events = (await store.listEvents(1, { limit: 10 })).data;
+        expect(events.map((e) => e.eventId)).toEqual([eventId]);
+        expect(await event(1, eventId)).toMatchObject({ status: 'pending', body: r.body, nextAttemptAt: T0 + 1 });
+      });
+
+      it('a purchase reported before its registration fires when the registration arrives', async () => {
+        await project(1);
+        const r = reg(1, { storeRegister: true });
+        expect(await store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: 'tx-1', purchaseDate: null }, newEventId(T0), T0)).toEqual({
+          kind: 'created',
+          answer: { triggered: false, reason: 'awaiting_registration' },
+        });
+        const eventId = newEventId(T0 + 1);
+        expect(await store.recordRegistration(r, eventId, T0 + 1)).toEqual({ kind: 'created', answer: { eventId, status: 'pending' } });
+        // A later purchase of that user is not the first.
+        expect(await store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: 'tx-2', purchaseDate: null }, newEventId(T0 + 2), T0 + 2)).toMatchObject({
+          answer: { triggered: false, reason: 'not_first_purchase' },
+        });
+      });
+
+      it("a self service user's purchase fires nothing", async () => {
+        await project(1);
+        const r = reg(1);
+        await store.recordRegistration(r, newEventId(T0), T0);
+        expect(await store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: 'tx-1', purchaseDate: null }, newEventId(T0 + 1), T0 + 1)).toEqual({
+          kind: 'created',
+          answer: { triggered: false, reason: 'self_service_user' },
+        });
+        expect((await store.listEvents(1, { limit: 10 })).data).toHaveLength(1);
+      });
+
+      it('a repeated report answers the original answer, even after the state moved on', async () => {
+        await project(1);
+        const r = reg(1, { storeRegister: true });
+        const first = await store.recordRegistration(r, newEventId(T0), T0);
+        const purchase = { appId: 1, clientUuid: r.clientUuid, transactionId: 'tx-1', purchaseDate: null };
+        const firstPurchase = await store.recordPurchase(purchase, newEventId(T0 + 1), T0 + 1);
+        expect(await store.recordRegistration(r, newEventId(T0 + 2), T0 + 2)).toEqual({ kind: 'repeat', answer: (first as { answer: unknown }).answer });
+        expect(await store.recordPurchase(purchase, newEventId(T0 + 3), T0 + 3)).toEqual({ kind: 'repeat', answer: (firstPurchase as { answer: unknown }).answer });
+        expect((await store.listEvents(1, { limit: 10 })).data).toHaveLength(1);
+      });
+
+      it('the same user with different data, or a transactionId of another user, is a conflict that changes nothing', async () => {
+        await project(1);
+        const r = reg(1);
+        const first = await store.recordRegistration(r, newEventId(T0), T0);
+        const changed = { ...r, body: r.body.replace('John Doe', 'Jane Doe') };
+        expect(await store.recordRegistration(changed, newEventId(T0 + 1), T0 + 1)).toEqual({ kind: 'conflict' });
+        expect(await store.recordRegistration(r, newEventId(T0 + 2), T0 + 2)).toEqual({ kind: 'repeat', answer: (first as { answer: unknown }).answer });
+
+        const s = reg(1, { storeRegister: true });
+        await store.recordRegistration(s, newEventId(T0), T0);
+        await store.recordPurchase({ appId: 1, clientUuid: s.clientUuid, transactionId: 'tx-1', purchaseDate: null }, newEventId(T0), T0);
+        expect(await store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: 'tx-1', purchaseDate: null }, newEventId(T0), T0)).toEqual({ kind: 'conflict' });
+        const events = (await store.listEvents(1, { limit: 10 })).data;
+        expect(events).toHaveLength(2);
+        expect(events.find((e) => e.clientUuid === r.clientUuid)!.eventId).toBe((first as { answer: { eventId: string } }).answer.eventId);
+      });
+
+      it('reports for an unknown app are refused and store nothing', async () => {
+        const r = reg(7);
+        expect(await store.recordRegistration(r, newEventId(T0), T0)).toEqual({ kind: 'unknown_app' });
+        expect(await store.recordPurchase({ appId: 7, clientUuid: r.clientUuid, transactionId: 'tx', purchaseDate: null }, newEventId(T0), T0)).toEqual({ kind: 'unknown_app' });
+        await project(7);
+        // Nothing was kept from the refused reports: the purchase is not "already reported".
+        expect(await store.recordRegistration(reg(7, { clientUuid: r.clientUuid, storeRegister: true }), newEventId(T0), T0)).toMatchObject({
+          answer: { status: 'awaiting_first_purchase' },
+        });
+      });
+
+      it('concurrent identical registrations create one event and all answer it', async () => {
+        await project(1);
+        const r = reg(1);
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.recordRegistration(r, newEventId(T0 + i), T0 + i)));
+        expect(results.filter((x) => x.kind === 'created')).toHaveLength(1);
+        expect(results.filter((x) => x.kind === 'repeat')).toHaveLength(19);
+        const ids = new Set(results.map((x) => (x as { answer: { eventId: string } }).answer.eventId));
+        expect(ids.size).toBe(1);
+        expect((await store.listEvents(1, { limit: 50 })).data).toHaveLength(1);
+      });
+
+      it('concurrent first purchases of one store user create exactly one event', async () => {
+        await project(1);
+        const r = reg(1, { storeRegister: true });
+        await store.recordRegistration(r, newEventId(T0), T0);
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: `tx-${i}`, purchaseDate: null }, newEventId(T0 + i), T0 + i),
+          ),
+        );
+        expect(results.every((x) => x.kind === 'created')).toBe(true);
+        expect(results.filter((x) => (x as { answer: { triggered: boolean } }).answer.triggered)).toHaveLength(1);
+        expect((await store.listEvents(1, { limit: 50 })).data).toHaveLength(1);
+      });
+
+      it('one transactionId reported for two users at once: one wins, the other is a conflict and leaves no event', async () => {
+        await project(1);
+        for (let i = 0; i < 8; i++) {
+          const a = reg(1, { storeRegister: true });
+          const b = reg(1, { storeRegister: true });
+          await store.recordRegistration(a, newEventId(T0), T0);
+          await store.recordRegistration(b, newEventId(T0), T0);
+          const results = await Promise.all(
+            [a, b].map((u) => store.recordPurchase({ appId: 1, clientUuid: u.clientUuid, transactionId: `shared-${i}`, purchaseDate: null }, newEventId(T0 + i), T0 + i)),
+          );
+          expect(results.map((r) => r.kind).sort()).toEqual(['conflict', 'created']);
+          const winner = results.findIndex((r) => r.kind === 'created');
+          const users = (await store.listEvents(1, { limit: 100 })).data.map((e) => e.clientUuid);
+          expect(users).toContain([a, b][winner]!.clientUuid);
+          expect(users).not.toContain([a, b][1 - winner]!.clientUuid);
+        }
+      });
+
+      it('a registration and its first purchase racing each other still fire exactly once', async () => {
+        await project(1);
+        const users = Array.from({ length: 25 }, () => reg(1, { storeRegister: true }));
+        await Promise.all(
+          users.flatMap((r, i) => [
+            store.recordRegistration(r, newEventId(T0 + i), T0 + i),
+            store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: `tx-${i}`, purchaseDate: null }, newEventId(T0 + i), T0 + i),
+          ]),
+        );
+        const events = (await store.listEvents(1, { limit: 100 })).data;
+        expect(events.map((e) => e.clientUuid).sort()).toEqual(users.map((u) => u.clientUuid).sort());
+      });
+
+      it('the database itself refuses a second event for one user', async () => {
+        await project(1);
+        const r = reg(1);
+        await pendingEvent(1, T0, { clientUuid: r.clientUuid });
+        await expect(
+          sut.exec(`INSERT INTO events (id, app_id, client_uuid, body, status, created_at) VALUES ('evt_dup', 1, '${r.clientUuid}', NULL, 'pending', 0)`),
+        ).rejects.toThrow();
+      });
+    });
+
+    describe('claiming, leases and fencing', () => {
+      it('leases due deliveries oldest first and opens an attempt for each', async () => {
+        await project(1);
+        const later = await pendingEvent(1, T0 + 5);
+        const earlier = await pendingEvent(1, T0);
+        const claimed = await store.claimDue(claimOptions(T0 + 10));
+        expect(claimed.map((c) => c.eventId)).toEqual([earlier, later]);
+        const e = (await event(1, earlier))!;
+        expect(claimed[0]).toEqual({
+          eventId: earlier,
+          appId: 1,
+          attemptId: expect.any(Number),
+          attemptNumber: 1,
+          scheduledAttempts: 1,
+          url: 'https://hooks.example/1',
+          body: e.body,
+          secretSealed: 'sealed-1',
+          previousSecretSealed: null,
+          previousSecretExpiresAt: null,
+          createdAt: T0,
+          reclaimed: false,
+        });
+        expect(claimed[0]!.attemptId).not.toBe(claimed[1]!.attemptId);
+        expect(e).toMatchObject({ status: 'pending', attemptCount: 1, nextAttemptAt: null });
+        expect(e.attempts).toEqual([{ number: 1, trigger: 'scheduled', startedAt: T0 + 10, outcome: null }]);
+      });
+
+      it('a claimed delivery is not claimed again before its lease ends, and is claimable again after', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        const [first] = await store.claimDue(claimOptions(T0));
+        expect(first!.eventId).toBe(eventId);
+        expect(await store.claimDue(claimOptions(T0 + LEASE - 1))).toEqual([]);
+        const [second] = await store.claimDue(claimOptions(T0 + LEASE));
+        expect(first!.reclaimed).toBe(false);
+        expect(second).toMatchObject({ eventId, attemptNumber: 2, scheduledAttempts: 2, reclaimed: true });
+        expect(second!.attemptId).not.toBe(first!.attemptId);
+      });
+
+      it("a stale attempt's result is recorded but does not move the event", async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        const [stale] = await store.claimDue(claimOptions(T0));
+        const [current] = await store.claimDue(claimOptions(T0 + LEASE));
+        await store.recordAttempts([finished(stale!.attemptId, eventId, ok(), { status: 'delivered' })], T0 + LEASE + 1);
+        let e = await event(1, eventId);
+        expect(e).toMatchObject({ status: 'pending', deliveredAt: null });
+        expect(e.attempts[0]!.outcome).toMatchObject({ success: true, statusCode: 200 });
+        // The lease holder still decides.
+        await store.recordAttempts([finished(current!.attemptId, eventId, timeout, { status: 'pending', nextAttemptAt: T0 + 99_000 })], T0 + LEASE + 2);
+        e = await event(1, eventId);
+        expect(e).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 99_000 });
+        // A stale result arriving after the holder settled changes nothing either.
+        await store.recordAttempts([finished(stale!.attemptId, eventId, ok(), { status: 'delivered' })], T0 + LEASE + 3);
+        expect(await event(1, eventId)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 99_000 });
+      });
+
+      it('a lease that runs out on the last attempt marks the event failed instead of attempting again', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        const o = { maxAttempts: 2 };
+        expect(await store.claimDue(claimOptions(T0, o))).toHaveLength(1);
+        expect(await store.claimDue(claimOptions(T0 + LEASE, o))).toHaveLength(1);
+        expect(await store.claimDue(claimOptions(T0 + 2 * LEASE, o))).toEqual([]);
+        expect(await event(1, eventId)).toMatchObject({ status: 'failed', attemptCount: 2, nextAttemptAt: null });
+        expect(await store.claimDue(claimOptions(T0 + 10 * LEASE, o))).toEqual([]);
+        expect(await store.nextDueAt()).toBeNull();
+      });
+
+      it("a disabled endpoint's deliveries wait without using attempts, and resume when enabled", async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        await store.putEndpoint(1, 'https://hooks.example/1', false, 'x', T0 + 1);
+        expect(await store.claimDue(claimOptions(T0 + 5))).toEqual([]);
+        expect(await store.nextDueAt()).toBeNull();
+        expect(await event(1, eventId)).toMatchObject({ status: 'pending', attemptCount: 0 });
+        await store.putEndpoint(1, 'https://changed.example/1', true, 'x', T0 + 6);
+        expect(await store.nextDueAt()).toBe(T0);
+        const [claimed] = await store.claimDue(claimOptions(T0 + 7));
+        // The changed URL applies to pending deliveries.
+        expect(claimed).toMatchObject({ eventId, attemptNumber: 1, scheduledAttempts: 1, url: 'https://changed.example/1' });
+      });
+
+      it('takes at most perEndpointLimit deliveries of one project per claim', async () => {
+        await project(1);
+        await project(2);
+        for (let i = 0; i < 5; i++) {
+          await pendingEvent(1, T0 + i);
+          await pendingEvent(2, T0 + 10 + i);
+        }
+        const claimed = await store.claimDue(claimOptions(T0 + 100, { perEndpointLimit: 2 }));
+        expect(claimed.map((c) => c.appId)).toEqual([1, 1, 2, 2]);
+      });
+
+      it('skips the projects it is told to exclude', async () => {
+        await project(1);
+        await project(2);
+        await pendingEvent(1, T0);
+        await pendingEvent(2, T0 + 1);
+        const claimed = await store.claimDue(claimOptions(T0 + 5, { excludeAppIds: [1] }));
+        expect(claimed.map((c) => c.appId)).toEqual([2]);
+        expect((await store.claimDue(claimOptions(T0 + 5))).map((c) => c.appId)).toEqual([1]);
+      });
+
+      it('claims no more than the limit, and nothing not yet due', async () => {
+        await project(1);
+        for (let i = 0; i < 4; i++) await pendingEvent(1, T0 + i);
+        expect(await store.claimDue(claimOptions(T0 - 1))).toEqual([]);
+        expect(await store.claimDue(claimOptions(T0 + 10, { limit: 3 }))).toHaveLength(3);
+        expect(await store.claimDue(claimOptions(T0 + 10, { limit: 3 }))).toHaveLength(1);
+        expect(await store.claimDue(claimOptions(T0 + 10, { limit: 0 }))).toEqual([]);
+      });
+
+      it('concurrent claimers never lease one delivery twice', async () => {
+        await project(1);
+        await project(2);
+        const all = new Set<string>();
+        for (let i = 0; i < 120; i++) all.add(await pendingEvent(1 + (i % 2), T0 + i));
+        const seen: string[] = [];
+        for (let round = 0; round < 20 && seen.length < all.size; round++) {
+          const batches = await Promise.all(Array.from({ length: 6 }, () => store.claimDue(claimOptions(T0 + 1_000, { limit: 15 }))));
+          for (const batch of batches) seen.push(...batch.map((c) => c.eventId));
+        }
+        expect(seen).toHaveLength(all.size);
+        expect(new Set(seen)).toEqual(all);
+      });
+
+      it('answers when the next delivery of an enabled endpoint is due', async () => {
+        await project(1);
+        expect(await store.nextDueAt()).toBeNull();
+        await pendingEvent(1, T0 + 50);
+        await pendingEvent(1, T0 + 20);
+        expect(await store.nextDueAt()).toBe(T0 + 20);
+      });
+    });
+
+    describe('recording attempts', () => {
+      it('a success delivers the event and keeps the outcome', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        const [c] = await store.claimDue(claimOptions(T0));
+        await store.recordAttempts([finished(c!.attemptId, eventId, ok(), { status: 'delivered' })], T0 + 50);
+        const e = await event(1, eventId);
+        expect(e).toMatchObject({ status: 'delivered', deliveredAt: T0 + 50, nextAttemptAt: null, attemptCount: 1 });
+        expect(e.attempts).toEqual([
+          { number: 1, trigger: 'scheduled', startedAt: T0, outcome: { success: true, statusCode: 200, errorKind: null, durationMs: 12, responseBody: 'ok' } },
+        ]);
+        expect(await store.claimDue(claimOptions(T0 + 10 * LEASE))).toEqual([]);
+      });
+
+      it('a failure schedules the next attempt, and the last failure fails the event', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        const o = { maxAttempts: 2 };
+        const [c1] = await store.claimDue(claimOptions(T0, o));
+        await store.recordAttempts([finished(c1!.attemptId, eventId, ok(503), { status: 'pending', nextAttemptAt: T0 + 3_600_000 })], T0 + 1);
+        expect(await event(1, eventId)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 3_600_000 });
+        expect(await store.claimDue(claimOptions(T0 + 3_599_999, o))).toEqual([]);
+        const [c2] = await store.claimDue(claimOptions(T0 + 3_600_000, o));
+        expect(c2).toMatchObject({ attemptNumber: 2, scheduledAttempts: 2 });
+        await store.recordAttempts([finished(c2!.attemptId, eventId, timeout, { status: 'failed' })], T0 + 3_600_001);
+        const e = await event(1, eventId);
+        expect(e).toMatchObject({ status: 'failed', nextAttemptAt: null, deliveredAt: null, attemptCount: 2 });
+        expect(e.attempts.map((a) => a.outcome)).toEqual([
+          { success: false, statusCode: 503, errorKind: null, durationMs: 12, responseBody: 'ok' },
+          { success: false, statusCode: null, errorKind: 'timeout', durationMs: 400, responseBody: null },
+        ]);
+      });
+
+      it('records a batch naming one event twice in order', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        const [c] = await store.claimDue(claimOptions(T0));
+        const manual = (await store.openManualAttempt(1, eventId, T0 + 1))!;
+        await store.recordAttempts(
+          [
+            finished(c!.attemptId, eventId, ok(500), { status: 'pending', nextAttemptAt: T0 + 1_000 }),
+            finished(manual.attemptId, eventId, ok(), null),
+          ],
+          T0 + 2,
+        );
+        expect(await event(1, eventId)).toMatchObject({ status: 'delivered', deliveredAt: T0 + 2 });
+      });
+    });
+
+    describe('manual attempts', () => {
+      it('are numbered after the others and do not use scheduled attempts', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        const o = { maxAttempts: 2 };
+        const [c] = await store.claimDue(claimOptions(T0, o));
+        await store.recordAttempts([finished(c!.attemptId, eventId, ok(500), { status: 'pending', nextAttemptAt: T0 + 100 })], T0 + 1);
+        const manual = await store.openManualAttempt(1, eventId, T0 + 2);
+        expect(manual).toEqual({
+          attemptId: expect.any(Number),
+          attemptNumber: 2,
+          url: 'https://hooks.example/1',
+          body: (await event(1, eventId)).body,
+          secretSealed: 'sealed-1',
+          previousSecretSealed: null,
+          previousSecretExpiresAt: null,
+        });
+        await store.recordAttempts([finished(manual!.attemptId, eventId, ok(500), null)], T0 + 3);
+        expect(await event(1, eventId)).toMatchObject({ status: 'pending', attemptCount: 2, nextAttemptAt: T0 + 100 });
+        // The scheduled schedule still has its second attempt.
+        expect(await store.claimDue(claimOptions(T0 + 100, o))).toMatchObject([{ attemptNumber: 3, scheduledAttempts: 2 }]);
+        const attempts = (await event(1, eventId)).attempts;
+        expect(attempts.map((a) => [a.number, a.trigger])).toEqual([
+          [1, 'scheduled'],
+          [2, 'manual'],
+          [3, 'scheduled'],
+        ]);
+      });
+
+      it('a manual success delivers a failed or skipped event, and voids a lease in flight', async () => {
+        await project(1);
+        const failedId = await pendingEvent(1);
+        const [c] = await store.claimDue(claimOptions(T0, { maxAttempts: 1 }));
+        await store.recordAttempts([finished(c!.attemptId, failedId, ok(500), { status: 'failed' })], T0 + 1);
+        const m1 = (await store.openManualAttempt(1, failedId, T0 + 2))!;
+        await store.recordAttempts([finished(m1.attemptId, failedId, ok(), null)], T0 + 3);
+        expect(await event(1, failedId)).toMatchObject({ status: 'delivered', deliveredAt: T0 + 3 });
+
+        const leasedId = await pendingEvent(1, T0 + 10);
+        const [leased] = await store.claimDue(claimOptions(T0 + 10));
+        const m2 = (await store.openManualAttempt(1, leasedId, T0 + 11))!;
+        await store.recordAttempts([finished(m2.attemptId, leasedId, ok(), null)], T0 + 12);
+        await store.recordAttempts([finished(leased!.attemptId, leasedId, ok(500), { status: 'pending', nextAttemptAt: T0 + 99 })], T0 + 13);
+        expect(await event(1, leasedId)).toMatchObject({ status: 'delivered', deliveredAt: T0 + 12 });
+
+        await store.putEndpoint(1, 'https://hooks.example/1', false, 'x', T0 + 20);
+        const skippedId = await pendingEvent(1, T0 + 21);
+        expect(await event(1, skippedId)).toMatchObject({ status: 'skipped' });
+        const m3 = (await store.openManualAttempt(1, skippedId, T0 + 22))!;
+        await store.recordAttempts([finished(m3.attemptId, skippedId, ok(), null)], T0 + 23);
+        expect(await event(1, skippedId)).toMatchObject({ status: 'delivered' });
+      });
+
+      it('are not opened for an unknown event, another project, no endpoint, or an erased payload', async () => {
+        await project(1);
+        await project(2, null);
+        const eventId = await pendingEvent(1);
+        const noEndpoint = await pendingEvent(2);
+        expect(await store.openManualAttempt(1, 'evt_nope', T0)).toBeNull();
+        expect(await store.openManualAttempt(2, eventId, T0)).toBeNull();
+        expect(await store.openManualAttempt(2, noEndpoint, T0)).toBeNull();
+        await store.eraseSubscriber(1, '905555555555');
+        expect(await store.openManualAttempt(1, eventId, T0)).toBeNull();
+        expect(await event(1, eventId)).toMatchObject({ attemptCount: 0 });
+      });
+    });
+
+    describe('recovering failed events', () => {
+      it('puts failed events created since a time back on a fresh schedule', async () => {
+        await project(1);
+        await project(2);
+        const o = { maxAttempts: 1 };
+        const old = await pendingEvent(1, T0);
+        const recent = await pendingEvent(1, T0 + 1_000);
+        const otherApp = await pendingEvent(2, T0 + 1_000);
+        for (const c of await store.claimDue(claimOptions(T0 + 2_000, o))) {
+          await store.recordAttempts([finished(c.attemptId, c.eventId, ok(500), { status: 'failed' })], T0 + 2_001);
+        }
+        expect(await store.recoverFailed(1, T0 + 1_000, T0 + 5_000)).toBe(1);
+        expect(await event(1, recent)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 5_000 });
+        expect(await event(1, old)).toMatchObject({ status: 'failed' });
+        expect(await event(2, otherApp)).toMatchObject({ status: 'failed' });
+        // A fresh schedule: its attempts count from zero again.
+        expect(await store.claimDue(claimOptions(T0 + 5_000, o))).toMatchObject([{ eventId: recent, attemptNumber: 2, scheduledAttempts: 1 }]);
+        expect(await store.recoverFailed(1, T0 + 1_000, T0 + 6_000)).toBe(0);
+      });
+    });
+
+    describe('the delivery log', () => {
+      it('lists events newest first, paginated by cursor, filtered by status', async () => {
+        await project(1);
+        await project(2);
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) ids.push(await pendingEvent(1, T0 + i * 1_000));
+        await pendingEvent(2, T0);
+        const [c] = await store.claimDue(claimOptions(T0 + 10_000, { limit: 1 }));
+        await store.recordAttempts([finished(c!.attemptId, c!.eventId, ok(), { status: 'delivered' })], T0 + 10_001);
+
+        const p1 = await store.listEvents(1, { limit: 2 });
+        expect(p1.data.map((e) => e.eventId)).toEqual([ids[4], ids[3]]);
+        expect(p1.nextCursor).toBe(ids[3]);
+        const p2 = await store.listEvents(1, { limit: 2, cursor: p1.nextCursor! });
+        expect(p2.data.map((e) => e.eventId)).toEqual([ids[2], ids[1]]);
+        const p3 = await store.listEvents(1, { limit: 2, cursor: p2.nextCursor! });
+        expect(p3.data.map((e) => e.eventId)).toEqual([ids[0]]);
+        expect(p3.nextCursor).toBeNull();
+
+        expect((await store.listEvents(1, { limit: 10, status: 'delivered' })).data.map((e) => e.eventId)).toEqual([ids[0]]);
+        expect((await store.listEvents(1, { limit: 10, status: 'pending' })).data).toHaveLength(4);
+        expect((await store.listEvents(1, { limit: 10, status: 'failed' })).data).toEqual([]);
+        expect(p1.data[0]).toEqual({
+          eventId: ids[4],
+          appId: 1,
+          clientUuid: expect.any(String),
+          status: 'pending',
+          attemptCount: 0,
+          createdAt: T0 + 4_000,
+          nextAttemptAt: T0 + 4_000,
+          deliveredAt: null,
+        });
+      });
+
+      it('shows no next attempt time while a delivery is leased', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1);
+        await store.claimDue(claimOptions(T0));
+        expect((await store.listEvents(1, { limit: 10 })).data[0]).toMatchObject({ eventId, nextAttemptAt: null });
+      });
+
+      it("does not show one project's event to another", async () => {
+        await project(1);
+        await project(2);
+        const eventId = await pendingEvent(1);
+        expect(await store.getEvent(2, eventId)).toBeNull();
+        expect(await store.getEvent(1, 'evt_unknown')).toBeNull();
+      });
+    });
+
+    describe('audit log', () => {
+      it('lists entries newest first with a cursor, per project', async () => {
+        for (let i = 0; i < 3; i++) {
+          await store.appendAudit({ appId: 1, at: T0 + i, actor: 'admin', action: `a.${i}`, details: { i, nested: { b: 1, a: [2] } }, sourceIp: '127.0.0.1' });
+        }
+        await store.appendAudit({ appId: 2, at: T0, actor: 'key:k1', action: 'other', details: {}, sourceIp: null });
+        const first = await store.listAudit(1, 2, null);
+        expect(first.map((e) => e.action)).toEqual(['a.2', 'a.1']);
+        expect(first[0]).toEqual({ id: expect.any(Number), appId: 1, at: T0 + 2, actor: 'admin', action: 'a.2', details: { i: 2, nested: { b: 1, a: [2] } }, sourceIp: '127.0.0.1' });
+        const rest = await store.listAudit(1, 2, first[1]!.id);
+        expect(rest.map((e) => e.action)).toEqual(['a.0']);
+        expect((await store.listAudit(2, 10, null)).map((e) => [e.actor, e.sourceIp])).toEqual([['key:k1', null]]);
+      });
+
+      it('is append-only in the database itself', async () => {
+        await store.appendAudit({ appId: 1, at: T0, actor: 'admin', action: 'endpoint.updated', details: {}, sourceIp: null });
+        await expect(sut.exec(`UPDATE audit_log SET actor = 'someone else'`)).rejects.toThrow();
+        await expect(sut.exec('DELETE FROM audit_log')).rejects.toThrow();
+        expect((await store.listAudit(1, 10, null)).map((e) => e.actor)).toEqual(['admin']);
+      });
+    });
+
+    describe('personal data', () => {
+      it('erasing a subscriber removes registrations, payloads and attempt bodies, and keeps delivery metadata', async () => {
+        await project(1);
+        const kept = reg(1, { subscriberId: 'other' });
+        await store.recordRegistration(kept, newEventId(T0), T0);
+        const eventId = await pendingEvent(1, T0, { subscriberId: 'erase-me' });
+        const awaiting = reg(1, { subscriberId: 'erase-me', storeRegister: true });
+        await store.recordRegistration(awaiting, newEventId(T0), T0);
+        const [c] = await store.claimDue(claimOptions(T0 + 1, { limit: 10 })).then((all) => all.filter((x) => x.eventId === eventId));
+        await store.recordAttempts([finished(c!.attemptId, eventId, { ...ok(), responseBody: 'thanks John' }, { status: 'delivered' })], T0 + 2);
+
+        expect(await store.eraseSubscriber(1, 'erase-me')).toEqual({ registrations: 2, events: 1 });
+        const e = await event(1, eventId);
+        expect(e).toMatchObject({ status: 'delivered', body: null, attemptCount: 1, deliveredAt: T0 + 2 });
+        expect(e.attempts[0]!.outcome).toMatchObject({ success: true, statusCode: 200, responseBody: null });
+        // The registrations are gone: the store user is unknown again, and the erased user's
+        // repeat report finds the existing event rather than making a second one.
+        expect(await store.recordPurchase({ appId: 1, clientUuid: awaiting.clientUuid, transactionId: 'tx', purchaseDate: null }, newEventId(T0), T0)).toMatchObject({
+          answer: { triggered: false, reason: 'awaiting_registration' },
+        });
+        const again = await store.recordRegistration(reg(1, { clientUuid: e.clientUuid }), newEventId(T0 + 5), T0 + 5);
+        expect(again).toMatchObject({ kind: 'created', answer: { eventId } });
+        expect((await store.listEvents(1, { limit: 10 })).data).toHaveLength(2);
+        // Nobody else was touched.
+        expect(await store.recordRegistration(kept, newEventId(T0 + 6), T0 + 6)).toMatchObject({ kind: 'repeat' });
+        expect(await store.eraseSubscriber(1, 'nobody')).toEqual({ registrations: 0, events: 0 });
+      });
+
+      it('retention drops payloads and attempt bodies of finished events, and old awaiting store users', async () => {
+        await project(1);
+        await project(2, null);
+        const delivered = await pendingEvent(1, T0);
+        const [c] = await store.claimDue(claimOptions(T0));
+        await store.recordAttempts([finished(c!.attemptId, delivered, ok(), { status: 'delivered' })], T0 + 10);
+        const skipped = await pendingEvent(2, T0);
+        const pending = await pendingEvent(1, T0 + 20);
+        const oldAwaiting = reg(1, { storeRegister: true });
+        const newAwaiting = reg(1, { storeRegister: true });
+        await store.recordRegistration(oldAwaiting, newEventId(T0), T0);
+        await store.recordRegistration(newAwaiting, newEventId(T0 + 100), T0 + 100);
+        await store.recordTestAttempt(1, 'evt_test', T0, { ...ok(), responseBody: 'test body' });
+
+        expect(await store.sweepRetention({ finishedBefore: T0 + 50, awaitingBefore: T0 + 50, limit: 1 })).toEqual({ payloads: 1, awaiting: 1 });
+        expect(await store.sweepRetention({ finishedBefore: T0 + 50, awaitingBefore: T0 + 50, limit: 10 })).toEqual({ payloads: 1, awaiting: 0 });
+        expect(await event(1, delivered)).toMatchObject({ status: 'delivered', body: null });
+        expect((await event(1, delivered)).attempts[0]!.outcome).toMatchObject({ statusCode: 200, responseBody: null });
+        expect(await event(2, skipped)).toMatchObject({ status: 'skipped', body: null });
+        expect((await event(1, pending)).body).not.toBeNull();
+        // The old awaiting user is forgotten; the recent one is not.
+        expect(await store.recordPurchase({ appId: 1, clientUuid: oldAwaiting.clientUuid, transactionId: 't1', purchaseDate: null }, newEventId(T0), T0 + 200)).toMatchObject({
+          answer: { reason: 'awaiting_registration' },
+        });
+        expect(await store.recordPurchase({ appId: 1, clientUuid: newAwaiting.clientUuid, transactionId: 't2', purchaseDate: null }, newEventId(T0), T0 + 200)).toMatchObject({
+          answer: { triggered: true },
+        });
+        // The anonymised registration of the delivered event can no longer be compared: it answers as before.
+        const deliveredUser = (await event(1, delivered)).clientUuid;
+        expect(await store.recordRegistration(reg(1, { clientUuid: deliveredUser, subscriberName: 'Someone Else' }), newEventId(T0), T0 + 300)).toMatchObject({
+          kind: 'repeat',
+          answer: { eventId: delivered },
+        });
+        expect(await store.sweepRetention({ finishedBefore: T0 + 50, awaitingBefore: T0 + 50, limit: 10 })).toEqual({ payloads: 0, awaiting: 0 });
+      });
+    });
+
+    describe('statistics', () => {
+      it('counts deliveries due now and scheduled later', async () => {
+        await project(1);
+        expect(await store.queueStats(T0)).toEqual({ due: 0, scheduled: 0, oldestDueAt: null });
+        await pendingEvent(1, T0);
+        await pendingEvent(1, T0 + 10);
+        await pendingEvent(1, T0 + 5_000);
+        const second = await pendingEvent(1, T0 + 1);
+        const [c] = await store.claimDue(claimOptions(T0 + 1, { limit: 1 }));
+        expect(c!.eventId).not.toBe(second); // the oldest (due T0) is leased, so not due
+        expect(await store.queueStats(T0 + 100)).toEqual({ due: 2, scheduled: 2, oldestDueAt: T0 + 1 });
+      });
+
+      it('counts finished attempts per time bucket by outcome', async () => {
+        await project(1);
+        for (let i = 0; i < 4; i++) await pendingEvent(1, T0 + i);
+        const claimed = await store.claimDue(claimOptions(T0 + 1_500, { limit: 3 }));
+        await store.recordAttempts(
+          [
+            finished(claimed[0]!.attemptId, claimed[0]!.eventId, ok(), { status: 'delivered' }),
+            finished(claimed[1]!.attemptId, claimed[1]!.eventId, ok(500), { status: 'pending', nextAttemptAt: T0 + 10_000 }),
+          ],
+          T0 + 1_600,
+        );
+        await store.recordTestAttempt(1, 'evt_test', T0 + 2_500, ok());
+        await store.recordTestAttempt(1, 'evt_old', T0 - 10_000, ok());
+        await store.recordTestAttempt(2, 'evt_other', T0 + 2_500, ok());
+        expect(await store.attemptStats(1, T0, 1_000)).toEqual([
+          { start: T0 + 1_000, succeeded: 1, failed: 1 },
+          { start: T0 + 2_000, succeeded: 1, failed: 0 },
+        ]);
+      });
+    });
+  });
+}
