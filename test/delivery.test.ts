@@ -268,3 +268,23 @@ describe('manual attempts', () => {
     await receiver.close();
   });
 });
+
+describe('an endpoint at its in-flight limit', () => {
+  it('does not make the dispatcher spin: claims stay few while its attempts hang', async () => {
+    const slow = await projectWithReceiver(hang);
+    for (let i = 0; i < 6; i++) await register(slow.appId);
+    await slow.receiver.waitFor(2);
+    // Count claims through the store the service uses, for a stretch shorter than the deadline.
+    const store = svc.store as { claimDue: (...args: any[]) => Promise<unknown> };
+    const original = store.claimDue.bind(store);
+    let claims = 0;
+    store.claimDue = (...args: any[]) => {
+      claims++;
+      return original(...args);
+    };
+    await new Promise((r) => setTimeout(r, 200));
+    store.claimDue = original;
+    expect(claims).toBeLessThan(10);
+    await slow.receiver.close();
+  });
+});

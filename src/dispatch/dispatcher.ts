@@ -122,7 +122,11 @@ export class Dispatcher {
     try {
       const next = await this.o.store.nextDueAt();
       if (next === null) return this.o.idlePollMs;
-      return Math.max(0, Math.min(this.o.idlePollMs, next - this.o.clock.now()));
+      const wait = next - this.o.clock.now();
+      // Due now, yet the claim just before left it: it belongs to an endpoint at its in-flight
+      // limit. Sleep until an attempt finishes (that wakes the loop) instead of spinning.
+      if (wait <= 0) return this.o.idlePollMs;
+      return Math.min(this.o.idlePollMs, wait);
     } catch {
       return this.o.idlePollMs;
     }
