@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
@@ -155,3 +157,18 @@ describe('logs', () => {
     expect(leaksIn(lines.join(''))).toEqual([]);
   });
 });
+
+describe('secrets at rest', () => {
+  it('no signing secret, API key or token is stored in clear: the database files hold none of them', async () => {
+    const secret = (await svc.call('POST', '/v1/projects/1/webhook/secret')).json.signingSecret as string;
+    const key = (await svc.call('POST', '/v1/projects/1/api-keys')).json.apiKey as string;
+    const dbFiles = readdirSync(svc.dir).filter((f) => f.startsWith('reghook.db'));
+    expect(dbFiles.length).toBeGreaterThan(0);
+    const bytes = Buffer.concat(dbFiles.map((f) => readFileSync(path.join(svc.dir, f))));
+    // (A key's first 8 characters are kept on purpose, to tell keys apart in lists.)
+    for (const needle of ['whsec_', secret.slice('whsec_'.length), key, key.slice(8), 'test-admin-token']) {
+      expect(bytes.includes(Buffer.from(needle)), needle.slice(0, 8)).toBe(false);
+    }
+  });
+});
+

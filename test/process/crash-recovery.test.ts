@@ -5,7 +5,7 @@ import { request } from 'undici';
 import { afterAll, expect, it } from 'vitest';
 import { spawnReghook, type ReghookProcess } from '../helpers/process.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
-import { ADMIN_TOKEN, registration } from '../helpers/service.js';
+import { ADMIN_TOKEN, leaksIn, registration } from '../helpers/service.js';
 
 // SPEC section 4: "Nothing accepted is ever lost: a crash or kill -9 at any moment leaves every
 // accepted event delivered, failed after its attempts, or still due and picked up again."
@@ -82,4 +82,6 @@ it('kill -9 while delivering 1,000 accepted registrations, then a restart: every
 
   second.child.kill('SIGTERM');
   expect(await second.exited).toBe(0);
+  // Nothing either process printed carries personal data or a secret.
+  expect(leaksIn(first.output() + second.output())).toEqual([]);
 }, 90_000);
