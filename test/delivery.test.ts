@@ -270,7 +270,7 @@ describe('manual attempts', () => {
 });
 
 describe('an endpoint at its in-flight limit', () => {
-  it('does not make the dispatcher spin: claims stay few while its attempts hang', async () => {
+  it('gets no more attempts than its limit, and does not make the dispatcher spin', async () => {
     const slow = await projectWithReceiver(hang);
     for (let i = 0; i < 6; i++) await register(slow.appId);
     await slow.receiver.waitFor(2);
@@ -285,6 +285,8 @@ describe('an endpoint at its in-flight limit', () => {
     await new Promise((r) => setTimeout(r, 200));
     store.claimDue = original;
     expect(claims).toBeLessThan(10);
+    // And never more attempts in flight to it than REGHOOK_ENDPOINT_CONCURRENCY (2 here).
+    expect(slow.receiver.requests).toHaveLength(2);
     await slow.receiver.close();
   });
 });

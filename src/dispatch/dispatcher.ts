@@ -91,6 +91,7 @@ export class Dispatcher {
             leaseMs: this.o.leaseMs,
             maxAttempts: this.o.retry.maxAttempts,
             perEndpointLimit: this.o.endpointConcurrency,
+            inFlight: Object.fromEntries(this.inFlightByApp),
             excludeAppIds: this.saturatedApps(),
           });
           for (const delivery of claimed) this.launch(delivery);

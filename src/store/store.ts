@@ -168,8 +168,10 @@ export interface ClaimOptions {
   limit: number;
   leaseMs: number;
   maxAttempts: number;
-  /** At most this many rows of one project per claim. */
+  /** At most this many attempts of one project in flight, counting `inFlight`. */
   perEndpointLimit: number;
+  /** Attempts this process already has in flight, per project (absent = none). */
+  inFlight: Readonly<Record<number, number>>;
   /** Projects whose endpoints already have all the attempts in flight they may have. */
   excludeAppIds: readonly number[];
 }

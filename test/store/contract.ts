@@ -64,6 +64,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       leaseMs: LEASE,
       maxAttempts: 3,
       perEndpointLimit: 100,
+      inFlight: {},
       excludeAppIds: [],
       ...overrides,
     });
@@ -437,6 +438,17 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         }
         const claimed = await store.claimDue(claimOptions(T0 + 100, { perEndpointLimit: 2 }));
         expect(claimed.map((c) => c.appId)).toEqual([1, 1, 2, 2]);
+      });
+
+      it('counts the attempts already in flight against the per-endpoint limit', async () => {
+        await project(1);
+        await project(2);
+        for (let i = 0; i < 5; i++) {
+          await pendingEvent(1, T0 + i);
+          await pendingEvent(2, T0 + 10 + i);
+        }
+        const claimed = await store.claimDue(claimOptions(T0 + 100, { perEndpointLimit: 4, inFlight: { 1: 3, 2: 1 } }));
+        expect(claimed.map((c) => c.appId)).toEqual([1, 2, 2, 2]);
       });
 
       it('skips the projects it is told to exclude', async () => {

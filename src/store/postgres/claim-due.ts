@@ -17,7 +17,7 @@
  * delivery, and only when it exceeds the lease margin (lease = 2 × delivery timeout + 5 s).
  *
  * Parameters: $1 now, $2 excluded app ids, $3 scan window, $4 per-endpoint limit, $5 batch limit,
- * $6 lease ms, $7 max attempts.
+ * $6 lease ms, $7 max attempts, $8 attempts already in flight per app id (JSON object).
  */
 export const CLAIM_DUE_SQL = `
 WITH due AS (
@@ -35,12 +35,13 @@ WITH due AS (
   FOR UPDATE OF e SKIP LOCKED
 ),
 chosen AS (
-  -- At most $4 rows of one project, so one busy endpoint cannot fill a whole batch.
+  -- At most $4 attempts of one project in flight, those this process already runs ($8) included,
+  -- so one busy endpoint cannot fill a whole batch nor the process's concurrency.
   SELECT id, app_id, next_attempt_at, attempt_count, scheduled_attempts, lease_token, created_at
   FROM (
     SELECT due.*, row_number() OVER (PARTITION BY app_id ORDER BY next_attempt_at) AS nth FROM due
   ) ranked
-  WHERE nth <= $4
+  WHERE nth <= $4 - COALESCE(($8::jsonb ->> app_id::text)::int, 0)
   ORDER BY next_attempt_at
   LIMIT $5
 ),

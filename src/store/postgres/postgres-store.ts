@@ -581,6 +581,7 @@ export class PostgresStore implements Store {
       o.limit,
       o.leaseMs,
       o.maxAttempts,
+      JSON.stringify(o.inFlight),
     ]);
     return rows.map((r) => ({
       eventId: r.id,

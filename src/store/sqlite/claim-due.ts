@@ -2,7 +2,8 @@
  * The hot query of the dispatcher, SQLite flavour. Walks the partial index `events_due` from the
  * oldest due delivery, skipping projects whose endpoint is disabled (their deliveries wait without
  * using attempts) or already at their in-flight limit in this process, and keeps at most
- * `perEndpoint` rows of any one project so one busy endpoint cannot fill a whole batch.
+ * `perEndpoint` attempts of any one project in flight (those already running included), so one
+ * busy endpoint cannot fill a whole batch nor the process's concurrency.
  *
  * The inner LIMIT bounds the window function's work to a few batches' worth of rows, so the cost
  * of a claim does not grow with the backlog.
@@ -23,7 +24,8 @@ FROM (
     LIMIT @scan
   )
 )
-WHERE nth <= @perEndpoint
+-- What is already in flight to a project counts against its limit.
+WHERE nth <= @perEndpoint - COALESCE(json_extract(@inFlight, '$."' || app_id || '"'), 0)
 ORDER BY next_attempt_at
 LIMIT @limit`;
 

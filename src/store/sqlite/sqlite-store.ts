@@ -521,6 +521,7 @@ export class SqliteStore implements Store {
           exclude: JSON.stringify(o.excludeAppIds),
           scan: Math.max(o.limit * 4, 64),
           perEndpoint: o.perEndpointLimit,
+          inFlight: JSON.stringify(o.inFlight),
           limit: o.limit,
         });
         const claimed: ClaimedDelivery[] = [];
