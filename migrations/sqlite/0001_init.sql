@@ -81,8 +81,11 @@ CREATE TABLE events (
   -- Exactly one event per user, ever: the database, not the application, guarantees it.
   UNIQUE (app_id, client_uuid)
 ) STRICT;
--- The claim query walks this index from the oldest due delivery.
+-- The earliest due delivery (the dispatcher's next wake-up), and the queue depth.
 CREATE INDEX events_due ON events (next_attempt_at) WHERE status = 'pending';
+-- The claim: which projects have pending deliveries (a loose scan over app_id), and each one's
+-- oldest due deliveries, without walking the backlog of projects that are at their limit.
+CREATE INDEX events_pending_by_app ON events (app_id, next_attempt_at) WHERE status = 'pending';
 -- The delivery log: newest first per project, optionally by status.
 CREATE INDEX events_log ON events (app_id, id);
 CREATE INDEX events_log_by_status ON events (app_id, status, id);

@@ -111,6 +111,8 @@ CREATE INDEX events_log ON events (app_id, id);
 
 CREATE INDEX events_log_by_status ON events (app_id, status, id);
 
+CREATE INDEX events_pending_by_app ON events (app_id, next_attempt_at) WHERE status = 'pending';
+
 CREATE INDEX events_retention ON events (finished_at) WHERE body IS NOT NULL;
 
 CREATE INDEX purchases_by_user ON purchases (app_id, client_uuid);

@@ -43,6 +43,7 @@ export class Dispatcher {
   private loopDone: Promise<void> = Promise.resolve();
   private wakeUp: (() => void) | null = null;
   private wakeRequested = false;
+  private wakeScheduled = false;
   private readonly idle = new Set<() => void>();
 
   constructor(options: DispatcherOptions) {
@@ -57,6 +58,17 @@ export class Dispatcher {
 
   /** Tells the loop that new work may be due now (an event was created, an endpoint enabled). */
   wake(): void {
+    // Coalesced: every wake-up of one event-loop turn (a burst of finished attempts, a burst of
+    // ingested events) leads to one claim, not one claim each.
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.wakeNow();
+    });
+  }
+
+  private wakeNow(): void {
     this.wakeRequested = true;
     const wake = this.wakeUp;
     this.wakeUp = null;
@@ -67,7 +79,7 @@ export class Dispatcher {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.wake();
+    this.wakeNow();
     await this.loopDone;
     while (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
     await this.flush();

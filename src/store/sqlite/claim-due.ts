@@ -1,31 +1,40 @@
 /**
- * The hot query of the dispatcher, SQLite flavour. Walks the partial index `events_due` from the
- * oldest due delivery, skipping projects whose endpoint is disabled (their deliveries wait without
- * using attempts) or already at their in-flight limit in this process, and keeps at most
- * `perEndpoint` attempts of any one project in flight (those already running included), so one
- * busy endpoint cannot fill a whole batch nor the process's concurrency.
+ * The dispatcher's claim, SQLite flavour, in two indexed steps (run in one transaction):
  *
- * The inner LIMIT bounds the window function's work to a few batches' worth of rows, so the cost
- * of a claim does not grow with the backlog.
+ * 1. DUE_APPS_SQL finds the projects with pending deliveries by a loose index scan over
+ *    `events_pending_by_app` (one seek per project, never a walk over rows), with each one's oldest
+ *    due time. Only enabled endpoints count: a disabled endpoint's deliveries wait without using
+ *    attempts.
+ * 2. DUE_OF_APP_SQL takes, for each project with room under its in-flight limit, its oldest due
+ *    deliveries up to that room.
+ *
+ * So a claim costs in proportion to the projects with pending work and the rows it takes, not to
+ * the backlog of projects that are already at their limit (the global oldest-first walk that
+ * preceded this spent 5 ms per claim at 20k such rows).
  */
-export const CLAIM_DUE_SQL = `
-SELECT id, app_id
-FROM (
-  SELECT id, app_id, next_attempt_at,
-         ROW_NUMBER() OVER (PARTITION BY app_id ORDER BY next_attempt_at) AS nth
-  FROM (
-    SELECT e.id, e.app_id, e.next_attempt_at
-    FROM events e
-    JOIN endpoints p ON p.app_id = e.app_id AND p.enabled = 1
-    WHERE e.status = 'pending'
-      AND e.next_attempt_at <= @now
-      AND e.app_id NOT IN (SELECT value FROM json_each(@exclude))
-    ORDER BY e.next_attempt_at
-    LIMIT @scan
-  )
+export const DUE_APPS_SQL = `
+WITH RECURSIVE apps(app_id) AS (
+  SELECT MIN(app_id) FROM events WHERE status = 'pending'
+  UNION ALL
+  SELECT (SELECT MIN(e.app_id) FROM events e WHERE e.status = 'pending' AND e.app_id > apps.app_id)
+  FROM apps
+  WHERE apps.app_id IS NOT NULL
 )
--- What is already in flight to a project counts against its limit.
-WHERE nth <= @perEndpoint - COALESCE(json_extract(@inFlight, '$."' || app_id || '"'), 0)
+SELECT app_id, oldest
+FROM (
+  SELECT a.app_id,
+         (SELECT MIN(e.next_attempt_at) FROM events e WHERE e.status = 'pending' AND e.app_id = a.app_id) AS oldest
+  FROM apps a
+  JOIN endpoints p ON p.app_id = a.app_id AND p.enabled = 1
+  WHERE a.app_id IS NOT NULL
+)
+WHERE oldest <= @now
+ORDER BY oldest`;
+
+export const DUE_OF_APP_SQL = `
+SELECT id, app_id, next_attempt_at
+FROM events
+WHERE app_id = @appId AND status = 'pending' AND next_attempt_at <= @now
 ORDER BY next_attempt_at
 LIMIT @limit`;
 

@@ -36,7 +36,7 @@ import type {
   RegistrationResult,
   Store,
 } from '../store.js';
-import { CLAIM_DUE_SQL, LEASE_SQL } from './claim-due.js';
+import { DUE_APPS_SQL, DUE_OF_APP_SQL, LEASE_SQL } from './claim-due.js';
 
 interface EventRow {
   id: string;
@@ -228,7 +228,10 @@ export class SqliteStore implements Store {
       attemptsOf: db.prepare<[string], AttemptRow>(
         'SELECT * FROM attempts WHERE event_id = ? ORDER BY number, id',
       ),
-      claimDue: db.prepare<Record<string, unknown>, { id: string; app_id: number }>(CLAIM_DUE_SQL),
+      dueApps: db.prepare<{ now: number }, { app_id: number; oldest: number }>(DUE_APPS_SQL),
+      dueOfApp: db.prepare<{ appId: number; now: number; limit: number }, { id: string; app_id: number; next_attempt_at: number }>(
+        DUE_OF_APP_SQL,
+      ),
       lease: db.prepare(LEASE_SQL),
       failExhausted: db.prepare(
         `UPDATE events SET status = 'failed', next_attempt_at = NULL, lease_token = NULL, finished_at = ? WHERE id = ?`,
@@ -516,14 +519,17 @@ export class SqliteStore implements Store {
   async claimDue(o: ClaimOptions): Promise<ClaimedDelivery[]> {
     return this.db
       .transaction(() => {
-        const rows = this.s.claimDue.all({
-          now: o.now,
-          exclude: JSON.stringify(o.excludeAppIds),
-          scan: Math.max(o.limit * 4, 64),
-          perEndpoint: o.perEndpointLimit,
-          inFlight: JSON.stringify(o.inFlight),
-          limit: o.limit,
-        });
+        // Each project with room contributes its oldest due rows; the oldest of all are taken.
+        const excluded = new Set(o.excludeAppIds);
+        const candidates: { id: string; next_attempt_at: number }[] = [];
+        for (const app of this.s.dueApps.all({ now: o.now })) {
+          if (excluded.has(app.app_id)) continue;
+          const room = Math.min(o.perEndpointLimit - (o.inFlight[app.app_id] ?? 0), o.limit);
+          if (room <= 0) continue;
+          candidates.push(...this.s.dueOfApp.all({ appId: app.app_id, now: o.now, limit: room }));
+        }
+        candidates.sort((a, b) => a.next_attempt_at - b.next_attempt_at);
+        const rows = candidates.slice(0, o.limit);
         const claimed: ClaimedDelivery[] = [];
         for (const { id } of rows) {
           const e = this.s.eventForClaim.get(id)!;
