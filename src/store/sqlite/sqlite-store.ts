@@ -133,6 +133,7 @@ export class SqliteStore implements Store {
   }
 
   private readonly latestMigration = loadMigrations('sqlite').at(-1)?.version ?? 0;
+  private readonly pendingWrites: { work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
 
   private migrateNow(): void {
     this.db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -444,49 +445,85 @@ export class SqliteStore implements Store {
   }
 
   async recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
-    return this.db
-      .transaction((): RegistrationResult => {
-        const existing = this.s.getRegistration.get(reg.appId, reg.clientUuid);
-        if (existing) {
-          // A body erased or past retention can no longer be compared: the original answer stands.
-          if (existing.body !== null && existing.body !== reg.body) return { kind: 'conflict' };
-          return { kind: 'repeat', answer: JSON.parse(existing.answer) as RegistrationAnswer };
-        }
-        if (!this.s.getProject.get(reg.appId)) return { kind: 'unknown_app' };
-        const purchased = this.s.purchaseExists.get(reg.appId, reg.clientUuid) !== undefined;
-        const answer: RegistrationAnswer = registrationFires(reg.storeRegister, purchased)
-          ? this.createEvent(reg.appId, reg.clientUuid, reg.body, newEventId, now)
-          : { eventId: null, status: 'awaiting_first_purchase' };
-        this.s.insertRegistration.run(
-          reg.appId, reg.clientUuid, reg.storeRegister ? 1 : 0, reg.subscriberId, reg.body, JSON.stringify(answer), now,
-        );
-        return { kind: 'created', answer };
-      })
-      .immediate();
+    return this.groupCommit((): RegistrationResult => {
+      const existing = this.s.getRegistration.get(reg.appId, reg.clientUuid);
+      if (existing) {
+        // A body erased or past retention can no longer be compared: the original answer stands.
+        if (existing.body !== null && existing.body !== reg.body) return { kind: 'conflict' };
+        return { kind: 'repeat', answer: JSON.parse(existing.answer) as RegistrationAnswer };
+      }
+      if (!this.s.getProject.get(reg.appId)) return { kind: 'unknown_app' };
+      const purchased = this.s.purchaseExists.get(reg.appId, reg.clientUuid) !== undefined;
+      const answer: RegistrationAnswer = registrationFires(reg.storeRegister, purchased)
+        ? this.createEvent(reg.appId, reg.clientUuid, reg.body, newEventId, now)
+        : { eventId: null, status: 'awaiting_first_purchase' };
+      this.s.insertRegistration.run(
+        reg.appId, reg.clientUuid, reg.storeRegister ? 1 : 0, reg.subscriberId, reg.body, JSON.stringify(answer), now,
+      );
+      return { kind: 'created', answer };
+    });
   }
 
   async recordPurchase(p: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult> {
-    return this.db
-      .transaction((): PurchaseResult => {
-        const existing = this.s.getPurchase.get(p.appId, p.transactionId);
-        if (existing) {
-          if (existing.client_uuid !== p.clientUuid) return { kind: 'conflict' };
-          return { kind: 'repeat', answer: JSON.parse(existing.answer) as PurchaseAnswer };
-        }
-        if (!this.s.getProject.get(p.appId)) return { kind: 'unknown_app' };
-        const registration = this.s.getRegistration.get(p.appId, p.clientUuid);
-        const eventExists = this.s.eventByUser.get(p.appId, p.clientUuid) !== undefined;
-        const decision = decidePurchase(
-          registration ? { storeRegister: registration.store_register === 1 } : null,
-          eventExists,
-        );
-        const answer: PurchaseAnswer = decision.fire
-          ? { triggered: true, eventId: this.createEvent(p.appId, p.clientUuid, registration!.body, newEventId, now).eventId }
-          : { triggered: false, reason: decision.reason };
-        this.s.insertPurchase.run(p.appId, p.transactionId, p.clientUuid, p.purchaseDate, JSON.stringify(answer), now);
-        return { kind: 'created', answer };
-      })
-      .immediate();
+    return this.groupCommit((): PurchaseResult => {
+      const existing = this.s.getPurchase.get(p.appId, p.transactionId);
+      if (existing) {
+        if (existing.client_uuid !== p.clientUuid) return { kind: 'conflict' };
+        return { kind: 'repeat', answer: JSON.parse(existing.answer) as PurchaseAnswer };
+      }
+      if (!this.s.getProject.get(p.appId)) return { kind: 'unknown_app' };
+      const registration = this.s.getRegistration.get(p.appId, p.clientUuid);
+      const eventExists = this.s.eventByUser.get(p.appId, p.clientUuid) !== undefined;
+      const decision = decidePurchase(
+        registration ? { storeRegister: registration.store_register === 1 } : null,
+        eventExists,
+      );
+      const answer: PurchaseAnswer = decision.fire
+        ? { triggered: true, eventId: this.createEvent(p.appId, p.clientUuid, registration!.body, newEventId, now).eventId }
+        : { triggered: false, reason: decision.reason };
+      this.s.insertPurchase.run(p.appId, p.transactionId, p.clientUuid, p.purchaseDate, JSON.stringify(answer), now);
+      return { kind: 'created', answer };
+    });
+  }
+
+  /**
+   * Group commit: the reports that arrive in one event-loop turn are decided one after another,
+   * each in its own savepoint, inside ONE write transaction, so a burst pays one commit instead of
+   * one each. Decisions stay strictly sequential, so the trigger rules see each other's writes.
+   */
+  private groupCommit<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pendingWrites.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pendingWrites.length === 1) setImmediate(() => this.commitPendingWrites());
+    });
+  }
+
+  private commitPendingWrites(): void {
+    const batch = this.pendingWrites.splice(0);
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const { work } of batch) {
+            try {
+              // A nested transaction is a savepoint: one report's failure undoes only its writes.
+              outcomes.push({ ok: true, value: this.db.transaction(work)() });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      // The commit itself failed: nothing of the batch was stored.
+      for (const { reject } of batch) reject(error);
+      return;
+    }
+    batch.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) resolve(outcome.value);
+      else reject(outcome.error);
+    });
   }
 
   async listEvents(
