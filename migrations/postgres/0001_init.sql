@@ -83,8 +83,12 @@ CREATE TABLE events (
   -- Exactly one event per user, ever: the database, not the application, guarantees it.
   CONSTRAINT events_one_per_user UNIQUE (app_id, client_uuid)
 );
--- The claim query walks this index from the oldest due delivery.
+-- When the next delivery is due (the dispatcher sleeps until then).
 CREATE INDEX events_due ON events (next_attempt_at) WHERE status = 'pending';
+-- The claim query: the projects with pending deliveries by a loose index scan (one descent each,
+-- yielding its oldest), then each project's oldest due deliveries, so a project at its in-flight
+-- limit costs one descent however large its backlog.
+CREATE INDEX events_pending_by_app ON events (app_id, next_attempt_at) WHERE status = 'pending';
 -- The delivery log: newest first per project, optionally by status.
 CREATE INDEX events_log ON events (app_id, id);
 CREATE INDEX events_log_by_status ON events (app_id, status, id);

@@ -129,6 +129,8 @@ CREATE INDEX events_log ON events USING btree (app_id, id);
 
 CREATE INDEX events_log_by_status ON events USING btree (app_id, status, id);
 
+CREATE INDEX events_pending_by_app ON events USING btree (app_id, next_attempt_at) WHERE (status = 'pending'::text);
+
 CREATE INDEX events_retention ON events USING btree (finished_at) WHERE (body IS NOT NULL);
 
 CREATE INDEX purchases_by_user ON purchases USING btree (app_id, client_uuid);

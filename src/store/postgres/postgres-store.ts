@@ -576,6 +576,7 @@ export class PostgresStore implements Store {
     const { rows } = await this.query<ClaimedRow>('claim_due', CLAIM_DUE_SQL, [
       o.now,
       [...o.excludeAppIds],
+      // Projects considered at most: each gives a row at least, unless other claimers hold its rows.
       Math.max(o.limit * 4, 64),
       o.perEndpointLimit,
       o.limit,
