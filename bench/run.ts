@@ -1,0 +1,1029 @@
+/**
+ * reghook's performance bench (issue 7). `npm run bench -- --quick` (about a minute or two) or
+ * `npm run bench` (the full run, under 15 minutes). Options: `--profile` (a V8 CPU profile of every
+ * reghook child into bench/profiles/, and the top self-time functions of S1), `--only=S1,S3`
+ * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6; printed only, RESULTS.md is left alone),
+ * `--no-pg`, `--keep` (keep the temp files). `node dist/bench/profile-top.js <file>` summarises a
+ * profile.
+ *
+ * Everything runs on this machine, loopback only: the load generator (this process, undici Pools),
+ * a receiver in its own child process, and reghook itself as a child process (`bin/reghook.js
+ * serve`, a fresh temp SQLite file per scenario). Results go to stdout and bench/RESULTS.md. The
+ * machine is shared and noisy: compare the ratios, measured side by side in one run, not the
+ * absolute figures.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import type { Pool } from 'undici';
+import { type BulkInsert, canonicalBody, insertPending, makeDue, statusesOf, type StatusCounts } from './direct-db.js';
+import { apiPool, ceiling, closedLoop, Ledger, LoadCounters, nowMs, openLoop, sleep } from './load.js';
+import { machine } from './machine.js';
+import { summariseProfile, type ProfileSummary } from './profile.js';
+import type { Lookup, ServerSpec } from './receiver-protocol.js';
+import { ReceiverClient } from './receiver-client.js';
+import { children, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
+import { distribution, type Distribution, fmt, mb, ms, ratio } from './stats.js';
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const args = process.argv.slice(2);
+const QUICK = args.includes('--quick');
+const PROFILE = args.includes('--profile');
+const KEEP = args.includes('--keep');
+const NO_PG = args.includes('--no-pg');
+const onlyArg = args.find((a) => a.startsWith('--only='));
+const ONLY = onlyArg ? new Set(onlyArg.slice(7).split(',').map((s) => s.trim().toLowerCase())) : null;
+for (const a of args) {
+  if (!['--quick', '--profile', '--keep', '--no-pg'].includes(a) && !a.startsWith('--only=')) {
+    process.stderr.write(`bench: unknown option ${a}\n`);
+    process.exit(2);
+  }
+}
+const wanted = (name: string) => ONLY === null || ONLY.has(name.toLowerCase());
+
+const P = QUICK
+  ? {
+      mode: 'quick',
+      concurrency: 64,
+      loadProjects: 8,
+      warmupMs: 2_000,
+      measureMs: 5_000,
+      ceilingWarmupMs: 1_000,
+      ceilingMeasureMs: 4_000,
+      drainTimeoutMs: 30_000,
+      s3Projects: 100,
+      s3Hanging: 10,
+      s3HangRate: 20,
+      backlog: 100_000,
+      memoryPoints: [100_000],
+      cliff: 20_000,
+      cliffTimeoutMs: 30_000,
+      s6KillAfterMs: 4_000,
+      watchdogMs: 6 * 60_000,
+    }
+  : {
+      mode: 'full',
+      concurrency: 64,
+      loadProjects: 8,
+      warmupMs: 5_000,
+      measureMs: 20_000,
+      ceilingWarmupMs: 2_000,
+      ceilingMeasureMs: 10_000,
+      drainTimeoutMs: 60_000,
+      s3Projects: 100,
+      s3Hanging: 10,
+      s3HangRate: 20,
+      backlog: 1_000_000,
+      memoryPoints: [100_000, 1_000_000],
+      cliff: 100_000,
+      cliffTimeoutMs: 120_000,
+      s6KillAfterMs: 8_000,
+      watchdogMs: 25 * 60_000,
+    };
+
+const PG_BASE_URL = process.env.REGHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PROFILE_DIR = path.join(REPO_ROOT, 'bench/profiles');
+const RESULTS_FILE = path.join(REPO_ROOT, 'bench/RESULTS.md');
+
+// ---------------------------------------------------------------------------------------------
+// Output and results
+
+const t0 = Date.now();
+const log = (line: string) => process.stdout.write(line + '\n');
+const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s`;
+
+interface Row {
+  scenario: string;
+  figure: string;
+  value: string;
+  target: string;
+  ratio: string;
+  verdict: 'met' | 'gap' | '';
+}
+const rows: Row[] = [];
+const details: string[] = [];
+const notes: string[] = [];
+
+function row(scenario: string, figure: string, value: string, target = '', r = '', verdict: Row['verdict'] = ''): void {
+  rows.push({ scenario, figure, value, target, ratio: r, verdict });
+}
+const verdictOf = (ok: boolean): Row['verdict'] => (ok ? 'met' : 'gap');
+function detail(title: string, lines: string[]): void {
+  details.push(`### ${title}\n\n${lines.map((l) => `- ${l}`).join('\n')}\n`);
+  log(`\n  ${title}`);
+  for (const l of lines) log(`    ${l}`);
+}
+const latencyText = (d: Distribution | null) =>
+  d ? `p50 ${ms(d.p50)}, p90 ${ms(d.p90)}, p99 ${ms(d.p99)}, max ${ms(d.max)}, min ${ms(d.min)} (n=${fmt(d.n)})` : 'no samples';
+const statusText = (s: StatusCounts) =>
+  Object.keys(s).length === 0 ? '-' : Object.entries(s).map(([k, v]) => `${k} ${fmt(v)}`).join(', ');
+
+function progress(label: string, sample: () => Promise<string>): () => void {
+  const start = Date.now();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    sample()
+      .then((text) => log(`${elapsed()}  [${label}] ${((Date.now() - start) / 1000).toFixed(0).padStart(3)}s  ${text}`))
+      .catch(() => {})
+      .finally(() => (busy = false));
+  }, 1_000);
+  return () => clearInterval(timer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+const receiver = ReceiverClient.start();
+const tempRoot = mkdtempSync(path.join(os.tmpdir(), 'reghook-bench-'));
+const profiles: Record<string, string> = {};
+
+function cleanup(): void {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  if (receiver.child.exitCode === null) receiver.child.kill('SIGKILL');
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => {
+  cleanup();
+  process.exit(130);
+});
+const watchdog = setTimeout(() => {
+  process.stderr.write(`bench: watchdog: still running after ${P.watchdogMs / 60_000} min, stopping\n`);
+  cleanup();
+  process.exit(3);
+}, P.watchdogMs);
+watchdog.unref();
+
+function freshDir(name: string): string {
+  const dir = path.join(tempRoot, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+async function startReghook(name: string, databaseUrl: string, dataDir: string, env: Record<string, string> = {}): Promise<Reghook> {
+  let profile: { dir: string; name: string } | undefined;
+  if (PROFILE) {
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    profile = { dir: PROFILE_DIR, name: `${name}.cpuprofile` };
+    profiles[name] = path.join(PROFILE_DIR, profile.name);
+  }
+  return Reghook.start({ databaseUrl, dataDir, env, ...(profile ? { profile } : {}) });
+}
+
+async function stopReghook(r: Reghook): Promise<void> {
+  const code = await r.stop();
+  if (code !== 0) notes.push(`reghook exited ${code} at a SIGTERM; its last output: ${r.output().slice(-300).replace(/\s+/g, ' ')}`);
+  // reghook logs at warn: every line it wrote is worth a look. Summarise by message.
+  const byMsg = new Map<string, { n: number; example: string }>();
+  for (const line of r.output().split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string; code?: string } };
+      const key = `${entry.level === 50 ? 'error' : entry.level === 40 ? 'warn' : `level ${entry.level}`}: ${entry.msg ?? ''}`;
+      const seen = byMsg.get(key) ?? { n: 0, example: [entry.err?.code, entry.err?.message].filter(Boolean).join(' ').slice(0, 200) };
+      seen.n++;
+      byMsg.set(key, seen);
+    } catch {
+      // not a log line
+    }
+  }
+  for (const [key, { n, example }] of byMsg) notes.push(`${r.options.profile?.name ?? r.options.databaseUrl.split(':')[0]} (${currentScenario}) logged ${n}× "${key}"${example ? ` (${example})` : ''}`);
+}
+let currentScenario = '';
+
+const fileSize = (file: string) => ['', '-wal', '-shm'].reduce((sum, s) => sum + (existsSync(file + s) ? statSync(file + s).size : 0), 0);
+
+// ---------------------------------------------------------------------------------------------
+// Measuring
+
+type DbTarget = { sqlite: string } | { postgres: string };
+
+interface Cpu {
+  reghook: number;
+  receiver: number;
+  bench: number;
+}
+
+/** CPU ms used so far by reghook, the receiver and this process (the load generator). */
+function cpuNow(r: Reghook): Cpu {
+  const own = process.cpuUsage();
+  return { reghook: r.cpuMs(), receiver: processCpuMs(receiver.child.pid), bench: (own.user + own.system) / 1000 };
+}
+const cpuDelta = (a: Cpu, b: Cpu): Cpu => ({ reghook: b.reghook - a.reghook, receiver: b.receiver - a.receiver, bench: b.bench - a.bench });
+
+interface Phase {
+  windowStart: number;
+  windowEnd: number;
+  loadEnd: number;
+  /** CPU used in the measured window. */
+  cpu: Cpu;
+}
+
+/** Samples CPU when the warm-up ends; `end()` samples again and answers the window's use. */
+function cpuWindow(r: Reghook, warmupMs: number): { end: () => Cpu } {
+  let start: Cpu | null = null;
+  const timer = setTimeout(() => (start = cpuNow(r)), warmupMs);
+  return {
+    end: () => {
+      clearTimeout(timer);
+      const now = cpuNow(r);
+      return cpuDelta(start ?? now, now);
+    },
+  };
+}
+
+function cpuText(cpu: Cpu, windowMs: number, events: number): string {
+  const cores = (v: number) => (v / windowMs).toFixed(2);
+  return (
+    `CPU in the window (cores busy): reghook ${cores(cpu.reghook)}, receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; ` +
+    `reghook ${(cpu.reghook / Math.max(1, events)).toFixed(3)} ms CPU per event`
+  );
+}
+
+/** Closed-loop registrations at `concurrency` for warm-up + measure, with progress. */
+async function closedPhase(label: string, r: Reghook, pool: Pool, appIds: number[], ledger: Ledger, counters: LoadCounters, extra?: Promise<void>[]): Promise<Phase> {
+  const base = await receiver.stats();
+  let lastAccepted = counters.accepted;
+  let lastDistinct = base.distinct;
+  const stop = progress(label, async () => {
+    const s = await receiver.stats();
+    const text =
+      `accepted ${fmt(counters.accepted - lastAccepted).padStart(6)}/s  delivered ${fmt(s.distinct - lastDistinct).padStart(6)}/s  ` +
+      `backlog ~${fmt(Math.max(0, counters.accepted - (s.distinct - base.distinct)))}  errors ${counters.errors}` +
+      (s.hangingMax > 0 ? `  held by hanging endpoints ${s.hanging}` : '');
+    lastAccepted = counters.accepted;
+    lastDistinct = s.distinct;
+    return text;
+  });
+  const start = nowMs();
+  const cpu = cpuWindow(r, P.warmupMs);
+  await Promise.all([
+    closedLoop({ pool, concurrency: P.concurrency, durationMs: P.warmupMs + P.measureMs, maxRequests: 5_000_000, appIds, ledger, counters }),
+    ...(extra ?? []),
+  ]);
+  const loadEnd = nowMs();
+  const used = cpu.end();
+  stop();
+  return { windowStart: start + P.warmupMs, windowEnd: Math.min(loadEnd, start + P.warmupMs + P.measureMs), loadEnd, cpu: used };
+}
+
+interface Settled {
+  lookup: Lookup;
+  accepted: number;
+  reached: number;
+  missing: string[];
+  /** DB statuses of the ids the receiver never saw. */
+  missingStatuses: StatusCounts;
+  /** From the end of the load to the last first arrival. */
+  drainMs: number;
+  duplicates: number;
+  requests: number;
+}
+
+/**
+ * Waits (bounded) until every accepted event reached the receiver at least once, then answers the
+ * ledger: arrivals per event, what is missing and what the database says about it.
+ */
+async function settle(label: string, ledger: Ledger, loadEnd: number, timeoutMs: number, db: DbTarget | null, filter?: (i: number) => boolean): Promise<Settled> {
+  const indexes: number[] = [];
+  for (let i = 0; i < ledger.size; i++) if (!filter || filter(i)) indexes.push(i);
+  const deadline = Date.now() + timeoutMs;
+  let lookup = await receiver.lookup(ledger.ids);
+  let missingIdx = indexes.filter((i) => lookup.first[i] === 0);
+  const stop = progress(`${label} drain`, async () => `waiting for ${fmt(missingIdx.length)} of ${fmt(indexes.length)} accepted events`);
+  try {
+    while (missingIdx.length > 0 && Date.now() < deadline) {
+      await sleep(250);
+      const again = await receiver.lookup(missingIdx.map((i) => ledger.ids[i]!));
+      const still: number[] = [];
+      missingIdx.forEach((i, k) => {
+        if (again.first[k] === 0) still.push(i);
+        else {
+          lookup.first[i] = again.first[k]!;
+          lookup.okAt[i] = again.okAt[k]!;
+          lookup.count[i] = again.count[k]!;
+        }
+      });
+      missingIdx = still;
+    }
+  } finally {
+    stop();
+  }
+  lookup = await receiver.lookup(ledger.ids); // final counts (retries, duplicates)
+  let missing = indexes.filter((i) => lookup.first[i] === 0).map((i) => ledger.ids[i]!);
+  const readStatuses = async (ids: string[]): Promise<StatusCounts> =>
+    db && ids.length > 0 ? statusesOf(db, ids).catch((e: unknown) => ({ [`unreadable: ${String(e)}`]: ids.length })) : {};
+  let missingStatuses = await readStatuses(missing);
+  if ((missingStatuses.delivered ?? 0) > 0) {
+    // Delivered while we read (the drain goes on): look again before calling anything lost.
+    await sleep(1_000);
+    const again = await receiver.lookup(missing);
+    missing = missing.filter((_, k) => again.first[k] === 0);
+    lookup = await receiver.lookup(ledger.ids);
+    missingStatuses = await readStatuses(missing);
+  }
+  let last = 0;
+  for (const i of indexes) last = Math.max(last, lookup.first[i]!);
+  const s = await receiver.stats();
+  return {
+    lookup,
+    accepted: indexes.length,
+    reached: indexes.length - missing.length,
+    missing,
+    missingStatuses,
+    drainMs: Math.max(0, last - loadEnd),
+    duplicates: s.duplicates,
+    requests: s.requests,
+  };
+}
+
+interface WindowStats {
+  ingestPerSec: number;
+  deliveriesPerSec: number;
+  goodputPerSec: number;
+  latency: Distribution | null;
+  /** 202 -> first 200 answer (differs from latency when the first attempt failed). */
+  latencyToOk: Distribution | null;
+  apiLatency: Distribution | null;
+}
+
+function windowStats(ledger: Ledger, lk: Lookup, phase: Phase, filter?: (i: number) => boolean): WindowStats {
+  const { windowStart: ws, windowEnd: we } = phase;
+  let delivered = 0;
+  let ok = 0;
+  let ingested = 0;
+  const lat: number[] = [];
+  const latOk: number[] = [];
+  const api: number[] = [];
+  for (let i = 0; i < ledger.size; i++) {
+    if (filter && !filter(i)) continue;
+    const first = lk.first[i]!;
+    const okAt = lk.okAt[i]!;
+    if (first >= ws && first < we) delivered++;
+    if (okAt >= ws && okAt < we) ok++;
+    const t = ledger.t202[i]!;
+    if (t >= ws && t < we) {
+      ingested++;
+      api.push(t - ledger.sentAt[i]!);
+      if (first > 0) lat.push(first - t);
+      if (okAt > 0) latOk.push(okAt - t);
+    }
+  }
+  const secs = (we - ws) / 1000;
+  return {
+    ingestPerSec: ingested / secs,
+    deliveriesPerSec: delivered / secs,
+    goodputPerSec: ok / secs,
+    latency: distribution(lat),
+    latencyToOk: distribution(latOk),
+    apiLatency: distribution(api),
+  };
+}
+
+/** Accepted events the receiver never saw that the database does not hold as still owed (pending) or given up (failed). */
+const lostOf = (s: Settled) => s.missing.length - (s.missingStatuses.pending ?? 0) - (s.missingStatuses.failed ?? 0);
+
+function ledgerLine(s: Settled): string {
+  const lost = lostOf(s);
+  return (
+    `ledger: ${fmt(s.reached)}/${fmt(s.accepted)} accepted events reached the receiver` +
+    (s.missing.length > 0 ? `; not reached: ${fmt(s.missing.length)} (database: ${statusText(s.missingStatuses)}; lost: ${fmt(lost)})` : '') +
+    `; duplicates ${fmt(s.duplicates)} (requests for an id already answered 200); requests ${fmt(s.requests)}`
+  );
+}
+
+async function listen(specs: ServerSpec[]): Promise<string[]> {
+  return (await receiver.listen(specs)).map((base) => `${base}/webhooks`);
+}
+
+async function projects(r: Reghook, appIds: number[], urls: string[], enabled = true): Promise<void> {
+  for (let i = 0; i < appIds.length; i++) await r.project(appIds[i]!, urls[i]!, enabled);
+}
+
+const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+
+interface S1Result {
+  /** reghook CPU ms per accepted-and-delivered event in the window (noise-robust, unlike rates). */
+  cpuPerEvent: number;
+  deliveriesPerSec: number;
+  ingestPerSec: number;
+  latency: Distribution | null;
+  rssAfterBytes: number;
+}
+const results: {
+  ceiling?: number;
+  /** The raw sender's CPU ms per request (undici + HMAC), for comparison with reghook's per event. */
+  ceilingCpu?: number;
+  s1?: S1Result;
+  s1pg?: S1Result;
+  s2?: { p50: number; p99: number; max: number; rate: number };
+  s3?: { goodput: number; p99: number };
+  s3base?: { goodput: number; p99: number };
+  s4?: { deliveriesPerSec: number; p99: number; rss1m: number | null; rssLast: number };
+  s6?: { lost: number };
+} = {};
+let profileSummary: ProfileSummary | null = null;
+
+async function scenarioCeiling(): Promise<void> {
+  log(`\n${elapsed()}  == ceiling: raw undici Pool -> receiver, concurrency ${P.concurrency}`);
+  await receiver.reset();
+  const [base] = await receiver.listen([{ mode: 'ok' }]);
+  const body = canonicalBody(1);
+  let done = 0;
+  let last = 0;
+  const cpu0 = { receiver: processCpuMs(receiver.child.pid), bench: (process.cpuUsage().user + process.cpuUsage().system) / 1000 };
+  const stop = progress('ceiling', async () => {
+    const text = `${fmt(done - last)} req/s`;
+    last = done;
+    return text;
+  });
+  const result = await ceiling({
+    url: base!,
+    body,
+    key: randomBytes(24),
+    concurrency: P.concurrency,
+    warmupMs: P.ceilingWarmupMs,
+    measureMs: P.ceilingMeasureMs,
+    onTick: (n) => (done = n),
+  });
+  stop();
+  const own = process.cpuUsage();
+  const cpuPerReq = {
+    receiver: (processCpuMs(receiver.child.pid) - cpu0.receiver) / Math.max(1, result.total),
+    bench: ((own.user + own.system) / 1000 - cpu0.bench) / Math.max(1, result.total),
+  };
+  await receiver.closeServers();
+  await receiver.reset();
+  results.ceiling = result.reqPerSec;
+  results.ceilingCpu = cpuPerReq.bench;
+  row('ceiling', 'raw POSTs to the receiver', `${fmt(result.reqPerSec)} req/s`);
+  row('ceiling', 'CPU per request: sender / receiver', `${cpuPerReq.bench.toFixed(3)} ms / ${cpuPerReq.receiver.toFixed(3)} ms`);
+  detail('ceiling (physical reference)', [
+    `${fmt(result.reqPerSec)} req/s over ${P.ceilingMeasureMs / 1000} s after ${P.ceilingWarmupMs / 1000} s warm-up; ${fmt(result.total)} requests, ${result.errors} errors`,
+    `signed body of ${Buffer.byteLength(body)} bytes + Standard Webhooks headers, a fresh HMAC per request, undici Pool of ${P.concurrency} connections`,
+    `CPU per request: sender (undici + HMAC) ${cpuPerReq.bench.toFixed(3)} ms, receiver ${cpuPerReq.receiver.toFixed(3)} ms`,
+  ]);
+}
+
+/** S1: closed-loop registrations at `concurrency` over `loadProjects` projects; deliveries/s sustained. */
+async function scenarioS1(kind: 'sqlite' | 'postgres', databaseUrl: string, dir: string, db: DbTarget): Promise<S1Result> {
+  const label = kind === 'sqlite' ? 'S1' : 'S1 pg';
+  log(`\n${elapsed()}  == ${label}: throughput (${kind}), registrations at concurrency ${P.concurrency} over ${P.loadProjects} projects`);
+  await receiver.reset();
+  const urls = await listen(range(0, P.loadProjects).map(() => ({ mode: 'ok' as const })));
+  const r = await startReghook(kind === 'sqlite' ? 'S1-sqlite' : 'S1-postgres', databaseUrl, dir);
+  try {
+    const appIds = range(1, P.loadProjects);
+    await projects(r, appIds, urls);
+    const pool = apiPool(r.url, P.concurrency);
+    const ledger = new Ledger();
+    const counters = new LoadCounters();
+    const phase = await closedPhase(label, r, pool, appIds, ledger, counters);
+    await pool.close();
+    const settled = await settle(label, ledger, phase.loadEnd, P.drainTimeoutMs, db);
+    const w = windowStats(ledger, settled.lookup, phase);
+    const mem = await r.memory();
+    const windowMs = phase.windowEnd - phase.windowStart;
+    const events = (w.deliveriesPerSec * windowMs) / 1000;
+    const res = { deliveriesPerSec: w.deliveriesPerSec, ingestPerSec: w.ingestPerSec, latency: w.latency, rssAfterBytes: mem.rssBytes, cpuPerEvent: phase.cpu.reghook / Math.max(1, events) };
+    detail(`${label} throughput (${kind})`, [
+      `deliveries ${fmt(w.deliveriesPerSec)}/s, accepted ${fmt(w.ingestPerSec)}/s over ${((phase.windowEnd - phase.windowStart) / 1000).toFixed(1)} s after ${P.warmupMs / 1000} s warm-up`,
+      `202 -> receiver first byte: ${latencyText(w.latency)}`,
+      `API (send -> 202): ${latencyText(w.apiLatency)}`,
+      cpuText(phase.cpu, windowMs, events),
+      `drain after the load stopped: ${ms(settled.drainMs)}; API answers other than 202: ${counters.rejected.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(counters.rejected))}; connection errors ${counters.errors}`,
+      ledgerLine(settled),
+      `reghook after the load: RSS ${mb(mem.rssBytes)}, heap used ${mb(mem.heapUsedBytes)}`,
+    ]);
+    if (settled.missing.length > 0) notes.push(`${label}: ${settled.missing.length} accepted events had not reached the receiver ${P.drainTimeoutMs / 1000} s after the load`);
+    return res;
+  } finally {
+    await stopReghook(r);
+    await receiver.closeServers();
+  }
+}
+
+async function runS1Sqlite(): Promise<void> {
+  const dir = freshDir('s1');
+  const file = path.join(dir, 'reghook.db');
+  results.s1 = await scenarioS1('sqlite', `sqlite:${file}`, dir, { sqlite: file });
+  const s1 = results.s1;
+  const target = 0.5 * (results.ceiling ?? Number.NaN);
+  row('S1 sqlite', 'deliveries/s', `${fmt(s1.deliveriesPerSec)}/s`, '≥ 0.5 × ceiling', ratio(s1.deliveriesPerSec / (results.ceiling ?? Number.NaN)), results.ceiling ? verdictOf(s1.deliveriesPerSec >= target) : '');
+  row('S1 sqlite', 'accepted/s (ingest)', `${fmt(s1.ingestPerSec)}/s`, '', s1.ingestPerSec > s1.deliveriesPerSec * 1.03 ? 'delivery falls behind' : '');
+  row('S1 sqlite', 'latency under saturation', s1.latency ? `p50 ${ms(s1.latency.p50)} / p99 ${ms(s1.latency.p99)}` : 'n/a');
+  row('S1 sqlite', 'reghook CPU per event', `${s1.cpuPerEvent.toFixed(3)} ms`, 'reference', results.ceilingCpu ? `${ratio(s1.cpuPerEvent / results.ceilingCpu)} raw sender` : '');
+}
+
+async function runS1Postgres(): Promise<void> {
+  if (NO_PG) {
+    notes.push('S1 PostgreSQL: skipped (--no-pg)');
+    return;
+  }
+  const probe = new pg.Client({ connectionString: PG_BASE_URL, connectionTimeoutMillis: 3_000 });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    await probe.query('SELECT 1');
+  } catch (error) {
+    const msg = `S1 PostgreSQL: skipped, no server answers at ${PG_BASE_URL} (${(error as Error).message}); set REGHOOK_BENCH_DATABASE_URL`;
+    log(`\n${elapsed()}  ${msg}`);
+    notes.push(msg);
+    await probe.end().catch(() => {});
+    return;
+  }
+  // The PostgreSQL test files share this session lock; the one that restarts the server takes it
+  // exclusively (test/store/postgres-database.ts). Holding it shared keeps a restart out of the run.
+  try {
+    await probe.query('SET lock_timeout = 60000');
+    await probe.query('SELECT pg_advisory_lock_shared($1)', [0x7265_6768]);
+  } catch (error) {
+    const msg = `S1 PostgreSQL: skipped, the server lock was not granted within 60 s (${(error as Error).message})`;
+    log(`\n${elapsed()}  ${msg}`);
+    notes.push(msg);
+    await probe.end().catch(() => {});
+    return;
+  }
+  const schema = `reghook_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const url = new URL(PG_BASE_URL);
+  url.searchParams.set('schema', schema);
+  const clientUrl = new URL(PG_BASE_URL);
+  clientUrl.searchParams.set('options', `-c search_path=${schema}`);
+  try {
+    results.s1pg = await scenarioS1('postgres', url.toString(), freshDir('s1pg'), { postgres: clientUrl.toString() });
+    const s = results.s1pg;
+    row('S1 postgres', 'deliveries/s', `${fmt(s.deliveriesPerSec)}/s`, '≥ 0.5 × ceiling', ratio(s.deliveriesPerSec / (results.ceiling ?? Number.NaN)), results.ceiling ? verdictOf(s.deliveriesPerSec >= 0.5 * results.ceiling) : '');
+    row('S1 postgres', 'accepted/s (ingest)', `${fmt(s.ingestPerSec)}/s`, '', s.ingestPerSec > s.deliveriesPerSec * 1.03 ? 'delivery falls behind' : '');
+    row('S1 postgres', 'latency under saturation', s.latency ? `p50 ${ms(s.latency.p50)} / p99 ${ms(s.latency.p99)}` : 'n/a');
+    row('S1 postgres', 'reghook CPU per event', `${s.cpuPerEvent.toFixed(3)} ms`, 'vs S1 sqlite', results.s1 ? ratio(s.cpuPerEvent / results.s1.cpuPerEvent) : '');
+  } catch (error) {
+    const msg = `S1 PostgreSQL: failed, skipped (${String((error as Error).message ?? error).split('\n').slice(0, 3).join(' ')})`;
+    log(`\n${elapsed()}  ${msg}`);
+    notes.push(msg);
+  } finally {
+    const drop = `DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`;
+    await probe.query(drop).catch(async () => {
+      // The probe's connection may have been cut (a server restart): drop on a fresh one.
+      const again = new pg.Client({ connectionString: PG_BASE_URL, connectionTimeoutMillis: 5_000 });
+      again.on('error', () => {});
+      await again.connect().then(() => again.query(drop)).catch((e: unknown) => notes.push(`S1 PostgreSQL: could not drop schema ${schema}: ${String(e)}`));
+      await again.end().catch(() => {});
+    });
+    await probe.end().catch(() => {});
+  }
+}
+
+/** S2: open loop at half the S1 rate; 202 -> first byte at the receiver. */
+async function runS2(): Promise<void> {
+  const rate = Math.max(20, Math.round((results.s1?.deliveriesPerSec ?? 400) / 2));
+  log(`\n${elapsed()}  == S2: latency, open loop at ${rate} registrations/s (half of S1)`);
+  await receiver.reset();
+  const urls = await listen(range(0, P.loadProjects).map(() => ({ mode: 'ok' as const })));
+  const dir = freshDir('s2');
+  const file = path.join(dir, 'reghook.db');
+  const r = await startReghook('S2-sqlite', `sqlite:${file}`, dir);
+  try {
+    const appIds = range(1, P.loadProjects);
+    await projects(r, appIds, urls);
+    const pool = apiPool(r.url, P.concurrency);
+    const ledger = new Ledger();
+    const counters = new LoadCounters();
+    let lastAccepted = 0;
+    let lastDistinct = 0;
+    const stop = progress('S2', async () => {
+      const s = await receiver.stats();
+      const text = `accepted ${fmt(counters.accepted - lastAccepted).padStart(6)}/s  delivered ${fmt(s.distinct - lastDistinct).padStart(6)}/s  outstanding ${counters.outstanding}`;
+      lastAccepted = counters.accepted;
+      lastDistinct = s.distinct;
+      return text;
+    });
+    const start = nowMs();
+    const cpu = cpuWindow(r, P.warmupMs);
+    await openLoop({ pool, ratePerSec: rate, durationMs: P.warmupMs + P.measureMs, maxOutstanding: 4_096, appIds, ledger, counters });
+    const loadEnd = nowMs();
+    const used = cpu.end();
+    stop();
+    await pool.close();
+    const phase = { windowStart: start + P.warmupMs, windowEnd: Math.min(loadEnd, start + P.warmupMs + P.measureMs), loadEnd, cpu: used };
+    const settled = await settle('S2', ledger, loadEnd, P.drainTimeoutMs, { sqlite: file });
+    const w = windowStats(ledger, settled.lookup, phase);
+    const d = w.latency;
+    results.s2 = { p50: d?.p50 ?? Number.NaN, p99: d?.p99 ?? Number.NaN, max: d?.max ?? Number.NaN, rate };
+    detail('S2 latency (sqlite, open loop)', [
+      `offered ${rate}/s; accepted ${fmt(w.ingestPerSec)}/s, delivered ${fmt(w.deliveriesPerSec)}/s in the window; skipped sends (too many outstanding) ${counters.skipped}`,
+      `202 -> receiver first byte: ${latencyText(d)}`,
+      `API (send -> 202): ${latencyText(w.apiLatency)}`,
+      cpuText(phase.cpu, phase.windowEnd - phase.windowStart, (w.deliveriesPerSec * (phase.windowEnd - phase.windowStart)) / 1000),
+      ledgerLine(settled),
+    ]);
+    row('S2 latency', 'p50 (202 -> first byte)', ms(results.s2.p50), '≤ 10 ms', ratio(results.s2.p50 / 10), verdictOf(results.s2.p50 <= 10));
+    row('S2 latency', 'p99', ms(results.s2.p99), '≤ 100 ms', ratio(results.s2.p99 / 100), verdictOf(results.s2.p99 <= 100));
+    row('S2 latency', 'max', ms(results.s2.max));
+  } finally {
+    await stopReghook(r);
+    await receiver.closeServers();
+  }
+}
+
+/**
+ * S3: 100 projects, 10 of them hang until the 2 s deadline, 5 % of healthy answers are 500; the
+ * healthy ones get the S1 closed loop, the hanging ones 20 reports/s on top. `hostile = false` is the
+ * matched baseline: the same 90 healthy projects and settings, every answer 200, nothing hangs.
+ */
+async function runS3(hostile: boolean): Promise<void> {
+  const healthyN = P.s3Projects - P.s3Hanging;
+  const label = hostile ? 'S3' : 'S3 baseline';
+  log(
+    hostile
+      ? `\n${elapsed()}  == S3: isolation, ${P.s3Projects} projects (${P.s3Hanging} hang until the 2 s deadline, 5 % of healthy answers are 500); ` +
+          `healthy load at concurrency ${P.concurrency} + ${P.s3HangRate}/s to the hanging ones`
+      : `\n${elapsed()}  == S3 baseline: the same ${healthyN} healthy projects, every answer 200, nothing hangs`,
+  );
+  await receiver.reset();
+  const specs: ServerSpec[] = hostile
+    ? [...range(0, healthyN).map(() => ({ mode: 'flaky' as const, failRate: 0.05 })), ...range(0, P.s3Hanging).map(() => ({ mode: 'hang' as const }))]
+    : range(0, healthyN).map(() => ({ mode: 'ok' as const }));
+  const urls = await listen(specs);
+  const dir = freshDir(hostile ? 's3' : 's3-baseline');
+  const file = path.join(dir, 'reghook.db');
+  const r = await startReghook(hostile ? 'S3-sqlite' : 'S3-baseline-sqlite', `sqlite:${file}`, dir, { REGHOOK_DELIVERY_TIMEOUT: '2s', REGHOOK_RETRY_INTERVAL: '1s' });
+  try {
+    const healthy = range(1, healthyN);
+    const hanging = hostile ? range(healthyN + 1, P.s3Hanging) : [];
+    await projects(r, [...healthy, ...hanging], urls);
+    const pool = apiPool(r.url, P.concurrency);
+    const hangPool = apiPool(r.url, 8);
+    const ledger = new Ledger();
+    const counters = new LoadCounters();
+    const hangLedger = new Ledger();
+    const hangCounters = new LoadCounters();
+    const phase = await closedPhase(
+      label,
+      r,
+      pool,
+      healthy,
+      ledger,
+      counters,
+      hostile
+        ? [openLoop({ pool: hangPool, ratePerSec: P.s3HangRate, durationMs: P.warmupMs + P.measureMs, maxOutstanding: 256, appIds: hanging, ledger: hangLedger, counters: hangCounters })]
+        : [],
+    );
+    await pool.close();
+    await hangPool.close();
+    const settled = await settle(label, ledger, phase.loadEnd, P.drainTimeoutMs, { sqlite: file });
+    const w = windowStats(ledger, settled.lookup, phase);
+    // Healthy events whose first attempt got a 500 are retried after 1 s; wait (bounded) for their 200s too.
+    const okDeadline = Date.now() + 15_000;
+    let lk = settled.lookup;
+    while (Date.now() < okDeadline && lk.okAt.some((v) => v === 0)) {
+      await sleep(500);
+      lk = await receiver.lookup(ledger.ids);
+    }
+    const notOk = lk.okAt.filter((v) => v === 0).length;
+    const held = await receiver.stats();
+    const hangLookup = await receiver.lookup(hangLedger.ids);
+    const hangReached = hangLookup.first.filter((v) => v > 0).length;
+    const hangStatuses = await statusesOf({ sqlite: file }, hangLedger.ids.filter((_, i) => hangLookup.first[i] === 0));
+    const goodput = w.goodputPerSec;
+    const p99 = w.latency?.p99 ?? Number.NaN;
+    const windowMs = phase.windowEnd - phase.windowStart;
+    const events = (w.deliveriesPerSec * windowMs) / 1000;
+    const lines = [
+      `healthy goodput (first 200 per event) ${fmt(goodput)}/s, first arrivals ${fmt(w.deliveriesPerSec)}/s, accepted ${fmt(w.ingestPerSec)}/s`,
+      `healthy 202 -> first byte: ${latencyText(w.latency)}`,
+      `healthy 202 -> first 200: ${latencyText(w.latencyToOk)}`,
+      cpuText(phase.cpu, windowMs, events),
+      ledgerLine(settled) + ` (healthy projects); healthy events without a 200 yet ${fmt(notOk)}`,
+    ];
+    if (hostile) {
+      lines.push(
+        `most attempts held open by the ${P.s3Hanging} hanging endpoints at once: ${held.hangingMax} (REGHOOK_CONCURRENCY 256, REGHOOK_ENDPOINT_CONCURRENCY 16 -> ${16 * P.s3Hanging} expected at most)`,
+        `hanging projects: ${fmt(hangLedger.size)} accepted, ${fmt(hangReached)} reached the receiver (and hung); the others in the database: ${statusText(hangStatuses)}`,
+      );
+    }
+    detail(`${label} (sqlite, ${healthyN} healthy projects, REGHOOK_DELIVERY_TIMEOUT=2s, REGHOOK_RETRY_INTERVAL=1s)`, lines);
+    if (!hostile) {
+      results.s3base = { goodput, p99 };
+      row('S3 baseline', `goodput, ${healthyN} healthy projects`, `${fmt(goodput)}/s`, 'matched reference', results.s1 ? `${ratio(goodput / results.s1.deliveriesPerSec)} S1` : '');
+      row('S3 baseline', 'p99', ms(p99), '', results.s1?.latency ? `${ratio(p99 / results.s1.latency.p99)} S1` : '');
+      return;
+    }
+    results.s3 = { goodput, p99 };
+    const s1 = results.s1;
+    const base = results.s3base;
+    const vsBase = (v: number, b: number | undefined) => (b ? `; ${ratio(v / b)} baseline` : '');
+    row('S3 isolation', 'healthy goodput', `${fmt(goodput)}/s`, '≥ 0.9 × S1', (s1 ? `${ratio(goodput / s1.deliveriesPerSec)} S1` : '') + vsBase(goodput, base?.goodput), s1 ? verdictOf(goodput >= 0.9 * s1.deliveriesPerSec) : '');
+    const s1p99 = s1?.latency?.p99 ?? Number.NaN;
+    row('S3 isolation', 'healthy p99', ms(p99), '≤ 2 × S1 p99', (s1 ? `${ratio(p99 / s1p99)} S1` : '') + vsBase(p99, base?.p99), s1 ? verdictOf(p99 <= 2 * s1p99) : '');
+  } finally {
+    await stopReghook(r);
+    await receiver.closeServers();
+  }
+}
+
+/** S4 (+ S5): a big scheduled backlog in the file, S1 load on top, then a cliff; memory at each size. */
+async function runS4(): Promise<void> {
+  log(`\n${elapsed()}  == S4/S5: backlog of ${fmt(P.backlog)} scheduled over the next hour, S1 load on top, a cliff of ${fmt(P.cliff)}; memory`);
+  await receiver.reset();
+  const loadApps = range(1, P.loadProjects);
+  const backlogApps = range(101, 10);
+  const cliffApps = range(201, P.loadProjects);
+  const urls = await listen(range(0, loadApps.length + backlogApps.length + cliffApps.length).map(() => ({ mode: 'ok' as const })));
+  const dir = freshDir('s4');
+  const file = path.join(dir, 'reghook.db');
+  const dbUrl = `sqlite:${file}`;
+  const memory: { label: string; rss: number; heap: number }[] = [];
+  const measureMemory = async (r: Reghook, label: string) => {
+    await sleep(2_000);
+    const m = await r.memory();
+    memory.push({ label, rss: m.rssBytes, heap: m.heapUsedBytes });
+    log(`${elapsed()}  [S5] ${label}: RSS ${mb(m.rssBytes)}, heap used ${mb(m.heapUsedBytes)}`);
+  };
+
+  let r = await startReghook('S4-0', dbUrl, dir);
+  await projects(r, [...loadApps, ...backlogApps, ...cliffApps], urls);
+  await measureMemory(r, '0 pending');
+  await stopReghook(r);
+
+  // The backlog: pending deliveries due over the next hour, inserted straight into the file.
+  let inserted = 0;
+  const hour = 3_600_000;
+  const insertFrom = Date.now();
+  let rm: Reghook | null = null;
+  for (const point of P.memoryPoints) {
+    const n = point - inserted;
+    const t = Date.now();
+    const stop = progress('S4 insert', async () => `${fmt(inserted)} rows`);
+    const base = inserted;
+    const options: BulkInsert = {
+      appIds: backlogApps,
+      count: n,
+      batch: 50_000,
+      dueAt: (i) => insertFrom + 10_000 + Math.floor(((base + i) / P.backlog) * (hour - 10_000)),
+      onProgress: (done) => (inserted = base + done),
+    };
+    insertPending(file, options);
+    stop();
+    log(`${elapsed()}  [S4] inserted ${fmt(n)} scheduled deliveries in ${((Date.now() - t) / 1000).toFixed(1)} s (${fmt(n / ((Date.now() - t) / 1000))} rows/s)`);
+    rm = await startReghook(`S4-${point}`, dbUrl, dir);
+    await measureMemory(rm, `${fmt(point)} pending`);
+    if (point !== P.memoryPoints.at(-1)) await stopReghook(rm);
+  }
+  r = rm!;
+  try {
+    // S1 on top of the backlog.
+    const pool = apiPool(r.url, P.concurrency);
+    const ledger = new Ledger();
+    const counters = new LoadCounters();
+    const phase = await closedPhase('S4 load', r, pool, loadApps, ledger, counters);
+    await pool.close();
+    const settled = await settle('S4 load', ledger, phase.loadEnd, P.drainTimeoutMs, { sqlite: file });
+    const w = windowStats(ledger, settled.lookup, phase);
+    const s4WindowMs = phase.windowEnd - phase.windowStart;
+    const s4Events = (w.deliveriesPerSec * s4WindowMs) / 1000;
+    const s4CpuPerEvent = phase.cpu.reghook / Math.max(1, s4Events);
+    await measureMemory(r, `${fmt(P.backlog)} pending, after the S1 load`);
+
+    // The cliff: rows of 8 projects inserted (not due), then made due in the same instant.
+    const cliffIds = insertPending(file, { appIds: cliffApps, count: P.cliff, batch: 5_000, dueAt: () => Date.now() + 3 * hour });
+    const dueAt = Date.now();
+    const cliffCpuStart = cpuNow(r);
+    const changed = makeDue(file, cliffApps, dueAt);
+    const cliffLedger = new Ledger();
+    for (const id of cliffIds) cliffLedger.add(id, dueAt, dueAt, 0);
+    const cliffSettled = await settle('S4 cliff', cliffLedger, dueAt, P.cliffTimeoutMs, { sqlite: file });
+    const cliffCpu = cpuDelta(cliffCpuStart, cpuNow(r));
+    const firsts = Array.from(cliffSettled.lookup.first).filter((v) => v > 0);
+    const lastCliff = firsts.reduce((a, b) => Math.max(a, b), 0);
+    const firstCliff = firsts.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+    const cliffRate = firsts.length / ((lastCliff - dueAt) / 1000);
+    const afterCliff = await r.memory();
+    memory.push({ label: 'after the cliff', rss: afterCliff.rssBytes, heap: afterCliff.heapUsedBytes });
+
+    // The backlog's own ledger: whatever came due during the run should have gone out.
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(file, { readonly: true });
+    const now = Date.now();
+    const backlogDue = db
+      .prepare(`SELECT status, COUNT(*) AS n FROM events WHERE app_id IN (${backlogApps.join(',')}) AND created_at < ? AND (status <> 'pending' OR next_attempt_at <= ?) GROUP BY status`)
+      .all(now, now) as { status: string; n: number }[];
+    db.close();
+    await stopReghook(r);
+    const size = fileSize(file);
+
+    const s1 = results.s1;
+    const rss1m = memory.find((m) => m.label === `${fmt(1_000_000)} pending`)?.rss ?? null;
+    results.s4 = { deliveriesPerSec: w.deliveriesPerSec, p99: w.latency?.p99 ?? Number.NaN, rss1m, rssLast: afterCliff.rssBytes };
+    detail(`S4 backlog (sqlite, ${fmt(P.backlog)} scheduled over the next hour)`, [
+      `S1 load on top: deliveries ${fmt(w.deliveriesPerSec)}/s, accepted ${fmt(w.ingestPerSec)}/s; 202 -> first byte ${latencyText(w.latency)}`,
+      `S1 load on top: ${cpuText(phase.cpu, s4WindowMs, s4Events)}`,
+      ledgerLine(settled),
+      `cliff: ${fmt(changed)} deliveries of ${cliffApps.length} projects made due at one instant: first arrival after ${ms(firstCliff - dueAt)}, ` +
+        `${firsts.length === changed ? 'all' : 'only'} ${fmt(firsts.length)} in ${ms(lastCliff - dueAt)} = ${fmt(cliffRate)}/s` +
+        (firsts.length === changed ? '' : ` (stopped waiting after ${P.cliffTimeoutMs / 1000} s)`),
+      `cliff: ${cpuText(cliffCpu, Math.max(1, lastCliff - dueAt), firsts.length)}`,
+      `cliff ${ledgerLine(cliffSettled)}`,
+      `backlog rows that came due during the run: ${backlogDue.map((b) => `${b.status} ${fmt(b.n)}`).join(', ') || 'none'}`,
+      `database file (+ WAL): ${mb(size)}`,
+    ]);
+    detail('S5 memory of the reghook process (from its /metrics)', memory.map((m) => `${m.label}: RSS ${mb(m.rss)}, heap used ${mb(m.heap)}`));
+    row('S4 backlog', 'S1 deliveries/s on top', `${fmt(w.deliveriesPerSec)}/s`, '≥ 0.8 × S1', s1 ? ratio(w.deliveriesPerSec / s1.deliveriesPerSec) : '', s1 ? verdictOf(w.deliveriesPerSec >= 0.8 * s1.deliveriesPerSec) : '');
+    row('S4 backlog', 'reghook CPU per event on top', `${s4CpuPerEvent.toFixed(3)} ms`, 'vs S1', s1 ? ratio(s4CpuPerEvent / s1.cpuPerEvent) : '');
+    row('S4 backlog', 'p99 on top', ms(w.latency?.p99 ?? Number.NaN), 'vs S1 p99', s1?.latency ? ratio((w.latency?.p99 ?? Number.NaN) / s1.latency.p99) : '');
+    row(
+      'S4 backlog',
+      `cliff of ${fmt(P.cliff)} drained`,
+      `${fmt(cliffRate)}/s, ${firsts.length === changed ? 'all' : `${fmt(firsts.length)} of ${fmt(changed)}`} in ${ms(lastCliff - dueAt)}`,
+      'vs S1',
+      s1 ? ratio(cliffRate / s1.deliveriesPerSec) : '',
+    );
+    const cliffCpuPerDelivery = cliffCpu.reghook / Math.max(1, firsts.length);
+    row('S4 backlog', 'cliff: reghook CPU per delivery', `${cliffCpuPerDelivery.toFixed(3)} ms`, 'vs S1 per event', s1 ? ratio(cliffCpuPerDelivery / s1.cpuPerEvent) : '');
+    row('S4 backlog', 'database file', mb(size));
+    for (const m of memory) {
+      const at1m = m.label === `${fmt(1_000_000)} pending`;
+      row('S5 memory', m.label, `RSS ${mb(m.rss)}, heap ${mb(m.heap)}`, at1m ? 'RSS < 300 MB' : '', at1m ? ratio(m.rss / (300 * 1024 * 1024)) : '', at1m ? verdictOf(m.rss < 300 * 1024 * 1024) : '');
+    }
+    if (rss1m === null) notes.push('S5: the 1M-pending point runs in the full mode only');
+  } finally {
+    if (r.child.exitCode === null) await stopReghook(r);
+    await receiver.closeServers();
+  }
+}
+
+/** S6: kill -9 under S1 load, restart on the same file, time until the backlog is drained; lost = 0. */
+async function runS6(): Promise<void> {
+  log(`\n${elapsed()}  == S6: kill -9 under S1 load after ${P.s6KillAfterMs / 1000} s, restart, drain`);
+  await receiver.reset();
+  const appIds = range(1, P.loadProjects);
+  const urls = await listen(appIds.map(() => ({ mode: 'ok' as const })));
+  const dir = freshDir('s6');
+  const file = path.join(dir, 'reghook.db');
+  const dbUrl = `sqlite:${file}`;
+  const first = await startReghook('S6-first', dbUrl, dir);
+  await projects(first, appIds, urls);
+  const pool = apiPool(first.url, P.concurrency);
+  const ledger = new Ledger();
+  const counters = new LoadCounters();
+  let killed = false;
+  let lastAccepted = 0;
+  const stop = progress('S6 load', async () => {
+    const s = await receiver.stats();
+    const text = `accepted ${fmt(counters.accepted - lastAccepted)}/s  delivered total ${fmt(s.distinct)}  accepted total ${fmt(counters.accepted)}`;
+    lastAccepted = counters.accepted;
+    return text;
+  });
+  const loop = closedLoop({ pool, concurrency: P.concurrency, durationMs: P.s6KillAfterMs + 10_000, maxRequests: 5_000_000, appIds, ledger, counters, stop: () => killed });
+  await sleep(P.s6KillAfterMs);
+  killed = true;
+  await first.kill9();
+  const killAt = nowMs();
+  const atKill = await receiver.stats();
+  await loop;
+  stop();
+  await pool.close().catch(() => {});
+  const restartT = nowMs();
+  const second = await startReghook('S6-second', dbUrl, dir);
+  const listening = nowMs();
+  try {
+    // A delivery leased at the kill is due again when its lease ends: 2 x delivery timeout + 5 s.
+    const settled = await settle('S6', ledger, listening, P.drainTimeoutMs + 30_000, { sqlite: file });
+    const times = Array.from(settled.lookup.first).filter((v) => v > 0).sort((a, b) => a - b);
+    const afterRestart = times.filter((v) => v >= listening);
+    const p99Idx = Math.ceil(0.99 * times.length) - 1;
+    const lost = lostOf(settled);
+    results.s6 = { lost };
+    detail('S6 recovery (sqlite, kill -9 under load)', [
+      `accepted before the kill ${fmt(ledger.size)}, delivered before the kill ${fmt(atKill.distinct)}; unanswered reports at the kill ${fmt(counters.errors)} (not accepted, not counted)`,
+      `restart to listening: ${ms(listening - restartT)} (kill at +0, restart began ${ms(restartT - killAt)} later)`,
+      `after the restart ${fmt(afterRestart.length)} deliveries; 99 % of all accepted delivered ${ms((times[p99Idx] ?? Number.NaN) - listening)} after listening, the last one ${ms((times.at(-1) ?? Number.NaN) - listening)} after (the deliveries leased at the kill wait for their lease: 2 × REGHOOK_DELIVERY_TIMEOUT + 5 s = 25 s by default)`,
+      ledgerLine(settled) + `; lost (not in the database as pending/failed either): ${fmt(lost)}`,
+    ]);
+    row(
+      'S6 recovery',
+      'lost after kill -9',
+      fmt(lost) + (settled.missing.length > lost ? ` (+${fmt(settled.missing.length - lost)} still owed after ${(P.drainTimeoutMs + 30_000) / 1000} s)` : ''),
+      '0',
+      '',
+      verdictOf(lost === 0),
+    );
+    row('S6 recovery', 'drain after restart', `${ms((times.at(-1) ?? Number.NaN) - listening)} (99 %: ${ms((times[p99Idx] ?? Number.NaN) - listening)})`);
+    row('S6 recovery', 'duplicates', fmt(settled.duplicates));
+  } finally {
+    await stopReghook(second);
+    await receiver.closeServers();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+function table(): string {
+  const header = ['scenario', 'figure', 'value', 'target', 'ratio', 'verdict'];
+  const lines = [header, ...rows.map((r) => [r.scenario, r.figure, r.value, r.target, r.ratio, r.verdict])];
+  const width = header.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
+  const fmtLine = (l: string[]) => `| ${l.map((cell, c) => cell.padEnd(width[c]!)).join(' | ')} |`;
+  return [fmtLine(header), `|${width.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.slice(1).map(fmtLine)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const m = machine();
+  log(`reghook bench, ${P.mode} mode${PROFILE ? ', with CPU profiles (slower)' : ''}: ${m.cpu}, ${m.cores} cores, Node ${m.node}, load average ${m.loadAvgStart.join(' ')}`);
+  const scenarios: [string, () => Promise<void>][] = [
+    ['ceiling', scenarioCeiling],
+    ['S1', runS1Sqlite],
+    ['S1pg', runS1Postgres],
+    ['S2', runS2],
+    ['S3', () => runS3(false)],
+    ['S3', () => runS3(true)],
+    ['S4', runS4],
+    ['S6', runS6],
+  ];
+  for (const [name, run] of scenarios) {
+    if (!wanted(name)) continue;
+    currentScenario = name;
+    try {
+      await run();
+    } catch (error) {
+      const msg = `${name}: failed: ${String((error as Error)?.stack ?? error).split('\n').slice(0, 4).join(' | ')}`;
+      log(`\n${elapsed()}  ${msg}`);
+      notes.push(msg);
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      await receiver.closeServers().catch(() => {});
+    }
+  }
+
+  if (PROFILE && profiles['S1-sqlite'] && existsSync(profiles['S1-sqlite'])) {
+    profileSummary = summariseProfile(profiles['S1-sqlite']);
+  }
+
+  const loadEnd = os.loadavg().map((v) => Math.round(v * 100) / 100);
+  const out: string[] = [];
+  out.push('# reghook bench results', '');
+  out.push(
+    `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.os} (shared: load average ${m.loadAvgStart.join(' ')} at the start, ${loadEnd.join(' ')} at the end)`,
+    `- Node ${m.node}; date ${new Date().toISOString()}; mode ${P.mode}${PROFILE ? ' with --cpu-prof on reghook (figures are slowed by the profiler)' : ''}; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `- load generator, receiver and reghook share the ${m.cores} cores: compare the ratios (measured side by side in this run), not the absolute figures`,
+    `- S1: closed loop of ${P.concurrency} concurrent registration reports over ${P.loadProjects} projects (each endpoint its own 127.0.0.1 port), ${P.warmupMs / 1000} s warm-up, ${P.measureMs / 1000} s measured; latency = the 202's arrival at the load generator -> the request's arrival at the receiver`,
+    '',
+  );
+  out.push('## Summary', '', table(), '');
+  if (notes.length > 0) out.push('## Notes', '', ...notes.map((n) => `- ${n}`), '');
+  out.push('## Details', '', ...details);
+  if (profileSummary) {
+    const p = profileSummary;
+    out.push(
+      '## Where S1 spends its CPU (reghook process, self time)',
+      '',
+      `profile ${path.relative(REPO_ROOT, profiles['S1-sqlite']!)}: ${fmt(p.totalMs)} ms sampled, ${fmt(p.idleMs)} ms idle`,
+      '',
+      '| self ms | share of busy | function | where |',
+      '|---:|---:|---|---|',
+      ...p.functions.map((f) => `| ${fmt(f.selfMs)} | ${(f.share * 100).toFixed(1)} % | ${f.name} | ${f.where} |`),
+      '',
+      '| self ms | share of busy | origin |',
+      '|---:|---:|---|',
+      ...p.origins.map((o) => `| ${fmt(o.selfMs)} | ${(o.share * 100).toFixed(1)} % | ${o.origin} |`),
+      '',
+    );
+  }
+  // A subset (--only) prints its figures but leaves the last complete run's RESULTS.md alone.
+  if (ONLY === null) writeFileSync(RESULTS_FILE, out.join('\n'));
+
+  log('\n' + table());
+  if (notes.length > 0) log('\nnotes:\n' + notes.map((n) => `  - ${n}`).join('\n'));
+  if (profileSummary) {
+    log('\nS1 CPU profile, top self time (reghook process):');
+    for (const f of profileSummary.functions.slice(0, 15)) log(`  ${(f.share * 100).toFixed(1).padStart(5)} %  ${fmt(f.selfMs).padStart(7)} ms  ${f.name}  ${f.where}`);
+    log('  by origin:');
+    for (const o of profileSummary.origins.slice(0, 12)) log(`  ${(o.share * 100).toFixed(1).padStart(5)} %  ${o.origin}`);
+  }
+  log(
+    ONLY === null
+      ? `\nwritten to ${path.relative(process.cwd(), RESULTS_FILE)} in ${((Date.now() - t0) / 1000).toFixed(0)} s`
+      : `\n--only: ${path.relative(process.cwd(), RESULTS_FILE)} left as it was; ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`bench: ${String((error as Error)?.stack ?? error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await receiver.exit().catch(() => {});
+    cleanup();
+    if (!KEEP) rmSync(tempRoot, { recursive: true, force: true });
+    else log(`temp files kept in ${tempRoot}`);
+    clearTimeout(watchdog);
+    // Old profiles are only overwritten by name; list what is there.
+    if (PROFILE && existsSync(PROFILE_DIR)) log(`profiles: ${readdirSync(PROFILE_DIR).join(', ')}`);
+  });
