@@ -263,8 +263,10 @@ export class SqliteStore implements Store {
          WHERE id = @eventId AND status <> 'delivered'`,
       ),
       nextDue: db.prepare<[], { next_attempt_at: number }>(
-        `SELECT e.next_attempt_at FROM events e
-         JOIN endpoints p ON p.app_id = e.app_id AND p.enabled = 1
+        // CROSS JOIN keeps events outermost, so the planner walks events_due from its first entry
+        // (left to itself it sorted every pending row: 57 ms at a million).
+        `SELECT e.next_attempt_at FROM events e INDEXED BY events_due
+         CROSS JOIN endpoints p ON p.app_id = e.app_id AND p.enabled = 1
          WHERE e.status = 'pending' ORDER BY e.next_attempt_at LIMIT 1`,
       ),
       recoverFailed: db.prepare(
