@@ -160,7 +160,7 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     retentionMs: duration('REGHOOK_RETENTION', '30d'),
     awaitingRetentionMs: duration('REGHOOK_AWAITING_RETENTION', '365d'),
     dispatch: boolean('REGHOOK_DISPATCH', true),
-    concurrency: integer('REGHOOK_CONCURRENCY', 256, 1, 10_000),
+    concurrency: integer('REGHOOK_CONCURRENCY', 1024, 1, 10_000),
     endpointConcurrency: integer('REGHOOK_ENDPOINT_CONCURRENCY', 16, 1, 1_000),
     keyRateLimitPerMinute: integer('REGHOOK_KEY_RATE_LIMIT', 1200, 1, 10_000_000),
     logLevel: logLevel as ResolvedConfig['logLevel'],
