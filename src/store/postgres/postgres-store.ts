@@ -46,6 +46,7 @@ import type {
   RegistrationResult,
   Store,
 } from '../store.js';
+import { toEventSummary, type EventRow } from '../event-row.js';
 import { CLAIM_DUE_SQL, type ClaimedRow } from './claim-due.js';
 import { createPool, inTransaction, parsePostgresUrl, retryingStatement, type PostgresTarget, type Queryable } from './connection.js';
 import { appliedVersion, applyMigrations, latestVersion, schemaDump } from './migrate.js';
@@ -59,19 +60,6 @@ export interface PostgresStoreOptions {
   poolSize?: number;
 }
 
-interface EventRow {
-  id: string;
-  app_id: number;
-  client_uuid: string;
-  body: string | null;
-  status: EventStatus;
-  attempt_count: number;
-  scheduled_attempts: number;
-  next_attempt_at: number | null;
-  lease_token: number | null;
-  created_at: number;
-  delivered_at: number | null;
-}
 
 interface EndpointRow {
   app_id: number;
@@ -122,17 +110,6 @@ const toEndpoint = (r: EndpointRow): Endpoint => ({
   updatedAt: r.updated_at,
 });
 
-const toSummary = (r: EventRow): EventSummary => ({
-  eventId: r.id,
-  appId: r.app_id,
-  clientUuid: r.client_uuid,
-  status: r.status,
-  attemptCount: r.attempt_count,
-  createdAt: r.created_at,
-  // While leased, next_attempt_at is the lease end, not a scheduled time.
-  nextAttemptAt: r.status === 'pending' && r.lease_token === null ? r.next_attempt_at : null,
-  deliveredAt: r.delivered_at,
-});
 
 const toAttempt = (r: AttemptRow): AttemptRecord => ({
   number: r.number,
@@ -538,7 +515,7 @@ export class PostgresStore implements Store {
     );
     const more = rows.length > options.limit;
     const page = more ? rows.slice(0, options.limit) : rows;
-    return { data: page.map(toSummary), nextCursor: more ? page.at(-1)!.id : null };
+    return { data: page.map(toEventSummary), nextCursor: more ? page.at(-1)!.id : null };
   }
 
   async getEvent(appId: number, eventId: string): Promise<EventDetail | null> {
@@ -555,7 +532,7 @@ export class PostgresStore implements Store {
        FROM attempts WHERE event_id = $1 ORDER BY number, id`,
       [eventId],
     );
-    return { ...toSummary(row), body: row.body, attempts: attempts.rows.map(toAttempt) };
+    return { ...toEventSummary(row), body: row.body, attempts: attempts.rows.map(toAttempt) };
   }
 
   async recoverFailed(appId: number, since: number, now: number): Promise<number> {

@@ -36,21 +36,9 @@ import type {
   RegistrationResult,
   Store,
 } from '../store.js';
+import { toEventSummary, type EventRow } from '../event-row.js';
 import { DUE_APPS_SQL, DUE_OF_APP_SQL, LEASE_SQL } from './claim-due.js';
 
-interface EventRow {
-  id: string;
-  app_id: number;
-  client_uuid: string;
-  body: string | null;
-  status: EventStatus;
-  attempt_count: number;
-  scheduled_attempts: number;
-  next_attempt_at: number | null;
-  lease_token: number | null;
-  created_at: number;
-  delivered_at: number | null;
-}
 
 interface EndpointRow {
   app_id: number;
@@ -86,17 +74,6 @@ const toEndpoint = (r: EndpointRow): Endpoint => ({
   updatedAt: r.updated_at,
 });
 
-const toSummary = (r: EventRow): EventSummary => ({
-  eventId: r.id,
-  appId: r.app_id,
-  clientUuid: r.client_uuid,
-  status: r.status,
-  attemptCount: r.attempt_count,
-  createdAt: r.created_at,
-  // While leased, next_attempt_at is the lease end, not a scheduled time.
-  nextAttemptAt: r.status === 'pending' && r.lease_token === null ? r.next_attempt_at : null,
-  deliveredAt: r.delivered_at,
-});
 
 const toAttempt = (r: AttemptRow): AttemptRecord => ({
   number: r.number,
@@ -542,13 +519,13 @@ export class SqliteStore implements Store {
       .all({ appId, status: options.status, cursor: options.cursor, limit: options.limit + 1 });
     const more = rows.length > options.limit;
     const page = more ? rows.slice(0, options.limit) : rows;
-    return { data: page.map(toSummary), nextCursor: more ? page.at(-1)!.id : null };
+    return { data: page.map(toEventSummary), nextCursor: more ? page.at(-1)!.id : null };
   }
 
   async getEvent(appId: number, eventId: string): Promise<EventDetail | null> {
     const row = this.s.getEvent.get(appId, eventId);
     if (!row) return null;
-    return { ...toSummary(row), body: row.body, attempts: this.s.attemptsOf.all(eventId).map(toAttempt) };
+    return { ...toEventSummary(row), body: row.body, attempts: this.s.attemptsOf.all(eventId).map(toAttempt) };
   }
 
   async recoverFailed(appId: number, since: number, now: number): Promise<number> {
