@@ -254,6 +254,17 @@ describe('manual attempts', () => {
     await receiver.close();
   });
 
+  it('redeliver answers 409 while a scheduled attempt of the event is in flight (no concurrent duplicate)', async () => {
+    const { appId, receiver } = await projectWithReceiver(hang);
+    const eventId = await register(appId);
+    await receiver.waitFor(1);
+    const res = await svc.call('POST', `/v1/projects/${appId}/events/${eventId}/redeliver`);
+    expect(res.status).toBe(409);
+    expect(res.json.detail).toMatch(/in flight/);
+    expect(receiver.requests).toHaveLength(1);
+    await receiver.close();
+  });
+
   it('recover puts failed events since a time back on a fresh schedule', async () => {
     const { appId, receiver } = await projectWithReceiver(answer(500));
     const since = new Date(Date.now() - 1000).toISOString();

@@ -11,7 +11,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
 
-export type RedeliverResult = 'started' | 'not_found' | 'no_endpoint' | 'endpoint_disabled';
+export type RedeliverResult = 'started' | 'not_found' | 'no_endpoint' | 'endpoint_disabled' | 'in_flight';
 
 export class ManualAttempts {
   private readonly running = new Set<Promise<void>>();
@@ -51,6 +51,7 @@ export class ManualAttempts {
     const now = this.clock.now();
     const attempt = await this.store.openManualAttempt(appId, eventId, now);
     if (!attempt) return 'not_found';
+    if (attempt === 'in_flight') return 'in_flight';
     const run = (async () => {
       try {
         const outcome = await this.sender.send({

@@ -220,8 +220,12 @@ export interface Store {
   /** When the earliest pending delivery of an enabled endpoint is due, or null when none is. */
   nextDueAt(): Promise<number | null>;
 
-  /** Opens a manual attempt for one event (null when the event or an endpoint is missing). */
-  openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | null>;
+  /**
+   * Opens a manual attempt for one event: null when the event, its payload or an endpoint is
+   * missing; 'in_flight' while a scheduled attempt of it holds a lease (two concurrent deliveries of
+   * one webhook-id would defeat receivers that deduplicate on it).
+   */
+  openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null>;
   /** Finished attempts since `since`, counted per `bucketMs` bucket by outcome (empty buckets omitted). */
   attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]>;
   appendAudit(entry: Omit<AuditEntry, 'id'>): Promise<void>;

@@ -69,6 +69,13 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       ...overrides,
     });
 
+    /** Opens a manual attempt that the test expects to be allowed. */
+    async function manualAttempt(appId: number, eventId: string, now: number) {
+      const m = await store.openManualAttempt(appId, eventId, now);
+      if (m === null || m === 'in_flight') throw new Error(`no manual attempt: ${String(m)}`);
+      return m;
+    }
+
     /** A project with an endpoint (enabled unless told otherwise). */
     async function project(appId: number, enabled: boolean | null = true) {
       expect(await store.createProject({ appId, name: `project ${appId}`, createdAt: T0 })).toBe('created');
@@ -530,15 +537,16 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         await project(1);
         const eventId = await pendingEvent(1);
         const [c] = await store.claimDue(claimOptions(T0));
-        const manual = (await store.openManualAttempt(1, eventId, T0 + 1))!;
+        // (After the lease ran out without a result, a manual attempt may be opened.)
+        const manual = await manualAttempt(1, eventId, T0 + LEASE + 1);
         await store.recordAttempts(
           [
             finished(c!.attemptId, eventId, ok(500), { status: 'pending', nextAttemptAt: T0 + 1_000 }),
             finished(manual.attemptId, eventId, ok(), null),
           ],
-          T0 + 2,
+          T0 + LEASE + 2,
         );
-        expect(await event(1, eventId)).toMatchObject({ status: 'delivered', deliveredAt: T0 + 2 });
+        expect(await event(1, eventId)).toMatchObject({ status: 'delivered', deliveredAt: T0 + LEASE + 2 });
       });
     });
 
@@ -559,7 +567,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           previousSecretSealed: null,
           previousSecretExpiresAt: null,
         });
-        await store.recordAttempts([finished(manual!.attemptId, eventId, ok(500), null)], T0 + 3);
+        await store.recordAttempts([finished((manual as { attemptId: number }).attemptId, eventId, ok(500), null)], T0 + 3);
         expect(await event(1, eventId)).toMatchObject({ status: 'pending', attemptCount: 2, nextAttemptAt: T0 + 100 });
         // The scheduled schedule still has its second attempt.
         expect(await store.claimDue(claimOptions(T0 + 100, o))).toMatchObject([{ attemptNumber: 3, scheduledAttempts: 2 }]);
@@ -571,26 +579,29 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         ]);
       });
 
-      it('a manual success delivers a failed or skipped event, and voids a lease in flight', async () => {
+      it('a manual success delivers a failed or skipped event, and voids a lease that ran out', async () => {
         await project(1);
         const failedId = await pendingEvent(1);
         const [c] = await store.claimDue(claimOptions(T0, { maxAttempts: 1 }));
         await store.recordAttempts([finished(c!.attemptId, failedId, ok(500), { status: 'failed' })], T0 + 1);
-        const m1 = (await store.openManualAttempt(1, failedId, T0 + 2))!;
+        const m1 = await manualAttempt(1, failedId, T0 + 2);
         await store.recordAttempts([finished(m1.attemptId, failedId, ok(), null)], T0 + 3);
         expect(await event(1, failedId)).toMatchObject({ status: 'delivered', deliveredAt: T0 + 3 });
 
         const leasedId = await pendingEvent(1, T0 + 10);
         const [leased] = await store.claimDue(claimOptions(T0 + 10));
-        const m2 = (await store.openManualAttempt(1, leasedId, T0 + 11))!;
-        await store.recordAttempts([finished(m2.attemptId, leasedId, ok(), null)], T0 + 12);
-        await store.recordAttempts([finished(leased!.attemptId, leasedId, ok(500), { status: 'pending', nextAttemptAt: T0 + 99 })], T0 + 13);
-        expect(await event(1, leasedId)).toMatchObject({ status: 'delivered', deliveredAt: T0 + 12 });
+        // While a scheduled attempt holds its lease, no second, concurrent delivery of the webhook-id.
+        expect(await store.openManualAttempt(1, leasedId, T0 + 11)).toBe('in_flight');
+        const late = T0 + 10 + LEASE + 1;
+        const m2 = await manualAttempt(1, leasedId, late);
+        await store.recordAttempts([finished(m2.attemptId, leasedId, ok(), null)], late + 1);
+        await store.recordAttempts([finished(leased!.attemptId, leasedId, ok(500), { status: 'pending', nextAttemptAt: late + 99 })], late + 2);
+        expect(await event(1, leasedId)).toMatchObject({ status: 'delivered', deliveredAt: late + 1 });
 
         await store.putEndpoint(1, 'https://hooks.example/1', false, 'x', T0 + 20);
         const skippedId = await pendingEvent(1, T0 + 21);
         expect(await event(1, skippedId)).toMatchObject({ status: 'skipped' });
-        const m3 = (await store.openManualAttempt(1, skippedId, T0 + 22))!;
+        const m3 = await manualAttempt(1, skippedId, T0 + 22);
         await store.recordAttempts([finished(m3.attemptId, skippedId, ok(), null)], T0 + 23);
         expect(await event(1, skippedId)).toMatchObject({ status: 'delivered' });
       });

@@ -100,6 +100,8 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
           throw new ReghookError('REGHOOK_CONFLICT', 'the project has no webhook endpoint; set one first');
         case 'endpoint_disabled':
           throw new ReghookError('REGHOOK_CONFLICT', 'the webhook endpoint is disabled; enable it first');
+        case 'in_flight':
+          throw new ReghookError('REGHOOK_CONFLICT', 'an attempt of this event is in flight right now; try again when it has finished');
         case 'started':
           return reply.code(202).send({ eventId, status: 'attempting' as const });
       }

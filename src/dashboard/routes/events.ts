@@ -95,6 +95,9 @@ export async function eventPageRoutes(app: FastifyInstance, ctx: DashboardContex
       case 'endpoint_disabled':
         flash = { notices: [{ tone: 'error', text: 'The endpoint is disabled: enable it on the Webhooks page first.' }] };
         break;
+      case 'in_flight':
+        flash = { notices: [{ tone: 'info', text: 'An attempt of this event is in flight right now; redeliver once it has finished.' }] };
+        break;
     }
     return ctx.redirect(reply, `/projects/${project.appId}/events/${eventId}#attempts`, { session, value: flash });
   });

@@ -602,18 +602,21 @@ export class PostgresStore implements Store {
     return rows[0]?.next_attempt_at ?? null;
   }
 
-  async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | null> {
-    return inTransaction(this.pool, this.logger, async (client): Promise<ManualAttempt | null> => {
+  async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
+    return inTransaction(this.pool, this.logger, async (client): Promise<ManualAttempt | 'in_flight' | null> => {
       // FOR UPDATE: attempt numbers stay consecutive when a claim or another redelivery races this one.
       const { rows } = await client.query<{
         attempt_count: number;
         body: string | null;
+        status: string;
+        lease_token: number | null;
+        next_attempt_at: number | null;
         url: string | null;
         secret_sealed: string | null;
         previous_secret_sealed: string | null;
         previous_secret_expires_at: number | null;
       }>(
-        `SELECT e.attempt_count, e.body, p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at
+        `SELECT e.attempt_count, e.body, e.status, e.lease_token, e.next_attempt_at, p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at
          FROM events e LEFT JOIN endpoints p ON p.app_id = e.app_id
          WHERE e.app_id = $1 AND e.id = $2
          FOR UPDATE OF e`,
@@ -622,6 +625,8 @@ export class PostgresStore implements Store {
       const e = rows[0];
       // No such event, no endpoint (left join), or a payload erased / past retention.
       if (!e || e.url === null || e.secret_sealed === null || e.body === null) return null;
+      // A scheduled attempt holds the lease: no second, concurrent delivery of this webhook-id.
+      if (e.status === 'pending' && e.lease_token !== null && (e.next_attempt_at ?? 0) > now) return 'in_flight';
       const number = e.attempt_count + 1;
       const opened = await client.query<{ id: number }>(
         `INSERT INTO attempts (event_id, app_id, number, trigger, started_at)

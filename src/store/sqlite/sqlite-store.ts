@@ -605,12 +605,13 @@ export class SqliteStore implements Store {
     return this.s.nextDue.get()?.next_attempt_at ?? null;
   }
 
-  async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | null> {
+  async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
     return this.db
-      .transaction((): ManualAttempt | null => {
+      .transaction((): ManualAttempt | 'in_flight' | null => {
         const e = this.s.getEvent.get(appId, eventId);
         const endpoint = this.s.getEndpoint.get(appId);
         if (!e || !endpoint || e.body === null) return null;
+        if (e.status === 'pending' && e.lease_token !== null && (e.next_attempt_at ?? 0) > now) return 'in_flight';
         const attemptId = Number(
           this.s.openAttempt.run({ eventId, appId, number: e.attempt_count + 1, trigger: 'manual', now }).lastInsertRowid,
         );
