@@ -41,7 +41,7 @@ it('kill -9 while delivering 1,000 accepted registrations, then a restart: every
     setTimeout(() => {
       res.writeHead(200);
       res.end('ok');
-    }, 15);
+    }, 50);
   });
   const first = await spawnReghook('serve', env);
   processes.push(first);
