@@ -7,8 +7,23 @@ import type { Clock } from '../../src/clock.js';
 import { loadConfig, type ResolvedConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { startService, type Service } from '../../src/service.js';
+import { dropSchema, freshSchemaName, holdServerLock, postgresForTests, schemaUrl } from '../store/postgres-database.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** One sealing key for every test process of a PostgreSQL deployment (SPEC section 8). */
+export const TEST_SECRET_KEY = Buffer.alloc(32, 42).toString('base64');
+
+export type Backend = 'sqlite' | 'postgres';
+
+/**
+ * The backends a service-level test file runs on: SQLite always; PostgreSQL when a server answers
+ * (outside CI a missing server skips it with a notice; under CI=true it is a failure).
+ */
+export async function testBackends(suite: string): Promise<Backend[]> {
+  const pg = await postgresForTests(suite);
+  if (pg.failure !== null) throw new Error(pg.failure);
+  return pg.run ? ['sqlite', 'postgres'] : ['sqlite'];
+}
 
 /** Every log line of every test service, so a test can assert what never reaches the logs. */
 export const capturedLogs: string[] = [];
@@ -35,10 +50,18 @@ export interface TestService extends Service {
   setEndpoint(appId: number, url: string, enabled?: boolean): Promise<string>;
 }
 
-export async function startTestService(env: Record<string, string> = {}, clock?: Clock): Promise<TestService> {
+/**
+ * Starts a service on a fresh database: a new SQLite file, or (backend `postgres`) a new schema on
+ * the test server, dropped again by stop().
+ */
+export async function startTestService(env: Record<string, string> = {}, clock?: Clock, backend: Backend = 'sqlite'): Promise<TestService> {
   const dir = mkdtempSync(path.join(tmpdir(), 'reghook-test-'));
+  const schema = backend === 'postgres' ? freshSchemaName() : null;
+  const releaseServer = schema === null ? null : await holdServerLock('shared');
   const config = loadConfig({
-    REGHOOK_DATABASE_URL: `sqlite:${path.join(dir, 'reghook.db')}`,
+    REGHOOK_DATABASE_URL: schema === null ? `sqlite:${path.join(dir, 'reghook.db')}` : schemaUrl(schema),
+    REGHOOK_DATA_DIR: dir,
+    REGHOOK_SECRET_KEY: TEST_SECRET_KEY,
     REGHOOK_PORT: '0',
     REGHOOK_ADMIN_TOKEN: ADMIN_TOKEN,
     REGHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -79,6 +102,8 @@ export async function startTestService(env: Record<string, string> = {}, clock?:
     ...service,
     async stop() {
       await service.stop();
+      if (schema !== null) await dropSchema(schema);
+      await releaseServer?.();
       if (leaks.length > 0) throw new Error(`personal data or secrets reached the logs:\n${leaks.join('')}`);
     },
     config,
