@@ -2,7 +2,7 @@
  * reghook's performance bench (issue 7). `npm run bench -- --quick` (about a minute or two) or
  * `npm run bench` (the full run, under 15 minutes). Options: `--profile` (a V8 CPU profile of every
  * reghook child into bench/profiles/, and the top self-time functions of S1), `--only=S1,S3`
- * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6; printed only, RESULTS.md is left alone),
+ * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6, S7; printed only, RESULTS.md is left alone),
  * `--no-pg`, `--keep` (keep the temp files). `node dist/bench/profile-top.js <file>` summarises a
  * profile.
  *
@@ -13,12 +13,12 @@
  * absolute figures.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Pool } from 'undici';
-import { type BulkInsert, canonicalBody, insertPending, makeDue, statusesOf, type StatusCounts } from './direct-db.js';
+import { type BulkInsert, canonicalBody, cloneProjects, insertPending, makeDue, statusesOf, type StatusCounts } from './direct-db.js';
 import { apiPool, ceiling, closedLoop, Ledger, LoadCounters, nowMs, openLoop, sleep } from './load.js';
 import { machine } from './machine.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
@@ -26,6 +26,7 @@ import type { Lookup, ServerSpec } from './receiver-protocol.js';
 import { ReceiverClient } from './receiver-client.js';
 import { children, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
 import { distribution, type Distribution, fmt, mb, ms, ratio } from './stats.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -63,6 +64,8 @@ const P = QUICK
       cliff: 20_000,
       cliffTimeoutMs: 30_000,
       s6KillAfterMs: 4_000,
+      s7Projects: 2_000,
+      s7Due: 40_000,
       watchdogMs: 6 * 60_000,
     }
   : {
@@ -82,6 +85,8 @@ const P = QUICK
       cliff: 100_000,
       cliffTimeoutMs: 120_000,
       s6KillAfterMs: 8_000,
+      s7Projects: 10_000,
+      s7Due: 200_000,
       watchdogMs: 25 * 60_000,
     };
 
@@ -932,6 +937,86 @@ async function runS6(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Main
 
+/**
+ * S7: thousands of tenants with due work at once (SQLite). A claim must cost in proportion to the
+ * batch it takes, not to the number of projects that have something due, and the API must stay fast
+ * while the dispatcher works through them. Claim time is measured in this process on a copy of the
+ * database (the Store itself, no HTTP); API latency and deliveries on a running reghook.
+ */
+async function runS7(): Promise<void> {
+  const n = P.s7Projects;
+  log(`\n${elapsed()}  == S7: ${fmt(n)} projects with ${fmt(P.s7Due)} deliveries due at once (sqlite): claim time, API latency, deliveries`);
+  await receiver.reset();
+  const urls = await listen(range(0, 4).map(() => ({ mode: 'ok' as const })));
+  const dir = freshDir('s7');
+  const file = path.join(dir, 'reghook.db');
+  const setup = await startReghook('S7-setup', `sqlite:${file}`, dir, { REGHOOK_DISPATCH: 'false' });
+  await setup.project(1, urls[0]!);
+  await stopReghook(setup);
+  const appIds = range(1, n);
+  cloneProjects(file, 1, appIds.slice(1), (appId) => urls[appId % urls.length]!);
+  const dueFrom = Date.now() - 60_000;
+  insertPending(file, { appIds, count: P.s7Due, batch: 50_000, dueAt: (i) => dueFrom + (i % 10_000) });
+
+  // Claim time, on a copy (claims lease rows): batches of 100, 16 per endpoint, as the dispatcher asks.
+  const copyDir = freshDir('s7-claims');
+  const copy = path.join(copyDir, 'reghook.db');
+  copyFileSync(file, copy);
+  const store = new SqliteStore(copy);
+  const claimMs: number[] = [];
+  let claimedRows = 0;
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    const claimed = await store.claimDue({ now: Date.now(), limit: 100, leaseMs: 25_000, maxAttempts: 10, perEndpointLimit: 16, inFlight: {}, excludeAppIds: [] });
+    claimMs.push(performance.now() - t);
+    claimedRows += claimed.length;
+  }
+  await store.close();
+  const claims = distribution(claimMs)!;
+
+  // The API while a running reghook works through the backlog.
+  const r = await startReghook('S7-sqlite', `sqlite:${file}`, dir);
+  try {
+    const healthz: number[] = [];
+    const list: number[] = [];
+    const before = await receiver.stats();
+    const t0s = Date.now();
+    const until = t0s + P.warmupMs + P.measureMs;
+    let windowStats0 = before;
+    let windowStart = t0s;
+    while (Date.now() < until) {
+      const inWindow = Date.now() >= t0s + P.warmupMs;
+      if (inWindow && windowStart === t0s) {
+        windowStart = Date.now();
+        windowStats0 = await receiver.stats();
+      }
+      let t = nowMs();
+      await r.api('GET', '/healthz');
+      if (inWindow) healthz.push(nowMs() - t);
+      t = nowMs();
+      await r.api('GET', `/v1/projects/${1 + Math.floor(Math.random() * n)}/events?limit=20`);
+      if (inWindow) list.push(nowMs() - t);
+      await sleep(20);
+    }
+    const after = await receiver.stats();
+    const rate = (after.distinct - windowStats0.distinct) / ((Date.now() - windowStart) / 1000);
+    const h = distribution(healthz);
+    const l = distribution(list);
+    detail(`S7 tenants (sqlite, ${fmt(n)} projects on 4 receiver ports, ${fmt(P.s7Due)} due)`, [
+      `claim of at most 100 (16 per endpoint), 30 in a row on a copy: ${latencyText(claims)}; ${fmt(claimedRows)} rows claimed`,
+      `GET /healthz while delivering: ${latencyText(h)}`,
+      `GET /v1/projects/{random}/events?limit=20 while delivering: ${latencyText(l)}`,
+      `deliveries (first arrivals) ${fmt(rate)}/s over the ${P.measureMs / 1000} s window; ${fmt(after.distinct - before.distinct)} in all`,
+    ]);
+    row('S7 tenants', `claim ≤ 100 with ${fmt(n)} projects due`, `p50 ${ms(claims.p50)} / max ${ms(claims.max)}`, 'milliseconds');
+    row('S7 tenants', 'API p99 while delivering', `healthz ${ms(h?.p99 ?? Number.NaN)} / events ${ms(l?.p99 ?? Number.NaN)}`, '', results.s2 ? `${ratio((l?.p99 ?? Number.NaN) / results.s2.p99)} S2 p99` : '');
+    row('S7 tenants', 'deliveries/s', `${fmt(rate)}/s`, 'vs S1', results.s1 ? ratio(rate / results.s1.deliveriesPerSec) : '');
+  } finally {
+    await stopReghook(r);
+    await receiver.closeServers();
+  }
+}
+
 function table(): string {
   const header = ['scenario', 'figure', 'value', 'target', 'ratio', 'verdict'];
   const lines = [header, ...rows.map((r) => [r.scenario, r.figure, r.value, r.target, r.ratio, r.verdict])];
@@ -952,6 +1037,7 @@ async function main(): Promise<void> {
     ['S3', () => runS3(true)],
     ['S4', runS4],
     ['S6', runS6],
+    ['S7', runS7],
   ];
   for (const [name, run] of scenarios) {
     if (!wanted(name)) continue;
