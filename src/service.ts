@@ -83,7 +83,6 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
     const sender = createSender({
       timeoutMs: config.deliveryTimeoutMs,
       networkPolicy: config.networkPolicy,
-      connectionsPerOrigin: config.endpointConcurrency,
     });
     const keys = new SigningKeys(box);
     const metrics = new Metrics(store, clock);

@@ -181,6 +181,7 @@ export class Dispatcher {
     let finished: FinishedAttempt;
     try {
       const outcome = await this.o.sender.send({
+        appId: delivery.appId,
         url: delivery.url,
         webhookId: delivery.eventId,
         body: delivery.body,
@@ -229,14 +230,34 @@ export class Dispatcher {
         const batch = this.finished.splice(0, 500);
         try {
           await this.o.store.recordAttempts(batch, this.o.clock.now());
-          // A recorded retry may be due sooner than the loop planned to sleep.
-          if (this.running) this.wake();
         } catch (error) {
-          // Unrecorded attempts stay leased; their leases run out and they are attempted again.
-          this.o.logger.error({ err: toError(error), count: batch.length }, 'recording attempts failed');
+          this.o.logger.warn({ err: toError(error), count: batch.length }, 'recording a batch of attempts failed; recording each alone');
+          await this.recordEachAlone(batch);
         }
+        // A recorded retry may be due sooner than the loop planned to sleep.
+        if (this.running) this.wake();
       }
     });
     return this.flushing;
+  }
+
+  /**
+   * One attempt's record must never cost the others theirs (whatever one receiver answered): after
+   * a batch fails, each attempt is recorded on its own, and one that still fails is recorded once
+   * more without its response body. What cannot be recorded at all stays leased: its lease runs
+   * out and it is attempted again.
+   */
+  private async recordEachAlone(batch: readonly FinishedAttempt[]): Promise<void> {
+    for (const finished of batch) {
+      try {
+        await this.o.store.recordAttempts([finished], this.o.clock.now());
+      } catch {
+        try {
+          await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now());
+        } catch (error) {
+          this.o.logger.error({ err: toError(error), eventId: finished.eventId }, 'recording an attempt failed');
+        }
+      }
+    }
   }
 }

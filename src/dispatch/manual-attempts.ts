@@ -32,6 +32,7 @@ export class ManualAttempts {
     const now = this.clock.now();
     const webhookId = newEventId(now);
     const outcome = await this.sender.send({
+      appId,
       url: endpoint.url,
       webhookId,
       body: JSON.stringify(sampleEvent(appId, now)),
@@ -55,6 +56,7 @@ export class ManualAttempts {
     const run = (async () => {
       try {
         const outcome = await this.sender.send({
+          appId,
           url: attempt.url,
           webhookId: eventId,
           body: attempt.body,

@@ -2,6 +2,12 @@
  * One HTTP attempt: POST the stored body with fresh Standard Webhooks headers, under a
  * whole-request deadline, through undici over kept-alive connections whose every connect passes
  * the network policy. Classifies the result into an AttemptOutcome; never throws.
+ *
+ * Tenants never share a connection pool: each project has an Agent of its own, even when its
+ * endpoint shares a host with others, and that Agent's pools have no connection cap (the
+ * dispatcher already bounds a project's attempts in flight). So an attempt never queues behind
+ * another project's requests, nor behind its own project's: its deadline runs from the moment its
+ * own request starts.
  */
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
@@ -15,15 +21,19 @@ import { createPolicyConnector, type NetworkPolicy } from './network-policy.js';
 /** Response bytes read at most (the rest is discarded); of those, the first KEPT_BODY_BYTES are kept. */
 export const MAX_READ_BODY_BYTES = 64 * 1024;
 export const KEPT_BODY_BYTES = 1024;
+/** How long a project's idle connection stays open for its next delivery. */
+const KEEP_ALIVE_MS = 4_000;
+/** A project's Agent is closed once it has been idle this long (thousands of projects come and go). */
+const IDLE_AGENT_MS = 30_000;
 
 export interface SenderOptions {
   timeoutMs: number;
   networkPolicy: NetworkPolicy;
-  /** Connections kept per endpoint origin. */
-  connectionsPerOrigin: number;
 }
 
 export interface WebhookMessage {
+  /** The project: its connections are its own. */
+  appId: number;
   url: string;
   webhookId: string;
   body: string;
@@ -35,27 +45,61 @@ export interface WebhookMessage {
 
 export interface Sender {
   send(message: WebhookMessage): Promise<AttemptOutcome>;
+  /** Projects that have an Agent (connections) right now. */
+  readonly agents: number;
   close(): Promise<void>;
 }
 
+interface ProjectAgent {
+  agent: Agent;
+  active: number;
+  idleSince: number;
+}
+
 export function createSender(options: SenderOptions): Sender {
-  const agent = new Agent({
-    connections: options.connectionsPerOrigin,
-    keepAliveTimeout: 4_000,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-    connect: createPolicyConnector(options.networkPolicy, { connectTimeoutMs: options.timeoutMs }),
-  });
+  const connector = createPolicyConnector(options.networkPolicy, { connectTimeoutMs: options.timeoutMs });
+  const agents = new Map<number, ProjectAgent>();
+
+  const agentFor = (appId: number): ProjectAgent => {
+    let entry = agents.get(appId);
+    if (!entry) {
+      entry = {
+        agent: new Agent({
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          headersTimeout: options.timeoutMs,
+          bodyTimeout: options.timeoutMs,
+          connect: connector,
+        }),
+        active: 0,
+        idleSince: 0,
+      };
+      agents.set(appId, entry);
+    }
+    return entry;
+  };
+
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const [appId, entry] of agents) {
+      if (entry.active === 0 && now - entry.idleSince >= IDLE_AGENT_MS) {
+        agents.delete(appId);
+        void entry.agent.close().catch(() => {});
+      }
+    }
+  }, IDLE_AGENT_MS / 2);
+  sweep.unref();
 
   async function send(message: WebhookMessage): Promise<AttemptOutcome> {
     const started = performance.now();
     const timestamp = Math.floor(message.now / 1000);
     const controller = new AbortController();
     const deadline = setTimeout(() => controller.abort(), options.timeoutMs);
+    const project = agentFor(message.appId);
+    project.active++;
     try {
       const response = await request(message.url, {
         method: 'POST',
-        dispatcher: agent,
+        dispatcher: project.agent,
         signal: controller.signal,
         headers: {
           'content-type': 'application/json',
@@ -90,10 +134,32 @@ export function createSender(options: SenderOptions): Sender {
       };
     } finally {
       clearTimeout(deadline);
+      project.active--;
+      project.idleSince = performance.now();
     }
   }
 
-  return { send, close: () => agent.close() };
+  return {
+    send,
+    get agents() {
+      return agents.size;
+    },
+    async close() {
+      clearInterval(sweep);
+      const all = [...agents.values()];
+      agents.clear();
+      await Promise.all(all.map((entry) => entry.agent.close()));
+    },
+  };
+}
+
+/**
+ * The kept part of a response body as text any database stores: invalid UTF-8 (a sequence cut at
+ * the 1 KiB mark included) becomes U+FFFD, and so does U+0000, which PostgreSQL's text refuses.
+ * Whatever a receiver answers, its record is text like any other.
+ */
+export function responseText(bytes: Buffer): string {
+  return bytes.toString('utf8').replaceAll('\0', '\uFFFD');
 }
 
 type BodyStream = Readable & AsyncIterable<Buffer>;
@@ -142,7 +208,7 @@ async function readBounded(raw: BodyStream, encoding: string | string[] | undefi
     decoder?.destroy();
     raw.destroy();
   }
-  return keptBytes === 0 ? null : Buffer.concat(kept).toString('utf8');
+  return keptBytes === 0 ? null : responseText(Buffer.concat(kept));
 }
 
 const ERROR_KINDS: Record<string, string> = {
