@@ -69,7 +69,8 @@ CREATE TABLE events (
   CONSTRAINT events_one_per_user UNIQUE (app_id, client_uuid),
   CONSTRAINT events_pkey PRIMARY KEY (id),
   CONSTRAINT events_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id),
-  CONSTRAINT events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text, 'skipped'::text])))
+  CONSTRAINT events_pending_has_body CHECK (((status <> 'pending'::text) OR (body IS NOT NULL))),
+  CONSTRAINT events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text, 'skipped'::text, 'erased'::text])))
 );
 
 CREATE TABLE projects (

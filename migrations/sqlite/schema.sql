@@ -43,23 +43,25 @@ CREATE TABLE endpoints (
   previous_secret_expires_at INTEGER,
   created_at                 INTEGER NOT NULL,
   updated_at                 INTEGER NOT NULL
-) STRICT;
+, next_due_at INTEGER) STRICT;
 
-CREATE TABLE events (
+CREATE TABLE "events" (
   id                 TEXT PRIMARY KEY,
   app_id             INTEGER NOT NULL REFERENCES projects (app_id),
   client_uuid        TEXT NOT NULL,
   body               TEXT,
-  status             TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'skipped')),
+  status             TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'skipped', 'erased')),
   attempt_count      INTEGER NOT NULL DEFAULT 0,  -- every attempt, for numbering
   scheduled_attempts INTEGER NOT NULL DEFAULT 0,  -- attempts counted against the limit
   next_attempt_at    INTEGER,
   lease_token        INTEGER,
   created_at         INTEGER NOT NULL,
   delivered_at       INTEGER,
-  finished_at        INTEGER,                     -- when it became delivered, failed or skipped
+  finished_at        INTEGER,                     -- when it became delivered, failed, skipped or erased
   -- Exactly one event per user, ever: the database, not the application, guarantees it.
-  UNIQUE (app_id, client_uuid)
+  UNIQUE (app_id, client_uuid),
+  -- Nothing can be owed without the bytes to send.
+  CHECK (status <> 'pending' OR body IS NOT NULL)
 ) STRICT;
 
 CREATE TABLE projects (
@@ -105,6 +107,8 @@ CREATE INDEX attempts_by_time ON attempts (app_id, started_at);
 
 CREATE INDEX audit_log_by_app ON audit_log (app_id, id);
 
+CREATE INDEX endpoints_due ON endpoints (next_due_at) WHERE next_due_at IS NOT NULL;
+
 CREATE INDEX events_due ON events (next_attempt_at) WHERE status = 'pending';
 
 CREATE INDEX events_log ON events (app_id, id);
@@ -124,3 +128,31 @@ CREATE INDEX registrations_by_subscriber ON registrations (app_id, subscriber_id
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+CREATE TRIGGER endpoints_due_on_enabled AFTER UPDATE OF enabled ON endpoints
+BEGIN
+  UPDATE endpoints SET next_due_at = CASE WHEN NEW.enabled = 1 THEN (
+    SELECT MIN(e.next_attempt_at) FROM events e WHERE e.app_id = NEW.app_id AND e.status = 'pending'
+  ) END WHERE app_id = NEW.app_id;
+END;
+
+CREATE TRIGGER endpoints_due_on_insert AFTER INSERT ON endpoints WHEN NEW.enabled = 1
+BEGIN
+  UPDATE endpoints SET next_due_at = (
+    SELECT MIN(e.next_attempt_at) FROM events e WHERE e.app_id = NEW.app_id AND e.status = 'pending'
+  ) WHERE app_id = NEW.app_id;
+END;
+
+CREATE TRIGGER events_due_on_insert AFTER INSERT ON events WHEN NEW.status = 'pending'
+BEGIN
+  UPDATE endpoints SET next_due_at = NEW.next_attempt_at
+  WHERE app_id = NEW.app_id AND enabled = 1 AND (next_due_at IS NULL OR next_due_at > NEW.next_attempt_at);
+END;
+
+CREATE TRIGGER events_due_on_update AFTER UPDATE OF status, next_attempt_at ON events
+WHEN OLD.status = 'pending' OR NEW.status = 'pending'
+BEGIN
+  UPDATE endpoints SET next_due_at = (
+    SELECT MIN(e.next_attempt_at) FROM events e WHERE e.app_id = NEW.app_id AND e.status = 'pending'
+  ) WHERE app_id = NEW.app_id AND enabled = 1;
+END;

@@ -119,6 +119,7 @@ export const EventStatus = Type.Union([
   Type.Literal('delivered'),
   Type.Literal('failed'),
   Type.Literal('skipped'),
+  Type.Literal('erased'),
 ]);
 
 export const EventListQuery = Type.Object(

@@ -10,7 +10,8 @@ export interface RetryPolicy {
   maxAttempts: number;
 }
 
-export type EventStatus = 'pending' | 'delivered' | 'failed' | 'skipped';
+/** `erased`: its person was erased before delivery; never sent again, not redeliverable. */
+export type EventStatus = 'pending' | 'delivered' | 'failed' | 'skipped' | 'erased';
 
 export type NextState =
   | { status: 'delivered' }

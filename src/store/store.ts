@@ -233,9 +233,10 @@ export interface Store {
   listAudit(appId: number, limit: number, cursor: number | null): Promise<AuditEntry[]>;
   /**
    * Erases one person: their registrations, the payloads of their events and the response bodies of
-   * those events' attempts. Delivery metadata (ids, statuses, times, codes) stays.
+   * those events' attempts. An event not delivered yet becomes `erased`: it is never sent. Delivery
+   * metadata (ids, statuses, times, codes) stays.
    */
-  eraseSubscriber(appId: number, subscriberId: string): Promise<{ registrations: number; events: number }>;
+  eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }>;
   /**
    * Retention: drops payloads and attempt bodies of events finished before `finishedBefore`, and
    * store registrations still awaiting a purchase reported before `awaitingBefore`; at most `limit`

@@ -28,3 +28,25 @@ it('migrating twice changes nothing and the ledger lists each migration once', a
   expect(await second.isReady()).toBe(true);
   await second.close();
 });
+
+it('migration 0002 upgrades a 0.1 database: a pending event left without its body is erased, due times are filled in', async () => {
+  const { default: Database } = await import('better-sqlite3');
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'reghook-schema-')), 'old.db');
+  const old = new Database(file);
+  old.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+  old.exec(readFileSync(path.resolve(import.meta.dirname, '../../migrations/sqlite/0001_init.sql'), 'utf8'));
+  old.exec(`INSERT INTO schema_migrations VALUES (1, 'init', 0);
+    INSERT INTO projects VALUES (1, 'p', 0);
+    INSERT INTO endpoints (app_id, url, enabled, secret_sealed, created_at, updated_at) VALUES (1, 'https://h.example/', 1, 's', 0, 0);
+    INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at) VALUES
+      ('evt_A', 1, 'u1', NULL, 'pending', 5, 1),
+      ('evt_B', 1, 'u2', '{}', 'pending', 7, 2),
+      ('evt_C', 1, 'u3', NULL, 'delivered', NULL, 3);`);
+  old.close();
+  const store = new SqliteStore(file);
+  expect((await store.getEvent(1, 'evt_A'))).toMatchObject({ status: 'erased', nextAttemptAt: null });
+  expect((await store.getEvent(1, 'evt_B'))).toMatchObject({ status: 'pending', nextAttemptAt: 7 });
+  expect((await store.getEvent(1, 'evt_C'))).toMatchObject({ status: 'delivered' });
+  expect(await store.nextDueAt()).toBe(7);
+  await store.close();
+});

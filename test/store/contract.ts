@@ -498,6 +498,46 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         await pendingEvent(1, T0 + 20);
         expect(await store.nextDueAt()).toBe(T0 + 20);
       });
+
+      it('the next due time follows leases, settled attempts, disabled endpoints and erasure', async () => {
+        await project(1);
+        await project(2);
+        const a = await pendingEvent(1, T0 + 10, { subscriberId: 'erase-me' });
+        const b = await pendingEvent(2, T0 + 30);
+        expect(await store.nextDueAt()).toBe(T0 + 10);
+        // Leased: due again only when its lease ends.
+        const [c] = await store.claimDue(claimOptions(T0 + 20, { limit: 1 }));
+        expect(c!.eventId).toBe(a);
+        expect(await store.nextDueAt()).toBe(T0 + 30);
+        // A failed attempt schedules the retry.
+        await store.recordAttempts([finished(c!.attemptId, a, ok(500), { status: 'pending', nextAttemptAt: T0 + 25 })], T0 + 21);
+        expect(await store.nextDueAt()).toBe(T0 + 25);
+        // A disabled endpoint's deliveries are not due; enabling it makes them due again.
+        await store.putEndpoint(1, 'https://hooks.example/1', false, 'x', T0 + 22);
+        expect(await store.nextDueAt()).toBe(T0 + 30);
+        expect((await store.claimDue(claimOptions(T0 + 40))).map((d) => d.eventId)).toEqual([b]);
+        await store.putEndpoint(1, 'https://hooks.example/1', true, 'x', T0 + 41);
+        expect(await store.nextDueAt()).toBe(T0 + 25);
+        // Erased: nothing left to deliver.
+        await store.eraseSubscriber(1, 'erase-me', T0 + 42);
+        expect((await store.nextDueAt()) ?? Number.MAX_SAFE_INTEGER).toBeGreaterThan(T0 + 42);
+        expect(await store.claimDue(claimOptions(T0 + 43))).toEqual([]);
+      });
+
+      it('serves projects in order of their oldest due work, each up to its room, until the batch is full', async () => {
+        for (const appId of [1, 2, 3, 4]) await project(appId);
+        // Project 3's work is the oldest, then 1, then 4, then 2.
+        const due: Record<number, number> = { 3: T0, 1: T0 + 1, 4: T0 + 2, 2: T0 + 3 };
+        const ids: Record<number, string[]> = {};
+        for (const appId of [1, 2, 3, 4]) {
+          ids[appId] = [];
+          for (let i = 0; i < 3; i++) ids[appId]!.push(await pendingEvent(appId, due[appId]! + i * 10));
+        }
+        const claimed = await store.claimDue(claimOptions(T0 + 100, { limit: 5, perEndpointLimit: 2 }));
+        // Two of 3, two of 1, then one of 4 fills the batch; 2 waits.
+        expect(claimed.map((c) => c.appId).sort()).toEqual([1, 1, 3, 3, 4]);
+        expect(claimed.filter((c) => c.appId === 3).map((c) => c.eventId).sort()).toEqual(ids[3]!.slice(0, 2).sort());
+      });
     });
 
     describe('recording attempts', () => {
@@ -614,7 +654,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect(await store.openManualAttempt(1, 'evt_nope', T0)).toBeNull();
         expect(await store.openManualAttempt(2, eventId, T0)).toBeNull();
         expect(await store.openManualAttempt(2, noEndpoint, T0)).toBeNull();
-        await store.eraseSubscriber(1, '905555555555');
+        await store.eraseSubscriber(1, '905555555555', T0);
         expect(await store.openManualAttempt(1, eventId, T0)).toBeNull();
         expect(await event(1, eventId)).toMatchObject({ attemptCount: 0 });
       });
@@ -714,6 +754,33 @@ export function storeContract(backend: string, factory: StoreFactory): void {
     });
 
     describe('personal data', () => {
+      it('erasing a person cancels their pending delivery: erased, never claimed, and an attempt in flight cannot deliver it', async () => {
+        await project(1);
+        const waiting = await pendingEvent(1, T0, { subscriberId: 'erase-me' });
+        const leased = await pendingEvent(1, T0, { subscriberId: 'erase-me' });
+        const other = await pendingEvent(1, T0);
+        const inFlight = (await store.claimDue(claimOptions(T0 + 1))).find((c) => c.eventId === leased)!;
+        expect(await store.eraseSubscriber(1, 'erase-me', T0 + 2)).toEqual({ registrations: 2, events: 2 });
+        for (const id of [waiting, leased]) {
+          expect(await event(1, id)).toMatchObject({ status: 'erased', body: null, nextAttemptAt: null });
+        }
+        // The attempt that was in flight reports a 200: it changes nothing.
+        await store.recordAttempts([finished(inFlight.attemptId, leased, ok(), { status: 'delivered' })], T0 + 3);
+        expect(await event(1, leased)).toMatchObject({ status: 'erased', deliveredAt: null });
+        // Neither is ever claimed again, nor redeliverable; the other person's event is untouched.
+        expect((await store.claimDue(claimOptions(T0 + 10 * LEASE))).map((c) => c.eventId)).toEqual([other]);
+        expect(await store.openManualAttempt(1, waiting, T0 + 4)).toBeNull();
+        expect(await event(1, other)).toMatchObject({ status: 'pending', body: expect.any(String) });
+        expect((await store.listEvents(1, { status: 'erased', limit: 10 })).data.map((e) => e.eventId).sort()).toEqual([waiting, leased].sort());
+      });
+
+      it('the database itself refuses a pending delivery without a body', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1, T0);
+        await expect(sut.exec(`UPDATE events SET body = NULL WHERE id = '${eventId}'`)).rejects.toThrow();
+        expect(await event(1, eventId)).toMatchObject({ status: 'pending', body: expect.any(String) });
+      });
+
       it('erasing a subscriber removes registrations, payloads and attempt bodies, and keeps delivery metadata', async () => {
         await project(1);
         const kept = reg(1, { subscriberId: 'other' });
@@ -724,7 +791,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         const [c] = await store.claimDue(claimOptions(T0 + 1, { limit: 10 })).then((all) => all.filter((x) => x.eventId === eventId));
         await store.recordAttempts([finished(c!.attemptId, eventId, { ...ok(), responseBody: 'thanks John' }, { status: 'delivered' })], T0 + 2);
 
-        expect(await store.eraseSubscriber(1, 'erase-me')).toEqual({ registrations: 2, events: 1 });
+        expect(await store.eraseSubscriber(1, 'erase-me', T0 + 3)).toEqual({ registrations: 2, events: 1 });
         const e = await event(1, eventId);
         expect(e).toMatchObject({ status: 'delivered', body: null, attemptCount: 1, deliveredAt: T0 + 2 });
         expect(e.attempts[0]!.outcome).toMatchObject({ success: true, statusCode: 200, responseBody: null });
@@ -738,7 +805,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect((await store.listEvents(1, { limit: 10 })).data).toHaveLength(2);
         // Nobody else was touched.
         expect(await store.recordRegistration(kept, newEventId(T0 + 6), T0 + 6)).toMatchObject({ kind: 'repeat' });
-        expect(await store.eraseSubscriber(1, 'nobody')).toEqual({ registrations: 0, events: 0 });
+        expect(await store.eraseSubscriber(1, 'nobody', T0 + 7)).toEqual({ registrations: 0, events: 0 });
       });
 
       it('retention drops payloads and attempt bodies of finished events, and old awaiting store users', async () => {

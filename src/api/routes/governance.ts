@@ -72,7 +72,7 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
     async (request) => {
       const { appId, subscriberId } = request.params;
       await projectOr404(appId);
-      const erased = await store.eraseSubscriber(appId, subscriberId);
+      const erased = await store.eraseSubscriber(appId, subscriberId, clock.now());
       // The audit record says that an erasure happened, never whom it concerned.
       await recordAudit(store, request, appId, 'subscriber.erased', { registrations: erased.registrations }, clock.now());
       return { erasedRegistrations: erased.registrations, erasedPayloads: erased.events };

@@ -77,7 +77,7 @@ ${
 <h2 id="attempts-h">Attempts (${e.attempts.length})</h2>
 ${
   attempts.length === 0
-    ? html`<p class="muted">No attempts yet${e.status === 'skipped' ? ': the event was created while the project had no enabled endpoint. Redeliver it once one is set.' : '.'}</p>`
+    ? html`<p class="muted">No attempts yet${e.status === 'skipped' ? ': the event was created while the project had no enabled endpoint. Redeliver it once one is set.' : e.status === 'erased' ? ': its person was erased before it was delivered; it will not be sent.' : '.'}</p>`
     : html`<ol class="attempts" reversed>${attempts.map((a) => attemptItem(a, d.now))}</ol>`
 }
 </section>`;

@@ -30,6 +30,7 @@ const STATUS_TEXT: Record<EventStatus, string> = {
   failed: '✕ failed',
   pending: '● pending',
   skipped: '– skipped',
+  erased: '∅ erased',
 };
 
 export function statusBadge(status: EventStatus): SafeHtml {

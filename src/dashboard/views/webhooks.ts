@@ -7,7 +7,7 @@ import { html, type HtmlValue, type SafeHtml } from '../html.js';
 import { maskName, maskSubscriberId } from '../personal-data.js';
 import { duration, statusBadge, time } from './format.js';
 
-export const LOG_STATUSES: readonly EventStatus[] = ['pending', 'delivered', 'failed', 'skipped'];
+export const LOG_STATUSES: readonly EventStatus[] = ['pending', 'delivered', 'failed', 'skipped', 'erased'];
 
 export interface LogRow {
   event: EventSummary;

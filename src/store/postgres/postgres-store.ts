@@ -568,7 +568,7 @@ export class PostgresStore implements Store {
       attemptNumber: r.attempt_number,
       scheduledAttempts: r.scheduled_attempts,
       url: r.url,
-      body: r.body ?? '',
+      body: pendingBody(r),
       secretSealed: r.secret_sealed,
       previousSecretSealed: r.previous_secret_sealed,
       previousSecretExpiresAt: r.previous_secret_expires_at,
@@ -693,7 +693,7 @@ export class PostgresStore implements Store {
     }));
   }
 
-  async eraseSubscriber(appId: number, subscriberId: string): Promise<{ registrations: number; events: number }> {
+  async eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }> {
     return inTransaction(this.pool, this.logger, async (client) => {
       // Locks the person's registrations first: a purchase turning one into an event right now
       // (it holds it FOR SHARE) finishes before, and the statements below see its event.
@@ -704,9 +704,19 @@ export class PostgresStore implements Store {
         )
       ).rows.map((r) => r.client_uuid);
       if (users.length === 0) return { registrations: 0, events: 0 };
+      // Erasure cancels what is still owed: an event not delivered yet becomes `erased`, never sent.
+      // A claim holding one of these rows right now (FOR UPDATE SKIP LOCKED) is waited for; an
+      // attempt already in flight cannot settle it afterwards (its fenced update wants `pending`).
       const erased = await client.query<{ id: string }>(
-        'UPDATE events SET body = NULL WHERE app_id = $1 AND client_uuid = ANY ($2::text[]) RETURNING id',
-        [appId, users],
+        `UPDATE events
+         SET body = NULL,
+             status = CASE WHEN status = 'delivered' THEN status ELSE 'erased' END,
+             next_attempt_at = CASE WHEN status = 'delivered' THEN next_attempt_at END,
+             lease_token = CASE WHEN status = 'delivered' THEN lease_token END,
+             finished_at = CASE WHEN status = 'delivered' THEN finished_at ELSE $3::bigint END
+         WHERE app_id = $1 AND client_uuid = ANY ($2::text[])
+         RETURNING id`,
+        [appId, users, now],
       );
       await client.query('UPDATE attempts SET response_body = NULL WHERE event_id = ANY ($1::text[])', [
         erased.rows.map((r) => r.id),
@@ -776,6 +786,12 @@ export class PostgresStore implements Store {
       [webhookId, appId, startedAt, outcome.success, outcome.statusCode, outcome.errorKind, Math.round(outcome.durationMs), outcome.responseBody],
     );
   }
+}
+
+/** A pending event's body: the CHECK events_pending_has_body guarantees one (migration 0002). */
+function pendingBody(r: { id: string; body: string | null }): string {
+  if (r.body === null) throw new Error(`event ${r.id} is pending without a body, which the schema forbids`);
+  return r.body;
 }
 
 /** A repeated registration: the original answer, or a conflict when the data differs. */

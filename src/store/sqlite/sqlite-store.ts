@@ -37,7 +37,7 @@ import type {
   Store,
 } from '../store.js';
 import { toEventSummary, type EventRow } from '../event-row.js';
-import { DUE_APPS_SQL, DUE_OF_APP_SQL, LEASE_SQL } from './claim-due.js';
+import { DUE_ENDPOINTS_SQL, DUE_OF_APP_SQL, LEASE_SQL } from './claim-due.js';
 
 
 interface EndpointRow {
@@ -206,7 +206,7 @@ export class SqliteStore implements Store {
       attemptsOf: db.prepare<[string], AttemptRow>(
         'SELECT * FROM attempts WHERE event_id = ? ORDER BY number, id',
       ),
-      dueApps: db.prepare<{ now: number }, { app_id: number; oldest: number }>(DUE_APPS_SQL),
+      dueEndpoints: db.prepare<{ now: number; limit: number }, { app_id: number }>(DUE_ENDPOINTS_SQL),
       dueOfApp: db.prepare<{ appId: number; now: number; limit: number }, { id: string; app_id: number; next_attempt_at: number }>(
         DUE_OF_APP_SQL,
       ),
@@ -239,12 +239,9 @@ export class SqliteStore implements Store {
          SET status = 'delivered', next_attempt_at = NULL, lease_token = NULL, delivered_at = @now, finished_at = @now
          WHERE id = @eventId AND status <> 'delivered'`,
       ),
-      nextDue: db.prepare<[], { next_attempt_at: number }>(
-        // CROSS JOIN keeps events outermost, so the planner walks events_due from its first entry
-        // (left to itself it sorted every pending row: 57 ms at a million).
-        `SELECT e.next_attempt_at FROM events e INDEXED BY events_due
-         CROSS JOIN endpoints p ON p.app_id = e.app_id AND p.enabled = 1
-         WHERE e.status = 'pending' ORDER BY e.next_attempt_at LIMIT 1`,
+      // endpoints.next_due_at is each enabled endpoint's earliest pending due time (migration 0002).
+      nextDue: db.prepare<[], { next_due_at: number }>(
+        'SELECT next_due_at FROM endpoints INDEXED BY endpoints_due WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1',
       ),
       recoverFailed: db.prepare(
         `UPDATE events SET status = 'pending', scheduled_attempts = 0, next_attempt_at = @now, lease_token = NULL, finished_at = NULL
@@ -267,7 +264,16 @@ export class SqliteStore implements Store {
       usersOfSubscriber: db.prepare<[number, string], { client_uuid: string }>(
         'SELECT client_uuid FROM registrations WHERE app_id = ? AND subscriber_id = ?',
       ),
-      erasePayload: db.prepare('UPDATE events SET body = NULL WHERE app_id = ? AND client_uuid = ?'),
+      // Erasure cancels what is still owed: an event not delivered yet becomes `erased`, never sent.
+      eraseEvents: db.prepare(
+        `UPDATE events
+         SET body = NULL,
+             status = CASE WHEN status = 'delivered' THEN status ELSE 'erased' END,
+             next_attempt_at = CASE WHEN status = 'delivered' THEN next_attempt_at END,
+             lease_token = CASE WHEN status = 'delivered' THEN lease_token END,
+             finished_at = CASE WHEN status = 'delivered' THEN finished_at ELSE @now END
+         WHERE app_id = @appId AND client_uuid = @clientUuid`,
+      ),
       eraseAttemptBodies: db.prepare(
         `UPDATE attempts SET response_body = NULL
          WHERE event_id IN (SELECT id FROM events WHERE app_id = ? AND client_uuid = ?)`,
@@ -535,17 +541,16 @@ export class SqliteStore implements Store {
   async claimDue(o: ClaimOptions): Promise<ClaimedDelivery[]> {
     return this.db
       .transaction(() => {
-        // Each project with room contributes its oldest due rows; the oldest of all are taken.
+        // Projects in order of their oldest due work, each up to its room, until the batch is full.
         const excluded = new Set(o.excludeAppIds);
-        const candidates: { id: string; next_attempt_at: number }[] = [];
-        for (const app of this.s.dueApps.all({ now: o.now })) {
-          if (excluded.has(app.app_id)) continue;
-          const room = Math.min(o.perEndpointLimit - (o.inFlight[app.app_id] ?? 0), o.limit);
+        const rows: { id: string }[] = [];
+        for (const { app_id } of this.s.dueEndpoints.all({ now: o.now, limit: o.limit + excluded.size })) {
+          if (excluded.has(app_id)) continue;
+          const room = Math.min(o.perEndpointLimit - (o.inFlight[app_id] ?? 0), o.limit - rows.length);
           if (room <= 0) continue;
-          candidates.push(...this.s.dueOfApp.all({ appId: app.app_id, now: o.now, limit: room }));
+          rows.push(...this.s.dueOfApp.all({ appId: app_id, now: o.now, limit: room }));
+          if (rows.length >= o.limit) break;
         }
-        candidates.sort((a, b) => a.next_attempt_at - b.next_attempt_at);
-        const rows = candidates.slice(0, o.limit);
         const claimed: ClaimedDelivery[] = [];
         for (const { id } of rows) {
           const e = this.s.eventForClaim.get(id)!;
@@ -566,7 +571,7 @@ export class SqliteStore implements Store {
             attemptNumber: e.attempt_count + 1,
             scheduledAttempts: e.scheduled_attempts + 1,
             url: e.url,
-            body: e.body ?? '',
+            body: pendingBody(e),
             secretSealed: e.secret_sealed,
             previousSecretSealed: e.previous_secret_sealed,
             previousSecretExpiresAt: e.previous_secret_expires_at,
@@ -602,7 +607,7 @@ export class SqliteStore implements Store {
   }
 
   async nextDueAt(): Promise<number | null> {
-    return this.s.nextDue.get()?.next_attempt_at ?? null;
+    return this.s.nextDue.get()?.next_due_at ?? null;
   }
 
   async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
@@ -651,13 +656,13 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async eraseSubscriber(appId: number, subscriberId: string): Promise<{ registrations: number; events: number }> {
+  async eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }> {
     return this.db
       .transaction(() => {
         let events = 0;
         const users = this.s.usersOfSubscriber.all(appId, subscriberId);
         for (const { client_uuid } of users) {
-          events += this.s.erasePayload.run(appId, client_uuid).changes;
+          events += this.s.eraseEvents.run({ appId, clientUuid: client_uuid, now }).changes;
           this.s.eraseAttemptBodies.run(appId, client_uuid);
           this.s.deleteRegistration.run(appId, client_uuid);
         }
@@ -691,6 +696,12 @@ export class SqliteStore implements Store {
   async recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void> {
     this.s.insertFinishedAttempt.run({ eventId: webhookId, appId, startedAt, ...outcomeParams(outcome) });
   }
+}
+
+/** A pending event's body: the CHECK events_pending_has_body guarantees one (migration 0002). */
+function pendingBody(e: { id: string; body: string | null }): string {
+  if (e.body === null) throw new Error(`event ${e.id} is pending without a body, which the schema forbids`);
+  return e.body;
 }
 
 function outcomeParams(o: AttemptOutcome) {
