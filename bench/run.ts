@@ -1002,11 +1002,18 @@ async function runS7(): Promise<void> {
     const rate = (after.distinct - windowStats0.distinct) / ((Date.now() - windowStart) / 1000);
     const h = distribution(healthz);
     const l = distribution(list);
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(file, { readonly: true });
+    const outcomes = db
+      .prepare(`SELECT CASE WHEN finished = 0 THEN 'in flight' WHEN success = 1 THEN 'ok' ELSE COALESCE(error_kind, 'http ' || status_code) END AS outcome, COUNT(*) AS n FROM attempts GROUP BY outcome ORDER BY n DESC`)
+      .all() as { outcome: string; n: number }[];
+    db.close();
     detail(`S7 tenants (sqlite, ${fmt(n)} projects on 4 receiver ports, ${fmt(P.s7Due)} due)`, [
       `claim of at most 100 (16 per endpoint), 30 in a row on a copy: ${latencyText(claims)}; ${fmt(claimedRows)} rows claimed`,
       `GET /healthz while delivering: ${latencyText(h)}`,
       `GET /v1/projects/{random}/events?limit=20 while delivering: ${latencyText(l)}`,
       `deliveries (first arrivals) ${fmt(rate)}/s over the ${P.measureMs / 1000} s window; ${fmt(after.distinct - before.distinct)} in all`,
+      `attempts by outcome: ${outcomes.map((o) => `${o.outcome} ${fmt(o.n)}`).join(', ')}`,
     ]);
     row('S7 tenants', `claim ≤ 100 with ${fmt(n)} projects due`, `p50 ${ms(claims.p50)} / max ${ms(claims.max)}`, 'milliseconds');
     row('S7 tenants', 'API p99 while delivering', `healthz ${ms(h?.p99 ?? Number.NaN)} / events ${ms(l?.p99 ?? Number.NaN)}`, '', results.s2 ? `${ratio((l?.p99 ?? Number.NaN) / results.s2.p99)} S2 p99` : '');

@@ -25,6 +25,13 @@ export const KEPT_BODY_BYTES = 1024;
 const KEEP_ALIVE_MS = 4_000;
 /** A project's Agent is closed once it has been idle this long (thousands of projects come and go). */
 const IDLE_AGENT_MS = 30_000;
+/**
+ * Idle projects whose connections are kept at most; beyond it the longest idle one's are closed at
+ * once. Every project having pools of its own, thousands of projects with a few kept-alive sockets
+ * each would otherwise run the process out of file descriptors (then even the database's files
+ * cannot be opened). Projects with attempts in flight are bounded by REGHOOK_CONCURRENCY.
+ */
+const MAX_IDLE_AGENTS = 256;
 
 export interface SenderOptions {
   timeoutMs: number;
@@ -59,6 +66,14 @@ interface ProjectAgent {
 export function createSender(options: SenderOptions): Sender {
   const connector = createPolicyConnector(options.networkPolicy, { connectTimeoutMs: options.timeoutMs });
   const agents = new Map<number, ProjectAgent>();
+  /** Projects with no attempt in flight, longest idle first (Map keeps insertion order). */
+  const idle = new Map<number, ProjectAgent>();
+
+  const retire = (appId: number, entry: ProjectAgent) => {
+    agents.delete(appId);
+    idle.delete(appId);
+    void entry.agent.close().catch(() => {});
+  };
 
   const agentFor = (appId: number): ProjectAgent => {
     let entry = agents.get(appId);
@@ -80,11 +95,9 @@ export function createSender(options: SenderOptions): Sender {
 
   const sweep = setInterval(() => {
     const now = performance.now();
-    for (const [appId, entry] of agents) {
-      if (entry.active === 0 && now - entry.idleSince >= IDLE_AGENT_MS) {
-        agents.delete(appId);
-        void entry.agent.close().catch(() => {});
-      }
+    for (const [appId, entry] of idle) {
+      if (now - entry.idleSince < IDLE_AGENT_MS) break;
+      retire(appId, entry);
     }
   }, IDLE_AGENT_MS / 2);
   sweep.unref();
@@ -95,7 +108,7 @@ export function createSender(options: SenderOptions): Sender {
     const controller = new AbortController();
     const deadline = setTimeout(() => controller.abort(), options.timeoutMs);
     const project = agentFor(message.appId);
-    project.active++;
+    if (project.active++ === 0) idle.delete(message.appId);
     try {
       const response = await request(message.url, {
         method: 'POST',
@@ -134,8 +147,14 @@ export function createSender(options: SenderOptions): Sender {
       };
     } finally {
       clearTimeout(deadline);
-      project.active--;
-      project.idleSince = performance.now();
+      if (--project.active === 0) {
+        project.idleSince = performance.now();
+        idle.set(message.appId, project);
+        if (idle.size > MAX_IDLE_AGENTS) {
+          const [oldestId, oldest] = idle.entries().next().value!;
+          retire(oldestId, oldest);
+        }
+      }
     }
   }
 
@@ -148,6 +167,7 @@ export function createSender(options: SenderOptions): Sender {
       clearInterval(sweep);
       const all = [...agents.values()];
       agents.clear();
+      idle.clear();
       await Promise.all(all.map((entry) => entry.agent.close()));
     },
   };
