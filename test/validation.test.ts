@@ -59,6 +59,10 @@ const badFields: [string, unknown][] = [
   ['registerDate', '2020-03-20T12:35:41'],
   ['registerDate', '2020-03-20 25:00:00'],
   ['registerDate', 'yesterday'],
+  // Date.UTC would read year 70 as 1970, and -14:00 pushes 9999-12-31 into year 10000.
+  ['registerDate', '0070-01-01 00:00:00'],
+  ['registerDate', '9999-12-31T23:59:59-14:00'],
+  ['registerDate', '2016-12-31T23:59:60Z'],
   ['registerOtpStatus', 0],
 ];
 
@@ -154,6 +158,7 @@ describe('purchase validation', () => {
     ['clientUuid', 'nope'],
     ['transactionId', ''],
     ['purchaseDate', 'tomorrow'],
+    ['purchaseDate', '2016-12-31T23:59:60Z'],
   ])('a bad %s answers 400 naming it', async (field, value) => {
     const body = { appId: 1, clientUuid: '8a6e0804-2bd0-4672-b79d-d97027f9071a', transactionId: 't1', [field]: value };
     const before = stored().n;
