@@ -47,6 +47,7 @@ const badFields: [string, unknown][] = [
   ['subscriberId', ''],
   ['subscriberId', 905555555555],
   ['subscriberId', '9'.repeat(129)],
+  ['subscriberId', '905555555555\u0000'],
   ['subscriberName', 'n'.repeat(257)],
   ['appId', 0],
   ['appId', -1],
@@ -159,6 +160,7 @@ describe('purchase validation', () => {
     ['transactionId', ''],
     ['purchaseDate', 'tomorrow'],
     ['purchaseDate', '2016-12-31T23:59:60Z'],
+    ['transactionId', 't\u0000'],
   ])('a bad %s answers 400 naming it', async (field, value) => {
     const body = { appId: 1, clientUuid: '8a6e0804-2bd0-4672-b79d-d97027f9071a', transactionId: 't1', [field]: value };
     const before = stored().n;

@@ -17,7 +17,7 @@ import type { Store } from '../store/store.js';
 import { packageVersion } from '../package-info.js';
 import { Authenticator, type Principal } from './auth.js';
 import { sendProblem } from './problem.js';
-import { compileValidator, fieldErrors } from './validation.js';
+import { compileValidator, fieldErrors, nulCharacterPath } from './validation.js';
 import { FixedWindowLimiter } from './rate-limit.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { projectRoutes } from './routes/projects.js';
@@ -118,6 +118,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (principal?.kind === 'project' && appId !== undefined && String(appId) !== String(principal.appId)) {
       throw new ReghookError('REGHOOK_NOT_FOUND', `project ${String(appId)} not found`);
     }
+  });
+  // SPEC section 5: a U+0000 in any string of any route is refused before anything reads it
+  // (PostgreSQL cannot store it, SQLite would), so both stores answer alike. Answered here, not
+  // thrown, so the dashboard's routes answer the same problem as the API's.
+  app.addHook('preValidation', async (request, reply) => {
+    const path = nulCharacterPath({ params: request.params, query: request.query, body: request.body });
+    if (path === undefined) return;
+    return sendProblem(reply, 'REGHOOK_VALIDATION', `invalid request: ${path}`, [{ path, message: 'must not contain U+0000' }]);
   });
 
   app.setErrorHandler((error: FastifyError | ReghookError, request, reply) => {

@@ -2,7 +2,7 @@
  * Request validation. Bodies are validated strictly (no type coercion, unknown fields refused);
  * path and query strings are coerced from text. Ajv reports every error, each turned into
  * `{ path, message }` naming the field. Date-times are read by the one domain parser the routes
- * store with.
+ * store with, and a U+0000 anywhere in a request is refused before validation (see app.ts).
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
@@ -44,6 +44,26 @@ export function instantOf(text: string, path: string): number {
     throw new ReghookError('REGHOOK_VALIDATION', `invalid request: ${path}`, { errors: [{ path, message: FORMAT_MESSAGES['date-time']! }] });
   }
   return ms;
+}
+
+/**
+ * The JSON pointer of the first string holding U+0000 in a request's params (`/params/…`),
+ * querystring (`/query/…`) or body (`/…`), keys included; undefined when there is none.
+ */
+export function nulCharacterPath(parts: { params: unknown; query: unknown; body: unknown }): string | undefined {
+  return nulIn(parts.params, '/params') ?? nulIn(parts.query, '/query') ?? nulIn(parts.body, '');
+}
+
+function nulIn(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || '/' : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (key.includes('\u0000')) return at;
+    const found = nulIn(item, at);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 const FORMAT_MESSAGES: Record<string, string> = {
