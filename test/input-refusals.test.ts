@@ -4,7 +4,7 @@ import { ADMIN_TOKEN, registration, startTestService, testBackends, uuid, type T
 
 // SPEC section 5: a U+0000 in any string, a leap second, a date-time that names no instant and a
 // registerDate outside 1970…9999 are refused with 400 naming the field, and nothing is stored,
-// on both stores alike.
+// on both stores alike. Section 7: any valid subscriberId, up to its full length, can be erased.
 const backends = await testBackends('input refusals');
 
 const NUL = '\u0000';
@@ -185,6 +185,36 @@ describe.each(backends)('on %s', (backend) => {
       expect(res.status).toBe(202);
       const event = await svc.call('GET', `/v1/projects/1/events/${res.json.eventId}`);
       expect(event.json.payload.registerDate).toBe(sent);
+    });
+  });
+
+  describe('erasure of long subscriberIds', () => {
+    it.each([
+      ['120 digits', '9'.repeat(120)],
+      ['128 characters that URL-encode to 768', 'é'.repeat(128)],
+      ['128 astral characters (256 UTF-16 units)', '😀'.repeat(128)],
+    ])('a person whose subscriberId is %s can be erased', async (_what, subscriberId) => {
+      const reg = await svc.call('POST', '/v1/registrations', registration({ appId: 1, subscriberId }));
+      expect(reg.status).toBe(202);
+      const erased = await svc.call('DELETE', `/v1/projects/1/subscribers/${encodeURIComponent(subscriberId)}`);
+      expect(erased.status).toBe(200);
+      expect(erased.json).toEqual({ erasedRegistrations: 1, erasedPayloads: 1 });
+      const event = await svc.call('GET', `/v1/projects/1/events/${reg.json.eventId}`);
+      expect(event.json.payload).toBeNull();
+      expect(JSON.stringify(event.json)).not.toContain(subscriberId);
+    });
+
+    it('a subscriberId longer than ingest accepts answers 400 naming it', async () => {
+      expectRefusal(await svc.call('DELETE', `/v1/projects/1/subscribers/${'9'.repeat(129)}`), '/params/subscriberId');
+    });
+
+    it.each([
+      ['a subscriberId', `/v1/projects/1/subscribers/${'9'.repeat(5000)}`],
+      ['an appId', `/v1/projects/${'1'.repeat(300)}`],
+    ])('an over-long path segment (%s) answers a problem, never a bare 414', async (_what, url) => {
+      const res = await svc.call(url.includes('subscribers') ? 'DELETE' : 'GET', url);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect({ status: res.status, code: res.json.code }).toEqual({ status: 400, code: 'REGHOOK_VALIDATION' });
     });
   });
 });

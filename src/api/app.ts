@@ -17,6 +17,7 @@ import type { Store } from '../store/store.js';
 import { packageVersion } from '../package-info.js';
 import { Authenticator, type Principal } from './auth.js';
 import { sendProblem } from './problem.js';
+import { SUBSCRIBER_ID_MAX_LENGTH } from './schemas.js';
 import { compileValidator, fieldErrors, nulCharacterPath } from './validation.js';
 import { FixedWindowLimiter } from './rate-limit.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -29,6 +30,13 @@ import { governanceRoutes } from './routes/governance.js';
 
 /** Body size limit of every route; ingest bodies are far smaller. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * The longest path parameter the router matches, measured after percent-decoding in UTF-16 units,
+ * so that a subscriberId of the most code points its schema allows (each up to two units) is
+ * erasable. Longer segments answer a validation problem (Fastify's default: 100, and a bare 414).
+ */
+export const MAX_PARAM_LENGTH = 2 * SUBSCRIBER_ID_MAX_LENGTH;
 
 export interface AppDeps {
   store: Store;
@@ -79,7 +87,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (error, request, reply) => {
+      switch (error.code) {
+        case 'FST_ERR_MAX_PARAM_LENGTH':
+          return sendProblem(reply, 'REGHOOK_VALIDATION', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`, [
+            { path: '/params', message: `must not be longer than ${MAX_PARAM_LENGTH} characters` },
+          ]);
+        case 'FST_ERR_BAD_URL':
+          return sendProblem(reply, 'REGHOOK_VALIDATION', 'the path is not validly percent-encoded', [
+            { path: '/params', message: 'is not validly percent-encoded' },
+          ]);
+        default:
+          request.log.error({ err: error }, 'request failed before routing');
+          return sendProblem(reply, 'REGHOOK_INTERNAL', 'an internal error occurred; it has been logged');
+      }
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(compileValidator);
