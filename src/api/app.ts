@@ -108,6 +108,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setValidatorCompiler(compileValidator);
   // Only JSON bodies: anything else is a 415, not a string the schema then rejects.
   app.removeContentTypeParser(['text/plain']);
+  // An empty body sent as application/json (curl -X POST -H 'content-type: application/json')
+  // is no body; any other keeps Fastify's parser and its prototype-poisoning refusal.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 
   const auth = new Authenticator(
     deps.store,

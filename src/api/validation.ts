@@ -29,9 +29,17 @@ function makeAjv(coerceTypes: boolean): Ajv {
 const strict = makeAjv(false);
 const lenient = makeAjv(true);
 
+/** The error of a route that needs a body and got none (an empty body is no body). */
+const MISSING_BODY: ErrorObject = { keyword: 'required', instancePath: '', schemaPath: '#', params: {}, message: 'is required' };
+
+type Validator = ValidateFunction | ((data: unknown) => boolean | { error: ErrorObject[] });
+
 /** Fastify validator compiler: strict for bodies, coercing for params and querystrings. */
-export function compileValidator({ schema, httpPart }: { schema: object; httpPart?: string }): ValidateFunction {
-  return (httpPart === 'body' ? strict : lenient).compile(schema);
+export function compileValidator({ schema, httpPart }: { schema: object; httpPart?: string }): Validator {
+  if (httpPart !== 'body') return lenient.compile(schema);
+  const validate = strict.compile(schema);
+  // Fastify hands a missing body over as null (so does a JSON `null`): there is no body to check.
+  return (data: unknown) => (data === null || data === undefined ? { error: [MISSING_BODY] } : validate(data) || { error: validate.errors ?? [] });
 }
 
 /**
@@ -83,7 +91,7 @@ export function fieldErrors(errors: readonly Partial<ErrorObject>[], part: strin
     let message = e.message ?? 'is invalid';
     const params = (e.params ?? {}) as Record<string, unknown>;
     if (e.keyword === 'required') {
-      path += `/${String(params.missingProperty)}`;
+      if (params.missingProperty !== undefined) path += `/${String(params.missingProperty)}`;
       message = 'is required';
     } else if (e.keyword === 'additionalProperties') {
       path += `/${String(params.additionalProperty)}`;
