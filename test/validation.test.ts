@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeRegistration } from '../src/domain/registration.js';
 import { validateRegisteredUserEvent } from '../src/receiver/index.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_TOKEN, registration, startTestService, type TestService } from './helpers/service.js';
 
 // Bad input of each kind gets a 4xx problem naming the field, and nothing is stored.
@@ -47,6 +48,7 @@ const badFields: [string, unknown][] = [
   ['subscriberId', ''],
   ['subscriberId', 905555555555],
   ['subscriberId', '9'.repeat(129)],
+  ['subscriberId', '905555555555\u0000'],
   ['subscriberName', 'n'.repeat(257)],
   ['appId', 0],
   ['appId', -1],
@@ -59,6 +61,10 @@ const badFields: [string, unknown][] = [
   ['registerDate', '2020-03-20T12:35:41'],
   ['registerDate', '2020-03-20 25:00:00'],
   ['registerDate', 'yesterday'],
+  // Date.UTC would read year 70 as 1970, and -14:00 pushes 9999-12-31 into year 10000.
+  ['registerDate', '0070-01-01 00:00:00'],
+  ['registerDate', '9999-12-31T23:59:59-14:00'],
+  ['registerDate', '2016-12-31T23:59:60Z'],
   ['registerOtpStatus', 0],
 ];
 
@@ -154,6 +160,8 @@ describe('purchase validation', () => {
     ['clientUuid', 'nope'],
     ['transactionId', ''],
     ['purchaseDate', 'tomorrow'],
+    ['purchaseDate', '2016-12-31T23:59:60Z'],
+    ['transactionId', 't\u0000'],
   ])('a bad %s answers 400 naming it', async (field, value) => {
     const body = { appId: 1, clientUuid: '8a6e0804-2bd0-4672-b79d-d97027f9071a', transactionId: 't1', [field]: value };
     const before = stored().n;
@@ -161,5 +169,50 @@ describe('purchase validation', () => {
     expect(res.status).toBe(400);
     expect(res.json.errors.map((e: any) => e.path)).toContain(`/${field}`);
     expect(stored().n).toBe(before);
+  });
+});
+
+describe('a bodiless POST sent with content-type: application/json', () => {
+  // The README's curl examples send `-H 'content-type: application/json'` on routes without a body.
+  let receiver: Receiver;
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    await svc.createProject(7);
+    await svc.setEndpoint(7, receiver.url);
+  });
+  afterAll(async () => {
+    await receiver.close();
+  });
+
+  const bodiless = async (url: string, type = 'application/json') => {
+    const res = await svc.app!.inject({ method: 'POST', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type } });
+    return { status: res.statusCode, json: JSON.parse(res.body) };
+  };
+
+  it.each([
+    ['reveals the secret', '/v1/projects/7/webhook/secret', 200],
+    ['rotates the secret', '/v1/projects/7/webhook/secret/rotate', 200],
+    ['sends the test webhook', '/v1/projects/7/webhook/test', 200],
+    ['creates an API key', '/v1/projects/7/api-keys', 201],
+  ])('%s', async (_what, url, status) => {
+    const res = await bodiless(url);
+    expect(res).toMatchObject({ status });
+    expect(res.json.code).toBeUndefined();
+    expect((await bodiless(url, 'application/json; charset=utf-8')).status).toBe(status);
+  });
+
+  it('a route that needs a body answers 400 naming the missing body', async () => {
+    const res = await bodiless('/v1/registrations');
+    expect(res.status).toBe(400);
+    expect(res.json.code).toBe('REGHOOK_VALIDATION');
+    expect(res.json.errors).toEqual([{ path: '/', message: 'is required' }]);
+  });
+
+  it('a non-empty body is still parsed strictly: prototype poisoning is refused', async () => {
+    const res = await post('/v1/projects', '{"appId":8,"name":"p","__proto__":{"admin":true}}');
+    expect(res.status).toBe(400);
+    expect(res.json.code).toBe('REGHOOK_VALIDATION');
+    const constructor = await post('/v1/projects', '{"appId":8,"name":"p","constructor":{"prototype":{"admin":true}}}');
+    expect(constructor.status).toBe(400);
   });
 });

@@ -17,7 +17,8 @@ import type { Store } from '../store/store.js';
 import { packageVersion } from '../package-info.js';
 import { Authenticator, type Principal } from './auth.js';
 import { sendProblem } from './problem.js';
-import { compileValidator, fieldErrors } from './validation.js';
+import { SUBSCRIBER_ID_MAX_LENGTH } from './schemas.js';
+import { compileValidator, fieldErrors, nulCharacterPath } from './validation.js';
 import { FixedWindowLimiter } from './rate-limit.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { projectRoutes } from './routes/projects.js';
@@ -29,6 +30,13 @@ import { governanceRoutes } from './routes/governance.js';
 
 /** Body size limit of every route; ingest bodies are far smaller. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/**
+ * The longest path parameter the router matches, measured after percent-decoding in UTF-16 units,
+ * so that a subscriberId of the most code points its schema allows (each up to two units) is
+ * erasable. Longer segments answer a validation problem (Fastify's default: 100, and a bare 414).
+ */
+export const MAX_PARAM_LENGTH = 2 * SUBSCRIBER_ID_MAX_LENGTH;
 
 export interface AppDeps {
   store: Store;
@@ -79,12 +87,39 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: (error, request, reply) => {
+      switch (error.code) {
+        case 'FST_ERR_MAX_PARAM_LENGTH':
+          return sendProblem(reply, 'REGHOOK_VALIDATION', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`, [
+            { path: '/params', message: `must not be longer than ${MAX_PARAM_LENGTH} characters` },
+          ]);
+        case 'FST_ERR_BAD_URL':
+          return sendProblem(reply, 'REGHOOK_VALIDATION', 'the path is not validly percent-encoded', [
+            { path: '/params', message: 'is not validly percent-encoded' },
+          ]);
+        default:
+          request.log.error({ err: error }, 'request failed before routing');
+          return sendProblem(reply, 'REGHOOK_INTERNAL', 'an internal error occurred; it has been logged');
+      }
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   app.setValidatorCompiler(compileValidator);
   // Only JSON bodies: anything else is a 415, not a string the schema then rejects.
   app.removeContentTypeParser(['text/plain']);
+  // An empty body sent as application/json (curl -X POST -H 'content-type: application/json')
+  // is no body; any other keeps Fastify's parser and its prototype-poisoning refusal.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
 
   const auth = new Authenticator(
     deps.store,
@@ -118,6 +153,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (principal?.kind === 'project' && appId !== undefined && String(appId) !== String(principal.appId)) {
       throw new ReghookError('REGHOOK_NOT_FOUND', `project ${String(appId)} not found`);
     }
+  });
+  // SPEC section 5: a U+0000 in any string of any route is refused before anything reads it
+  // (PostgreSQL cannot store it, SQLite would), so both stores answer alike. Answered here, not
+  // thrown, so the dashboard's routes answer the same problem as the API's.
+  app.addHook('preValidation', async (request, reply) => {
+    const path = nulCharacterPath({ params: request.params, query: request.query, body: request.body });
+    if (path === undefined) return;
+    return sendProblem(reply, 'REGHOOK_VALIDATION', `invalid request: ${path}`, [{ path, message: 'must not contain U+0000' }]);
   });
 
   app.setErrorHandler((error: FastifyError | ReghookError, request, reply) => {

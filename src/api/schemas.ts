@@ -6,6 +6,9 @@ import { Type, type Static } from 'typebox';
 
 export const MAX_ID = 2_147_483_647;
 
+/** The longest subscriberId, in code points (Ajv's maxLength): ingest and erasure accept the same ids. */
+export const SUBSCRIBER_ID_MAX_LENGTH = 128;
+
 const PositiveId = (description: string) => Type.Integer({ minimum: 1, maximum: MAX_ID, description });
 
 export const AppIdParams = Type.Object({ appId: PositiveId('The project (application) id') }, { additionalProperties: false });
@@ -19,7 +22,7 @@ export const RegistrationBody = Type.Object(
     ),
     language: Type.String({ minLength: 2, maxLength: 35, pattern: '^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$' }),
     storeRegister: Type.Boolean({ description: 'true: a store registration, which fires at the first purchase' }),
-    subscriberId: Type.String({ minLength: 1, maxLength: 128 }),
+    subscriberId: Type.String({ minLength: 1, maxLength: SUBSCRIBER_ID_MAX_LENGTH }),
     subscriberName: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()])),
     appId: PositiveId('The project'),
     flowId: PositiveId('The sales flow'),

@@ -7,6 +7,7 @@ import {
   initialEventStatus,
   isSuccess,
   newEventId,
+  parseDateTime,
   parseRegisterDate,
   registrationFires,
 } from '../../src/domain/index.js';
@@ -102,6 +103,175 @@ describe('registerDate', () => {
           if (localYear >= 1970 && localYear <= 9999) expect(parseRegisterDate(iso)).toBe(ms);
         },
       ),
+    );
+  });
+});
+
+describe('registerDate range (1970-01-01 00:00:00 … 9999-12-31 23:59:59 UTC, four-digit years)', () => {
+  const MIN = 0;
+  const MAX = Date.UTC(9999, 11, 31, 23, 59, 59);
+  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+  const offsetText = (minutes: number) =>
+    `${minutes < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(minutes) / 60))}:${pad(Math.abs(minutes) % 60)}`;
+  /** The wall-clock text of `ms` at `offsetMinutes`, or undefined when that local year has no four digits. */
+  const localText = (ms: number, offsetMinutes: number) => {
+    const local = new Date(ms + offsetMinutes * 60_000);
+    const year = local.getUTCFullYear();
+    if (year < 0 || year > 9999) return undefined;
+    return `${pad(year, 4)}${local.toISOString().slice(-20, -5)}${offsetText(offsetMinutes)}`;
+  };
+
+  it.each([
+    '0070-01-01 00:00:00',
+    '0000-01-01 00:00:00',
+    '1969-12-31 23:59:59',
+    '1970-01-01T00:00:00+00:01',
+    '1970-01-01T00:59:59.999+01:00',
+    '9999-12-31T23:59:59-14:00',
+    '9999-12-31T23:59:59-00:01',
+    '2016-12-31 23:59:60',
+    '2016-12-31T23:59:60Z',
+    '2017-01-01T02:59:60+03:00',
+  ])('refuses %j (out of range, or a leap second)', (text) => expect(parseRegisterDate(text)).toBeUndefined());
+
+  it.each([
+    ['1970-01-01 00:00:00', MIN],
+    ['1969-12-31T23:30:00-01:00', 30 * 60_000],
+    ['9999-12-31 23:59:59', MAX],
+    ['9999-12-31T23:59:59.999Z', MAX],
+    ['9999-12-31T23:59:59+14:00', MAX - 14 * 3_600_000],
+    ['1970-01-01T00:00:00+00:00', MIN],
+  ] as const)('accepts %j as the instant in range', (text, ms) => expect(parseRegisterDate(text)).toBe(ms));
+
+  it('every accepted registerDate formats with a four-digit year, parses back, and names the instant written (property)', () => {
+    // Fields drawn around the edges where the bugs were (years 0-99, 1969/1970, 9999; :59/:60;
+    // the last days of months), written in the plain form or with an offset.
+    const date = fc.record({
+      year: fc.oneof(fc.integer({ min: 0, max: 9999 }), fc.constantFrom(0, 1, 69, 70, 99, 100, 1969, 1970, 9999)),
+      month: fc.integer({ min: 0, max: 13 }),
+      day: fc.oneof(fc.integer({ min: 1, max: 28 }), fc.integer({ min: 0, max: 32 })),
+      hour: fc.oneof(fc.integer({ min: 0, max: 23 }), fc.constant(24)),
+      minute: fc.oneof(fc.integer({ min: 0, max: 59 }), fc.constant(60)),
+      second: fc.oneof(fc.integer({ min: 0, max: 59 }), fc.constant(60)),
+      fraction: fc.option(fc.stringMatching(/^\.\d{1,9}$/), { nil: '' }),
+      zone: fc.option(fc.oneof(fc.constantFrom('Z', 'z'), fc.integer({ min: -24 * 60, max: 24 * 60 }).map(offsetText)), { nil: null }),
+    });
+    const daysIn = (year: number, month: number) =>
+      [31, year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+    fc.assert(
+      fc.property(date, (f) => {
+        const day = `${pad(f.year, 4)}-${pad(f.month)}-${pad(f.day)}`;
+        const time = `${pad(f.hour)}:${pad(f.minute)}:${pad(f.second)}`;
+        const text = f.zone === null ? `${day} ${time}` : `${day}T${time}${f.fraction}${f.zone}`;
+        // The oracle: Date.parse reads ISO years 0000-9999 correctly; the fields are checked here
+        // because it rolls 02-30 over into March and accepts 24:00 and :60 in some forms.
+        const real = f.month >= 1 && f.month <= 12 && f.day >= 1 && f.day <= daysIn(f.year, f.month) && f.hour < 24 && f.minute < 60 && f.second < 60;
+        const utc = Date.parse(`${day}T${time}${f.zone === null ? 'Z' : f.zone.toUpperCase()}`);
+        const expected = real && Number.isFinite(utc) && utc >= MIN && utc <= MAX ? utc : undefined;
+        const ms = parseRegisterDate(text);
+        expect(ms).toBe(expected);
+        if (ms === undefined) return;
+        const formatted = formatRegisterDate(ms);
+        expect(formatted).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+        if (f.zone === null) expect(formatted).toBe(text);
+        expect(parseRegisterDate(formatted)).toBe(ms);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('every second in range formats, and parses back from the plain form and any offset form (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: MIN / 1000, max: MAX / 1000 }),
+        fc.integer({ min: 0, max: 999 }),
+        fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }),
+        (seconds, millis, offsetMinutes) => {
+          const ms = seconds * 1000;
+          const plain = formatRegisterDate(ms);
+          expect(plain).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+          expect(parseRegisterDate(plain)).toBe(ms);
+          const local = localText(ms + millis, offsetMinutes);
+          if (local !== undefined) expect(parseRegisterDate(local)).toBe(ms);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('every instant outside the range is refused, whatever its notation (property)', () => {
+    const YEAR_0 = Date.UTC(2000, 0, 1) - 2000 * 365.2425 * 86_400_000;
+    const before = fc.integer({ min: YEAR_0, max: MIN - 1 });
+    const after = fc.integer({ min: MAX + 1000, max: MAX + 1000 + 24 * 3_600_000 });
+    fc.assert(
+      fc.property(fc.oneof(before, after), fc.integer({ min: -(23 * 60 + 59), max: 23 * 60 + 59 }), (ms, offsetMinutes) => {
+        const local = localText(ms, offsetMinutes);
+        if (local !== undefined) expect(parseRegisterDate(local)).toBeUndefined();
+        const plain = localText(ms, 0)?.slice(0, 19).replace('T', ' ');
+        if (plain !== undefined) expect(parseRegisterDate(plain)).toBeUndefined();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('formatRegisterDate refuses an instant it cannot write with four digits', () => {
+    expect(() => formatRegisterDate(MAX + 1000)).toThrow(RangeError);
+    expect(() => formatRegisterDate(-1000)).toThrow(RangeError);
+    expect(() => formatRegisterDate(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('date-time inputs (purchaseDate, since)', () => {
+  it('parses RFC 3339 date-times with an offset to the instant they name', () => {
+    expect(parseDateTime('2020-03-20T15:35:41+03:00')).toBe(Date.UTC(2020, 2, 20, 12, 35, 41));
+    expect(parseDateTime('2020-03-20T12:35:41.123456Z')).toBe(Date.UTC(2020, 2, 20, 12, 35, 41, 123));
+    expect(parseDateTime('2020-03-20t12:35:41z')).toBe(Date.UTC(2020, 2, 20, 12, 35, 41));
+    expect(parseDateTime('2020-03-20 12:35:41-0130')).toBe(Date.UTC(2020, 2, 20, 14, 5, 41));
+    // Years 0-99 are those years, not 1900-1999 (Date.UTC's legacy mapping).
+    expect(parseDateTime('0050-01-01T00:00:00Z')).toBe(Date.parse('0050-01-01T00:00:00Z'));
+    expect(new Date(parseDateTime('0050-01-01T00:00:00Z')!).getUTCFullYear()).toBe(50);
+  });
+
+  it.each([
+    '2016-12-31T23:59:60Z',
+    '2017-01-01T02:59:60+03:00',
+    '2020-02-30T00:00:00Z',
+    '2020-01-01T24:00:00Z',
+    '2020-01-01T10:00:00',
+    '2020-01-01T10:00:00+03',
+    '2020-01-01T10:00:00+24:00',
+    '2020-01-01\t10:00:00Z',
+    '2020-01-01\n10:00:00Z',
+    '+002020-01-01T10:00:00Z',
+    'tomorrow',
+    '',
+  ])('refuses %j', (text) => expect(parseDateTime(text)).toBeUndefined());
+
+  it('whatever it accepts is a finite instant that prints and parses back (property)', () => {
+    const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+    const num = (min: number, max: number, width = 2) => fc.integer({ min, max }).map((n) => pad(n, width));
+    const text = fc
+      .tuple(
+        num(0, 9999, 4),
+        num(0, 13),
+        num(0, 32),
+        fc.constantFrom('T', 't', ' '),
+        num(0, 24),
+        num(0, 60),
+        num(0, 61),
+        fc.option(fc.stringMatching(/^\.\d{1,12}$/), { nil: '' }),
+        fc.oneof(fc.constantFrom('Z', 'z', ''), fc.tuple(fc.constantFrom('+', '-'), num(0, 25), fc.constantFrom(':', ''), num(0, 61)).map((p) => p.join(''))),
+      )
+      .map(([y, mo, d, sep, h, mi, s, frac, zone]) => `${y}-${mo}-${d}${sep}${h}:${mi}:${s}${frac}${zone}`);
+    fc.assert(
+      fc.property(text, (t) => {
+        const ms = parseDateTime(t);
+        if (ms === undefined) return;
+        expect(Number.isFinite(ms)).toBe(true);
+        expect(Date.parse(new Date(ms).toISOString())).toBe(ms);
+        expect(t).not.toMatch(/:60(\.|[zZ+-]|$)/);
+      }),
+      { numRuns: 3000 },
     );
   });
 });

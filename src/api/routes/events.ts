@@ -7,6 +7,7 @@ import type { AttemptRecord, EventSummary } from '../../store/store.js';
 import { iso, type AppDeps } from '../app.js';
 import { recordAudit } from '../audit.js';
 import { AppIdParams, EventDetail, EventListQuery, EventParams, EventSummary as EventSummarySchema, ListOf, RecoverBody } from '../schemas.js';
+import { instantOf } from '../validation.js';
 
 const summary = (e: EventSummary) => ({
   eventId: e.eventId,
@@ -123,7 +124,8 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     async (request) => {
       await projectOr404(request.params.appId);
       const now = clock.now();
-      const recovered = await store.recoverFailed(request.params.appId, Date.parse(request.body.since), now);
+      const since = instantOf(request.body.since, '/since');
+      const recovered = await store.recoverFailed(request.params.appId, since, now);
       await recordAudit(store, request, request.params.appId, 'events.recovered', { since: request.body.since, recovered }, now);
       if (recovered > 0) deps.wakeDispatcher();
       return { recovered };

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { ReghookError } from '../../errors.js';
 import { iso, type AppDeps } from '../app.js';
 import { recordAudit } from '../audit.js';
-import { AppIdParams, ListOf } from '../schemas.js';
+import { AppIdParams, ListOf, RegistrationBody } from '../schemas.js';
 
 const AuditEntry = Type.Object({
   id: Type.Integer(),
@@ -63,7 +63,8 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
         summary: "Erase a person: their registrations, their events' payloads and attempt bodies",
         description: 'Delivery metadata (event ids, statuses, times, status codes) stays, without personal data.',
         params: Type.Object(
-          { appId: AppIdParams.properties.appId, subscriberId: Type.String({ minLength: 1, maxLength: 128 }) },
+          // Whatever subscriberId ingest accepts can be erased (the router allows its length, see app.ts).
+          { appId: AppIdParams.properties.appId, subscriberId: RegistrationBody.properties.subscriberId },
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ erasedRegistrations: Type.Integer(), erasedPayloads: Type.Integer() }) },

@@ -5,6 +5,7 @@ import { newEventId, normalizeRegistration, purchaseAnswerStatus } from '../../d
 import { ReghookError } from '../../errors.js';
 import type { AppDeps } from '../app.js';
 import { PurchaseAnswer, PurchaseBody, RegistrationAnswer, RegistrationBody } from '../schemas.js';
+import { instantOf } from '../validation.js';
 
 export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -60,7 +61,7 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
     async (request, reply) => {
       const body = request.body;
       const now = deps.clock.now();
-      const purchaseDate = body.purchaseDate === undefined ? null : Date.parse(body.purchaseDate);
+      const purchaseDate = body.purchaseDate === undefined ? null : instantOf(body.purchaseDate, '/purchaseDate');
       const result = await deps.store.recordPurchase(
         { appId: body.appId, clientUuid: body.clientUuid.toLowerCase(), transactionId: body.transactionId, purchaseDate },
         newEventId(now),
