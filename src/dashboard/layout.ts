@@ -179,7 +179,7 @@ th { font-size:.85rem; color:var(--muted); font-weight:600; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .table-wrap { overflow-x:auto; }
 .pager { display:flex; gap:1rem; margin-top:.75rem; }
-.tabs { display:flex; gap:.75rem; margin:0 0 .5rem; }
+.tabs { display:flex; flex-wrap:wrap; gap:.25rem .75rem; margin:0 0 .5rem; }
 .tabs a[aria-current=true] { font-weight:700; color:var(--fg); text-decoration:none; }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:.3rem 1rem; margin:0; }
 dl.facts dt { color:var(--muted); }
