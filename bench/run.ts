@@ -2,7 +2,7 @@
  * reghook's performance bench (issue 7). `npm run bench -- --quick` (about a minute or two) or
  * `npm run bench` (the full run, under 15 minutes). Options: `--profile` (a V8 CPU profile of every
  * reghook child into bench/profiles/, and the top self-time functions of S1), `--only=S1,S3`
- * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6, S7; printed only, RESULTS.md is left alone),
+ * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6, S7, S7pg; printed only, RESULTS.md is left alone),
  * `--no-pg`, `--keep` (keep the temp files). `node dist/bench/profile-top.js <file>` summarises a
  * profile.
  *
@@ -26,7 +26,9 @@ import type { Lookup, ServerSpec } from './receiver-protocol.js';
 import { ReceiverClient } from './receiver-client.js';
 import { children, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
 import { distribution, type Distribution, fmt, mb, ms, ratio } from './stats.js';
+import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -528,9 +530,14 @@ async function runS1Sqlite(): Promise<void> {
   row('S1 sqlite', 'reghook CPU per event', `${s1.cpuPerEvent.toFixed(3)} ms`, 'reference', results.ceilingCpu ? `${ratio(s1.cpuPerEvent / results.ceilingCpu)} raw sender` : '');
 }
 
-async function runS1Postgres(): Promise<void> {
+/**
+ * Runs `body` on a fresh schema of the bench's PostgreSQL server, holding the tests' shared server
+ * lock (so no test restarts the server meanwhile), and drops the schema afterwards. Skipped, with a
+ * note, under --no-pg or when no server answers.
+ */
+async function withPostgresSchema(label: string, body: (urls: { reghook: string; client: string }) => Promise<void>): Promise<void> {
   if (NO_PG) {
-    notes.push('S1 PostgreSQL: skipped (--no-pg)');
+    notes.push(`${label}: skipped (--no-pg)`);
     return;
   }
   const probe = new pg.Client({ connectionString: PG_BASE_URL, connectionTimeoutMillis: 3_000 });
@@ -539,7 +546,7 @@ async function runS1Postgres(): Promise<void> {
     await probe.connect();
     await probe.query('SELECT 1');
   } catch (error) {
-    const msg = `S1 PostgreSQL: skipped, no server answers at ${PG_BASE_URL} (${(error as Error).message}); set REGHOOK_BENCH_DATABASE_URL`;
+    const msg = `${label}: skipped, no server answers at ${PG_BASE_URL} (${(error as Error).message}); set REGHOOK_BENCH_DATABASE_URL`;
     log(`\n${elapsed()}  ${msg}`);
     notes.push(msg);
     await probe.end().catch(() => {});
@@ -551,7 +558,7 @@ async function runS1Postgres(): Promise<void> {
     await probe.query('SET lock_timeout = 60000');
     await probe.query('SELECT pg_advisory_lock_shared($1)', [0x7265_6768]);
   } catch (error) {
-    const msg = `S1 PostgreSQL: skipped, the server lock was not granted within 60 s (${(error as Error).message})`;
+    const msg = `${label}: skipped, the server lock was not granted within 60 s (${(error as Error).message})`;
     log(`\n${elapsed()}  ${msg}`);
     notes.push(msg);
     await probe.end().catch(() => {});
@@ -563,14 +570,9 @@ async function runS1Postgres(): Promise<void> {
   const clientUrl = new URL(PG_BASE_URL);
   clientUrl.searchParams.set('options', `-c search_path=${schema}`);
   try {
-    results.s1pg = await scenarioS1('postgres', url.toString(), freshDir('s1pg'), { postgres: clientUrl.toString() });
-    const s = results.s1pg;
-    row('S1 postgres', 'deliveries/s', `${fmt(s.deliveriesPerSec)}/s`, '≥ 0.5 × ceiling', ratio(s.deliveriesPerSec / (results.ceiling ?? Number.NaN)), results.ceiling ? verdictOf(s.deliveriesPerSec >= 0.5 * results.ceiling) : '');
-    row('S1 postgres', 'accepted/s (ingest)', `${fmt(s.ingestPerSec)}/s`, '', s.ingestPerSec > s.deliveriesPerSec * 1.03 ? 'delivery falls behind' : '');
-    row('S1 postgres', 'latency under saturation', s.latency ? `p50 ${ms(s.latency.p50)} / p99 ${ms(s.latency.p99)}` : 'n/a');
-    row('S1 postgres', 'reghook CPU per event', `${s.cpuPerEvent.toFixed(3)} ms`, 'vs S1 sqlite', results.s1 ? ratio(s.cpuPerEvent / results.s1.cpuPerEvent) : '');
+    await body({ reghook: url.toString(), client: clientUrl.toString() });
   } catch (error) {
-    const msg = `S1 PostgreSQL: failed, skipped (${String((error as Error).message ?? error).split('\n').slice(0, 3).join(' ')})`;
+    const msg = `${label}: failed, skipped (${String((error as Error).message ?? error).split('\n').slice(0, 3).join(' ')})`;
     log(`\n${elapsed()}  ${msg}`);
     notes.push(msg);
   } finally {
@@ -579,11 +581,22 @@ async function runS1Postgres(): Promise<void> {
       // The probe's connection may have been cut (a server restart): drop on a fresh one.
       const again = new pg.Client({ connectionString: PG_BASE_URL, connectionTimeoutMillis: 5_000 });
       again.on('error', () => {});
-      await again.connect().then(() => again.query(drop)).catch((e: unknown) => notes.push(`S1 PostgreSQL: could not drop schema ${schema}: ${String(e)}`));
+      await again.connect().then(() => again.query(drop)).catch((e: unknown) => notes.push(`${label}: could not drop schema ${schema}: ${String(e)}`));
       await again.end().catch(() => {});
     });
     await probe.end().catch(() => {});
   }
+}
+
+async function runS1Postgres(): Promise<void> {
+  await withPostgresSchema('S1 PostgreSQL', async (urls) => {
+    results.s1pg = await scenarioS1('postgres', urls.reghook, freshDir('s1pg'), { postgres: urls.client });
+    const s = results.s1pg;
+    row('S1 postgres', 'deliveries/s', `${fmt(s.deliveriesPerSec)}/s`, '≥ 0.5 × ceiling', ratio(s.deliveriesPerSec / (results.ceiling ?? Number.NaN)), results.ceiling ? verdictOf(s.deliveriesPerSec >= 0.5 * results.ceiling) : '');
+    row('S1 postgres', 'accepted/s (ingest)', `${fmt(s.ingestPerSec)}/s`, '', s.ingestPerSec > s.deliveriesPerSec * 1.03 ? 'delivery falls behind' : '');
+    row('S1 postgres', 'latency under saturation', s.latency ? `p50 ${ms(s.latency.p50)} / p99 ${ms(s.latency.p99)}` : 'n/a');
+    row('S1 postgres', 'reghook CPU per event', `${s.cpuPerEvent.toFixed(3)} ms`, 'vs S1 sqlite', results.s1 ? ratio(s.cpuPerEvent / results.s1.cpuPerEvent) : '');
+  });
 }
 
 /** S2: open loop at half the S1 rate; 202 -> first byte at the receiver. */
@@ -938,57 +951,72 @@ async function runS6(): Promise<void> {
 // Main
 
 /**
- * S7: thousands of tenants with due work at once (SQLite). A claim must cost in proportion to the
- * batch it takes, not to the number of projects that have something due, and the API must stay fast
- * while the dispatcher works through them. Claim time is measured in this process on a copy of the
- * database (the Store itself, no HTTP); API latency and deliveries on a running reghook.
+ * S7: thousands of tenants with due work at once. A claim must cost in proportion to the batch it
+ * takes, not to the number of projects that have something due, and the API must stay fast while
+ * the dispatcher works through them. Claim time is measured in this process through the Store
+ * itself (no HTTP), on data no dispatcher touches; API latency and deliveries on a running reghook.
  */
-async function runS7(): Promise<void> {
+interface S7Backend {
+  kind: 'sqlite' | 'postgres';
+  databaseUrl: string;
+  dir: string;
+  /** Copies project 1 (endpoint and sealed secret included) to 2..n, and inserts the due rows. */
+  populate(n: number, urlOf: (appId: number) => string, due: number, dueFrom: number): Promise<void>;
+  /** A Store on data as populated, for claims that lease rows; `done` undoes what they changed. */
+  claimStore(): Promise<{ store: Store; done(): Promise<void> }>;
+  /** Attempts by outcome, after the run. */
+  outcomes(): Promise<{ outcome: string; n: number }[]>;
+}
+
+const OUTCOMES_SQL = {
+  sqlite: `SELECT CASE WHEN finished = 0 THEN 'in flight' WHEN success = 1 THEN 'ok' ELSE COALESCE(error_kind, 'http ' || status_code) END AS outcome,
+           COUNT(*) AS n FROM attempts GROUP BY 1 ORDER BY 2 DESC`,
+  postgres: `SELECT CASE WHEN NOT finished THEN 'in flight' WHEN success THEN 'ok' ELSE COALESCE(error_kind, 'http ' || status_code) END AS outcome,
+             COUNT(*)::int AS n FROM attempts GROUP BY 1 ORDER BY 2 DESC`,
+};
+
+async function scenarioS7(b: S7Backend): Promise<void> {
   const n = P.s7Projects;
-  log(`\n${elapsed()}  == S7: ${fmt(n)} projects with ${fmt(P.s7Due)} deliveries due at once (sqlite): claim time, API latency, deliveries`);
+  const label = b.kind === 'sqlite' ? 'S7 tenants' : 'S7 pg tenants';
+  log(`\n${elapsed()}  == ${label}: ${fmt(n)} projects with ${fmt(P.s7Due)} deliveries due at once (${b.kind}): claim time, API latency, deliveries`);
   await receiver.reset();
   const urls = await listen(range(0, 4).map(() => ({ mode: 'ok' as const })));
-  const dir = freshDir('s7');
-  const file = path.join(dir, 'reghook.db');
-  const setup = await startReghook('S7-setup', `sqlite:${file}`, dir, { REGHOOK_DISPATCH: 'false' });
+  const setup = await startReghook(`S7-setup-${b.kind}`, b.databaseUrl, b.dir, { REGHOOK_DISPATCH: 'false' });
   await setup.project(1, urls[0]!);
   await stopReghook(setup);
-  const appIds = range(1, n);
-  cloneProjects(file, 1, appIds.slice(1), (appId) => urls[appId % urls.length]!);
-  const dueFrom = Date.now() - 60_000;
-  insertPending(file, { appIds, count: P.s7Due, batch: 50_000, dueAt: (i) => dueFrom + (i % 10_000) });
+  await b.populate(n, (appId) => urls[appId % urls.length]!, P.s7Due, Date.now() - 60_000);
 
-  // Claim time, on a copy (claims lease rows): batches of 100, 16 per endpoint, as the dispatcher asks.
-  const copyDir = freshDir('s7-claims');
-  const copy = path.join(copyDir, 'reghook.db');
-  copyFileSync(file, copy);
-  const store = new SqliteStore(copy);
+  // Claims as the dispatcher makes them: batches of 100, 16 per endpoint.
+  const { store, done } = await b.claimStore();
   const claimMs: number[] = [];
   let claimedRows = 0;
-  for (let i = 0; i < 30; i++) {
-    const t = performance.now();
-    const claimed = await store.claimDue({ now: Date.now(), limit: 100, leaseMs: 25_000, maxAttempts: 10, perEndpointLimit: 16, inFlight: {}, excludeAppIds: [] });
-    claimMs.push(performance.now() - t);
-    claimedRows += claimed.length;
+  try {
+    for (let i = 0; i < 30; i++) {
+      const t = performance.now();
+      const claimed = await store.claimDue({ now: Date.now(), limit: 100, leaseMs: 25_000, maxAttempts: 10, perEndpointLimit: 16, inFlight: {}, excludeAppIds: [] });
+      claimMs.push(performance.now() - t);
+      claimedRows += claimed.length;
+    }
+  } finally {
+    await done();
   }
-  await store.close();
   const claims = distribution(claimMs)!;
 
   // The API while a running reghook works through the backlog.
-  const r = await startReghook('S7-sqlite', `sqlite:${file}`, dir);
+  const r = await startReghook(`S7-${b.kind}`, b.databaseUrl, b.dir);
   try {
     const healthz: number[] = [];
     const list: number[] = [];
     const before = await receiver.stats();
-    const t0s = Date.now();
-    const until = t0s + P.warmupMs + P.measureMs;
-    let windowStats0 = before;
-    let windowStart = t0s;
+    const start = Date.now();
+    const until = start + P.warmupMs + P.measureMs;
+    let window0 = before;
+    let windowStart = 0;
     while (Date.now() < until) {
-      const inWindow = Date.now() >= t0s + P.warmupMs;
-      if (inWindow && windowStart === t0s) {
+      const inWindow = Date.now() >= start + P.warmupMs;
+      if (inWindow && windowStart === 0) {
         windowStart = Date.now();
-        windowStats0 = await receiver.stats();
+        window0 = await receiver.stats();
       }
       let t = nowMs();
       await r.api('GET', '/healthz');
@@ -999,29 +1027,112 @@ async function runS7(): Promise<void> {
       await sleep(20);
     }
     const after = await receiver.stats();
-    const rate = (after.distinct - windowStats0.distinct) / ((Date.now() - windowStart) / 1000);
+    const rate = (after.distinct - window0.distinct) / ((Date.now() - windowStart) / 1000);
     const h = distribution(healthz);
     const l = distribution(list);
-    const { default: Database } = await import('better-sqlite3');
-    const db = new Database(file, { readonly: true });
-    const outcomes = db
-      .prepare(`SELECT CASE WHEN finished = 0 THEN 'in flight' WHEN success = 1 THEN 'ok' ELSE COALESCE(error_kind, 'http ' || status_code) END AS outcome, COUNT(*) AS n FROM attempts GROUP BY outcome ORDER BY n DESC`)
-      .all() as { outcome: string; n: number }[];
-    db.close();
-    detail(`S7 tenants (sqlite, ${fmt(n)} projects on 4 receiver ports, ${fmt(P.s7Due)} due)`, [
-      `claim of at most 100 (16 per endpoint), 30 in a row on a copy: ${latencyText(claims)}; ${fmt(claimedRows)} rows claimed`,
+    await stopReghook(r);
+    const outcomes = await b.outcomes();
+    detail(`${label} (${b.kind}, ${fmt(n)} projects on 4 receiver ports, ${fmt(P.s7Due)} due)`, [
+      `claim of at most 100 (16 per endpoint), 30 in a row: ${latencyText(claims)}; ${fmt(claimedRows)} rows claimed`,
       `GET /healthz while delivering: ${latencyText(h)}`,
       `GET /v1/projects/{random}/events?limit=20 while delivering: ${latencyText(l)}`,
       `deliveries (first arrivals) ${fmt(rate)}/s over the ${P.measureMs / 1000} s window; ${fmt(after.distinct - before.distinct)} in all`,
       `attempts by outcome: ${outcomes.map((o) => `${o.outcome} ${fmt(o.n)}`).join(', ')}`,
     ]);
-    row('S7 tenants', `claim ≤ 100 with ${fmt(n)} projects due`, `p50 ${ms(claims.p50)} / max ${ms(claims.max)}`, 'milliseconds');
-    row('S7 tenants', 'API p99 while delivering', `healthz ${ms(h?.p99 ?? Number.NaN)} / events ${ms(l?.p99 ?? Number.NaN)}`, '', results.s2 ? `${ratio((l?.p99 ?? Number.NaN) / results.s2.p99)} S2 p99` : '');
-    row('S7 tenants', 'deliveries/s', `${fmt(rate)}/s`, 'vs S1', results.s1 ? ratio(rate / results.s1.deliveriesPerSec) : '');
+    const s1 = b.kind === 'sqlite' ? results.s1 : results.s1pg;
+    row(label, `claim ≤ 100 with ${fmt(n)} projects due`, `p50 ${ms(claims.p50)} / max ${ms(claims.max)}`, 'milliseconds');
+    row(label, 'API p99 while delivering', `healthz ${ms(h?.p99 ?? Number.NaN)} / events ${ms(l?.p99 ?? Number.NaN)}`, '', results.s2 ? `${ratio((l?.p99 ?? Number.NaN) / results.s2.p99)} S2 p99` : '');
+    row(label, 'deliveries/s', `${fmt(rate)}/s`, `vs S1 ${b.kind}`, s1 ? ratio(rate / s1.deliveriesPerSec) : '');
   } finally {
-    await stopReghook(r);
+    if (r.child.exitCode === null) await stopReghook(r);
     await receiver.closeServers();
   }
+}
+
+async function runS7(): Promise<void> {
+  const dir = freshDir('s7');
+  const file = path.join(dir, 'reghook.db');
+  await scenarioS7({
+    kind: 'sqlite',
+    databaseUrl: `sqlite:${file}`,
+    dir,
+    async populate(n, urlOf, due, dueFrom) {
+      cloneProjects(file, 1, range(2, n - 1), urlOf);
+      insertPending(file, { appIds: range(1, n), count: due, batch: 50_000, dueAt: (i) => dueFrom + (i % 10_000) });
+    },
+    async claimStore() {
+      // On a copy: the claims lease rows.
+      const copy = path.join(freshDir('s7-claims'), 'reghook.db');
+      copyFileSync(file, copy);
+      const store = new SqliteStore(copy);
+      return { store, done: () => store.close() };
+    },
+    async outcomes() {
+      const { default: Database } = await import('better-sqlite3');
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare(OUTCOMES_SQL.sqlite).all() as { outcome: string; n: number }[];
+      } finally {
+        db.close();
+      }
+    },
+  });
+}
+
+async function runS7Postgres(): Promise<void> {
+  await withPostgresSchema('S7 PostgreSQL', async (urls) => {
+    const sql = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> => {
+      const client = new pg.Client({ connectionString: urls.client });
+      await client.connect();
+      try {
+        return (await client.query<R>(text, values)).rows;
+      } finally {
+        await client.end();
+      }
+    };
+    await scenarioS7({
+      kind: 'postgres',
+      databaseUrl: urls.reghook,
+      dir: freshDir('s7pg'),
+      async populate(n, urlOf, due, dueFrom) {
+        const appIds = range(2, n - 1);
+        await sql(
+          `INSERT INTO projects (app_id, name, created_at) SELECT a, 'bench ' || a, p.created_at FROM projects p, unnest($1::int[]) a WHERE p.app_id = 1`,
+          [appIds],
+        );
+        await sql(
+          `INSERT INTO endpoints (app_id, url, enabled, secret_sealed, created_at, updated_at)
+           SELECT a.app_id, a.url, e.enabled, e.secret_sealed, e.created_at, e.updated_at
+           FROM endpoints e, unnest($1::int[], $2::text[]) AS a (app_id, url) WHERE e.app_id = 1`,
+          [appIds, appIds.map(urlOf)],
+        );
+        // One canonical body per project (the receiver counts webhook ids; it does not parse bodies).
+        const all = range(1, n);
+        await sql(
+          `INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at)
+           SELECT 'evt_' || upper(lpad(to_hex(i), 26, '0')), b.app_id, gen_random_uuid()::text, b.body, 'pending',
+                  $3::bigint + (i % 10000), $3::bigint
+           FROM generate_series(0, $4::int - 1) AS i
+           JOIN unnest($1::int[], $2::text[]) AS b (app_id, body) ON b.app_id = 1 + (i % $5::int)`,
+          [all, all.map((appId) => canonicalBody(appId)), dueFrom, due, n],
+        );
+        await sql('ANALYZE events');
+      },
+      async claimStore() {
+        const store = await PostgresStore.open(urls.reghook, { poolSize: 2 });
+        return {
+          store,
+          async done() {
+            await store.close();
+            // Undo the claims' leases and attempts: every row due again, as populated.
+            await sql(`UPDATE events SET next_attempt_at = created_at, lease_token = NULL, attempt_count = 0, scheduled_attempts = 0 WHERE lease_token IS NOT NULL`);
+            await sql('DELETE FROM attempts');
+          },
+        };
+      },
+      outcomes: () => sql<{ outcome: string; n: number }>(OUTCOMES_SQL.postgres),
+    });
+  });
 }
 
 function table(): string {
@@ -1045,6 +1156,7 @@ async function main(): Promise<void> {
     ['S4', runS4],
     ['S6', runS6],
     ['S7', runS7],
+    ['S7pg', runS7Postgres],
   ];
   for (const [name, run] of scenarios) {
     if (!wanted(name)) continue;
