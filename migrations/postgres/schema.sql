@@ -49,6 +49,7 @@ CREATE TABLE endpoints (
   previous_secret_expires_at bigint,
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL,
+  next_due_at bigint,
   CONSTRAINT endpoints_pkey PRIMARY KEY (app_id),
   CONSTRAINT endpoints_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
 );
@@ -124,6 +125,8 @@ CREATE INDEX attempts_by_time ON attempts USING btree (app_id, started_at);
 
 CREATE INDEX audit_log_by_app ON audit_log USING btree (app_id, id);
 
+CREATE INDEX endpoints_due ON endpoints USING btree (next_due_at) WHERE (next_due_at IS NOT NULL);
+
 CREATE INDEX events_due ON events USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX events_log ON events USING btree (app_id, id);
@@ -150,8 +153,72 @@ END
 $function$
 ;
 
+CREATE OR REPLACE FUNCTION endpoints_due_after_change()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  PERFORM refresh_next_due(ARRAY[NEW.app_id]);
+  RETURN NULL;
+END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION events_due_after_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE endpoints p SET next_due_at = n.due
+  FROM (SELECT app_id, min(next_attempt_at) AS due FROM new_rows WHERE status = 'pending' GROUP BY app_id ORDER BY app_id) n
+  WHERE p.app_id = n.app_id AND p.enabled AND (p.next_due_at IS NULL OR p.next_due_at > n.due);
+  RETURN NULL;
+END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION events_due_after_update()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+  apps integer[];
+BEGIN
+  SELECT array_agg(DISTINCT n.app_id) INTO apps
+  FROM new_rows n JOIN old_rows o ON o.id = n.id
+  WHERE (o.status = 'pending' OR n.status = 'pending')
+    AND (o.status IS DISTINCT FROM n.status OR o.next_attempt_at IS DISTINCT FROM n.next_attempt_at);
+  IF apps IS NOT NULL THEN PERFORM refresh_next_due(apps); END IF;
+  RETURN NULL;
+END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION refresh_next_due(apps integer[])
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  PERFORM 1 FROM endpoints WHERE app_id = ANY (apps) ORDER BY app_id FOR NO KEY UPDATE;
+  UPDATE endpoints p
+  SET next_due_at = CASE WHEN p.enabled THEN (
+    SELECT min(e.next_attempt_at) FROM events e WHERE e.app_id = p.app_id AND e.status = 'pending'
+  ) END
+  WHERE p.app_id = ANY (apps);
+END
+$function$
+;
+
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change();
 
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change();
 
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change();
+
+CREATE TRIGGER endpoints_due_on_enabled AFTER UPDATE OF enabled ON endpoints FOR EACH ROW EXECUTE FUNCTION endpoints_due_after_change();
+
+CREATE TRIGGER endpoints_due_on_insert AFTER INSERT ON endpoints FOR EACH ROW EXECUTE FUNCTION endpoints_due_after_change();
+
+CREATE TRIGGER events_due_on_insert AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION events_due_after_insert();
+
+CREATE TRIGGER events_due_on_update AFTER UPDATE ON events REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION events_due_after_update();

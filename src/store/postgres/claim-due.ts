@@ -2,11 +2,14 @@
  * The hot query of the dispatcher, PostgreSQL flavour: ONE statement claims a whole batch. Same
  * semantics as sqlite/claim-due.ts, plus what several processes claiming at once need:
  *
- * - Work is found per project, never by walking the global due order: the projects with pending
- *   deliveries are enumerated by a loose index scan of events_pending_by_app (one index descent per
- *   project, which also yields its oldest due time), and each project that may take work gives its
- *   oldest due rows by an index range scan of its own. So a project at its in-flight limit (excluded)
- *   costs one index descent, however large its backlog, instead of a walk over all its due rows.
+ * - Work is found per project, never by walking the global due order nor every project with
+ *   pending work: `endpoints.next_due_at` is each project's earliest pending due time, kept exact by
+ *   triggers (migration 0002) and NULL while its endpoint is disabled (a disabled endpoint's
+ *   deliveries wait without using attempts) or nothing is pending. `ready` takes the projects with
+ *   due work oldest first by a range scan of endpoints_due, stopping after $3 of them; each gives its
+ *   oldest due rows by an index range scan of its own. So the cost follows the batch, not the number
+ *   of projects that have something due, and a project at its in-flight limit (excluded) costs one
+ *   skipped index entry however large its backlog.
  * - `FOR UPDATE OF e SKIP LOCKED` in the per-project scan: rows another process is claiming at this
  *   moment are passed over, so concurrent claimers take disjoint rows instead of queueing on one
  *   another. A row that another claimer leased after this statement's snapshot is re-checked on lock
@@ -16,9 +19,9 @@
  * - Rows whose scheduled attempts are used up (a worker died holding their last lease) are marked
  *   failed here instead of being attempted again.
  *
- * Order: projects are served oldest due work first (by each one's oldest due delivery), each up to
- * its capacity, until the batch is full; the nested loop stops there, so only the rows taken are
- * read and locked. The batch is returned in due order.
+ * Order: projects are served oldest due work first, each up to its capacity, until the batch is
+ * full; the nested loop stops there, so only the rows taken are read and locked. The batch is
+ * returned in due order.
  *
  * Plan shape (do not "simplify"): the per-project scan says `app_id = ANY (ARRAY[...])` and orders
  * by (app_id, next_attempt_at), rather than `app_id = ... ORDER BY next_attempt_at`. With a plain
@@ -38,41 +41,21 @@
  * object).
  */
 export const CLAIM_DUE_SQL = `
-WITH RECURSIVE pending_apps AS (
-  -- Loose index scan: the first entry of each project in events_pending_by_app is its oldest
-  -- pending delivery (leased ones included: their due time is the lease end).
-  (SELECT app_id, next_attempt_at AS oldest
-   FROM events
-   WHERE status = 'pending'
-   ORDER BY app_id, next_attempt_at
-   LIMIT 1)
-  UNION ALL
-  SELECT n.app_id, n.oldest
-  FROM pending_apps a
-  CROSS JOIN LATERAL (
-    SELECT e.app_id, e.next_attempt_at AS oldest
-    FROM events e
-    WHERE e.status = 'pending' AND e.app_id > a.app_id
-    ORDER BY e.app_id, e.next_attempt_at
-    LIMIT 1
-  ) n
-),
-ready AS (
-  -- The projects that may take work now: something due, endpoint enabled (a disabled endpoint's
-  -- deliveries wait without using attempts), not excluded, and below the per-endpoint limit counting
-  -- the attempts this process already runs ($8). Oldest due work first; at most $3 of them (a
-  -- project gives a row at least unless another claimer holds its rows, so that fills a batch).
-  SELECT pa.app_id, pa.oldest, pa.capacity
+WITH ready AS (
+  -- The projects that may take work now: something due on an enabled endpoint (next_due_at), not
+  -- excluded, and below the per-endpoint limit counting the attempts this process already runs
+  -- ($8). Oldest due work first; at most $3 of them (a project gives a row at least unless another
+  -- claimer holds its rows, so that fills a batch).
+  SELECT app_id, oldest, capacity
   FROM (
-    SELECT app_id, oldest, $4::int - COALESCE(($8::jsonb ->> app_id::text)::int, 0) AS capacity
-    FROM pending_apps
-  ) pa
-  JOIN endpoints p ON p.app_id = pa.app_id AND p.enabled
-  WHERE pa.oldest <= $1::bigint
-    AND pa.app_id <> ALL ($2::int[])
-    AND pa.capacity > 0
-  ORDER BY pa.oldest, pa.app_id
-  LIMIT $3
+    SELECT p.app_id, p.next_due_at AS oldest, $4::int - COALESCE(($8::jsonb ->> p.app_id::text)::int, 0) AS capacity
+    FROM endpoints p
+    WHERE p.next_due_at <= $1::bigint
+      AND p.app_id <> ALL ($2::int[])
+    ORDER BY p.next_due_at, p.app_id
+    LIMIT $3
+  ) due
+  WHERE capacity > 0
 ),
 chosen AS MATERIALIZED (
   -- Each project's oldest due deliveries, at most its capacity (so one busy endpoint cannot fill a

@@ -593,13 +593,12 @@ export class PostgresStore implements Store {
   }
 
   async nextDueAt(): Promise<number | null> {
-    const { rows } = await this.query<{ next_attempt_at: number }>(
+    const { rows } = await this.query<{ next_due_at: number }>(
       'next_due',
-      `SELECT e.next_attempt_at FROM events e
-       JOIN endpoints p ON p.app_id = e.app_id AND p.enabled
-       WHERE e.status = 'pending' ORDER BY e.next_attempt_at LIMIT 1`,
+      // endpoints.next_due_at is each enabled endpoint's earliest pending due time (migration 0002).
+      'SELECT next_due_at FROM endpoints WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1',
     );
-    return rows[0]?.next_attempt_at ?? null;
+    return rows[0]?.next_due_at ?? null;
   }
 
   async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
