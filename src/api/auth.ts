@@ -61,11 +61,9 @@ export class Authenticator {
   }
 }
 
-/** Admin-only routes: a project key is refused. */
-export function requireAdmin(principal: Principal): void {
-  if (principal.kind !== 'admin') {
-    throw new ReghookError('REGHOOK_FORBIDDEN', 'this route needs the admin token, not a project key');
-  }
+/** Admin-only routes and actions: a project key is refused (403). */
+export function requireAdmin(principal: Principal, detail = 'this route needs the admin token, not a project key'): void {
+  if (principal.kind !== 'admin') throw new ReghookError('REGHOOK_FORBIDDEN', detail);
 }
 
 /** Project routes: the admin, or a key of that very project; anything else looks like a missing project. */
