@@ -117,6 +117,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         metrics,
         adminTokenHash: tokenHash,
         keyRateLimitPerMinute: config.keyRateLimitPerMinute,
+        trustProxy: config.trustProxy,
         sessionKey: createHmac('sha256', key).update('reghook dashboard sessions').digest(),
         wakeDispatcher: () => dispatcher?.wake(),
       });

@@ -47,6 +47,11 @@ export interface AppDeps {
   keyRateLimitPerMinute?: number;
   /** Failed authentications per minute allowed from one client address. */
   authFailuresPerMinute?: number;
+  /**
+   * Addresses and CIDRs of reverse proxies whose X-Forwarded-For is believed (REGHOOK_TRUST_PROXY);
+   * default none: request.ip is the peer's address, and a forwarded header from anyone is ignored.
+   */
+  trustProxy?: readonly string[];
 }
 
 /** What route plugins receive: the app's dependencies and its one Authenticator. */
@@ -79,6 +84,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    // Only the listed proxies' X-Forwarded-For decides request.ip (the auth budget's key).
+    trustProxy: deps.trustProxy !== undefined && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
