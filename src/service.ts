@@ -3,6 +3,7 @@
  * token, the API (serve) and the dispatcher (serve with REGHOOK_DISPATCH=true, or worker).
  */
 import { createHmac } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './api/app.js';
 import { systemClock, type Clock } from './clock.js';
@@ -75,6 +76,8 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
 
   const store = await openStore(config.database, { logger: logger.child({ component: 'store' }) });
   try {
+    // secret.key goes there: a folder reghook creates is for its own user only.
+    if (config.secretKey === undefined) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
     const box = createSecretBox(key);
     await checkSecretKey(store, box);

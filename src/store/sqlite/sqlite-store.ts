@@ -3,7 +3,7 @@
  * BEGIN IMMEDIATE so that several processes on one file still serialise their ingest decisions.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
@@ -91,13 +91,44 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
       : null,
 });
 
+/**
+ * The database holds personal data in clear: folders created for it are 0700, and the file exists
+ * with mode 0600 before SQLite opens it (SQLite gives -wal and -shm the main file's mode). An
+ * existing file, and leftover -wal/-shm, lose any group and other bits; nothing gains a bit.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(file, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600));
+  } catch (error) {
+    // It exists already (EEXIST); anything else (a read-only folder…) is for SQLite to report.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return;
+  }
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(name).mode & 0o777;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // nothing to tighten
+      return; // unreadable: SQLite's open reports it
+    }
+    if ((mode & 0o077) === 0) continue;
+    try {
+      chmodSync(name, mode & 0o700);
+    } catch (error) {
+      // Another user's file: SQLite still opens it if it may; reghook cannot change its mode.
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    }
+  }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly s;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') createPrivately(file);
     this.db = new Database(file);
     // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a process
     // crash (kill -9); only an OS crash or power loss can lose the last commits.
