@@ -519,6 +519,9 @@ export class SqliteStore implements Store {
               // A nested transaction is a savepoint: one report's failure undoes only its writes.
               outcomes.push({ ok: true, value: this.db.transaction(work)() });
             } catch (error) {
+              // SQLite rolled the whole transaction back by itself (SQLITE_FULL, SQLITE_IOERR…):
+              // nothing of the batch stands, and every report fails with this report's error.
+              if (!this.db.inTransaction) throw error;
               outcomes.push({ ok: false, error });
             }
           }
