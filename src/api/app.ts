@@ -8,7 +8,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { ReghookError } from '../errors.js';
+import { errorCode, isDatabaseUnavailable, ReghookError } from '../errors.js';
+import { LogThrottle } from '../logger.js';
 import type { NetworkPolicy } from '../dispatch/network-policy.js';
 import type { ManualAttempts } from '../dispatch/manual-attempts.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -29,6 +30,10 @@ import { governanceRoutes } from './routes/governance.js';
 
 /** Body size limit of every route; ingest bodies are far smaller. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
+/** When a caller may retry after the database refused a write (full, read-only, unreachable). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** At most one error line per this long while the database keeps refusing. */
+const DATABASE_ERROR_LOG_INTERVAL_MS = 60_000;
 
 export interface AppDeps {
   store: Store;
@@ -127,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
   });
 
+  const databaseErrors = new LogThrottle(deps.clock, DATABASE_ERROR_LOG_INTERVAL_MS);
   app.setErrorHandler((error: FastifyError | ReghookError, request, reply) => {
     if (error instanceof ReghookError) {
       if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
@@ -151,6 +157,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendProblem(reply, 'REGHOOK_VALIDATION', error.message);
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Only code and message: nothing else of a database error reaches the log (row values).
+      databaseErrors.report((suppressed) =>
+        request.log.error({ error: { code: errorCode(error), message: error.message }, suppressed }, 'the database cannot be written; answering 503'),
+      );
+      void reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      return sendProblem(reply, 'REGHOOK_NOT_READY', 'the database cannot take writes right now (full, read-only or unreachable); retry later');
     }
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, 'REGHOOK_INTERNAL', 'an internal error occurred; it has been logged');

@@ -91,6 +91,9 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
       : null,
 });
 
+/** Pages the readiness probe must be able to allocate (more than one report ever needs). */
+const READINESS_PROBE_PAGES = 8;
+
 /**
  * The database holds personal data in clear: folders created for it are 0700, and the file exists
  * with mode 0600 before SQLite opens it (SQLite gives -wal and -shm the main file's mode). An
@@ -341,14 +344,39 @@ export class SqliteStore implements Store {
     this.migrateNow();
   }
 
+  /**
+   * Caps the database file at `pages` pages (never below its current size), so writes that need
+   * room beyond it fail with SQLITE_FULL as on a full disk; null lifts the cap. For tests and
+   * drills of the disk-full path; answers the cap now in force.
+   */
+  limitPages(pages: number | null): number {
+    return this.db.pragma(`max_page_count = ${pages === null ? 4294967294 : Math.max(1, Math.floor(pages))}`, { simple: true }) as number;
+  }
+
+  /**
+   * Migrations applied, and a real write commits: a settings row of READINESS_PROBE_PAGES pages is
+   * written and removed in one transaction, so it needs at least the room a report needs (a
+   * report can split a page in each of several indexes). A full disk, a read-only file or a lock
+   * held too long make it false, and it turns true again by itself.
+   */
   async isReady(): Promise<boolean> {
     try {
       const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
-      return (row.v ?? 0) >= this.latestMigration;
+      if ((row.v ?? 0) < this.latestMigration) return false;
+      this.readinessProbe ??= this.db.transaction(() => {
+        const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+        this.db.prepare(`INSERT OR REPLACE INTO settings (key, value) VALUES ('readiness_probe', ?)`).run('x'.repeat(pageSize * READINESS_PROBE_PAGES));
+        this.db.prepare(`DELETE FROM settings WHERE key = 'readiness_probe'`).run();
+      });
+      this.readinessProbe.immediate();
+      return true;
     } catch {
+      // Any failure means "not ready"; the API's error handler classifies and logs request failures.
       return false;
     }
   }
+
+  private readinessProbe: Database.Transaction<() => void> | undefined;
 
   /** The schema as SQLite reports it (tables, indexes, triggers), for the committed dump. */
   schemaDump(): string {
