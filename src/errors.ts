@@ -100,3 +100,11 @@ export function isDatabaseUnavailable(thrown: unknown): boolean {
   if (/^[0-9A-Z]{5}$/.test(code) && (SQLSTATES.has(code) || SQLSTATE_CLASSES.has(code.slice(0, 2)))) return true;
   return NETWORK_CODES.has(code);
 }
+
+/**
+ * The process cannot start for a reason outside it (the database is read-only, refuses the
+ * password, stays unreachable…): the message is one complete line for the operator, no stack.
+ */
+export class StartupError extends Error {
+  readonly code = 'REGHOOK_START';
+}

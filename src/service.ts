@@ -19,7 +19,7 @@ import { createLogger } from './logger.js';
 import { loadOrCreateSecretKey } from './secrets/key-file.js';
 import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
 import { generateAdminToken, hashToken } from './secrets/tokens.js';
-import { openStore } from './store/open-store.js';
+import { openStore, startupError } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
 export interface ServiceOptions {
@@ -28,6 +28,11 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Where one-time lines for the operator go (the generated admin token, the URL). */
   print?: (line: string) => void;
+  /**
+   * Ends the start (SIGTERM while starting): waiting for the database stops at once, whatever was
+   * started is closed, and startService rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Service {
@@ -73,15 +78,24 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const { signal } = options;
 
-  const store = await openStore(config.database, { logger: logger.child({ component: 'store' }) });
+  const store = await openStore(config.database, {
+    logger: logger.child({ component: 'store' }),
+    ...(signal ? { signal } : {}),
+  });
+  let app: App | null = null;
   try {
+    signal?.throwIfAborted();
     // secret.key goes there: a folder reghook creates is for its own user only.
     if (config.secretKey === undefined) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
     const box = createSecretBox(key);
-    await checkSecretKey(store, box);
-    const tokenHash = await adminTokenHash(store, config, print);
+    // The first queries: a database failure here is one line too, like one at open.
+    const atStart = <T>(work: Promise<T>) => work.catch((error: unknown) => Promise.reject(startupError(config.database, error)));
+    await atStart(checkSecretKey(store, box));
+    const tokenHash = await atStart(adminTokenHash(store, config, print));
+    signal?.throwIfAborted();
 
     const sender = createSender({
       timeoutMs: config.deliveryTimeoutMs,
@@ -107,7 +121,6 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       : null;
     const manual = new ManualAttempts(store, sender, keys, clock, logger.child({ component: 'manual' }), metrics);
 
-    let app: App | null = null;
     let url: string | null = null;
     if (options.mode === 'serve') {
       app = await buildApp({
@@ -125,6 +138,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         wakeDispatcher: () => dispatcher?.wake(),
       });
       await app.listen({ host: config.host, port: config.port });
+      signal?.throwIfAborted();
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -154,6 +168,8 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
     };
     return { store, app, dispatcher, url, stop, sweepRetention: () => sweeper.sweep() };
   } catch (error) {
+    // Nothing was claimed or sent yet: closing the listener and the store is the whole cleanup.
+    await app?.close();
     await store.close();
     throw error;
   }

@@ -133,14 +133,22 @@ export class SqliteStore implements Store {
   constructor(file: string) {
     if (file !== ':memory:') createPrivately(file);
     this.db = new Database(file);
-    // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a process
-    // crash (kill -9); only an OS crash or power loss can lose the last commits.
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    this.migrateNow();
-    this.s = this.prepare();
+    try {
+      // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a process
+      // crash (kill -9); only an OS crash or power loss can lose the last commits.
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('foreign_keys = ON');
+      this.migrateNow();
+      // A read-only file (or folder) opens and reads fine; fail here, at start, not at the first
+      // report. A write that matches no row still needs write access (SQLITE_READONLY otherwise).
+      this.db.prepare(`DELETE FROM settings WHERE key = 'reghook.write_check'`).run();
+      this.s = this.prepare();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
   }
 
   private readonly latestMigration = loadMigrations('sqlite').at(-1)?.version ?? 0;
