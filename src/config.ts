@@ -3,6 +3,7 @@
  * flags (`--retry-interval 250ms` for REGHOOK_RETRY_INTERVAL) are validated once, at start, into a
  * fully-defaulted ResolvedConfig; a bad value throws a ConfigError naming the variable.
  */
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { type NetworkPolicy, parseNetworkPolicy } from './dispatch/network-policy.js';
@@ -31,6 +32,11 @@ export interface ResolvedConfig {
   endpointConcurrency: number;
   /** Requests per minute one project API key may make. */
   keyRateLimitPerMinute: number;
+  /**
+   * Addresses and CIDRs of reverse proxies whose X-Forwarded-For is believed (empty: none, the
+   * peer's own address is the client's).
+   */
+  trustProxy: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -70,8 +76,30 @@ const KNOWN = new Set([
   'REGHOOK_RETRY_INTERVAL', 'REGHOOK_MAX_ATTEMPTS', 'REGHOOK_DELIVERY_TIMEOUT',
   'REGHOOK_ALLOW_PRIVATE_NETWORKS', 'REGHOOK_RETENTION', 'REGHOOK_AWAITING_RETENTION',
   'REGHOOK_DISPATCH', 'REGHOOK_CONCURRENCY', 'REGHOOK_ENDPOINT_CONCURRENCY', 'REGHOOK_LOG_LEVEL',
-  'REGHOOK_DATA_DIR', 'REGHOOK_KEY_RATE_LIMIT',
+  'REGHOOK_DATA_DIR', 'REGHOOK_KEY_RATE_LIMIT', 'REGHOOK_TRUST_PROXY',
 ]);
+
+/**
+ * Parses REGHOOK_TRUST_PROXY: comma-separated IP addresses and CIDRs (`10.0.0.1, 10.1.0.0/16,
+ * fd00::/8`), or none. Throws a ConfigError naming the variable for anything else.
+ */
+export function parseTrustProxy(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const slash = entry.indexOf('/');
+    const address = slash === -1 ? entry : entry.slice(0, slash);
+    const family = isIP(address);
+    const prefix = slash === -1 ? null : entry.slice(slash + 1);
+    const maxPrefix = family === 6 ? 128 : 32;
+    if (family === 0 || (prefix !== null && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > maxPrefix))) {
+      throw new ConfigError(
+        `REGHOOK_TRUST_PROXY="${raw}": "${entry}" is not an IP address or CIDR (example: 10.0.0.0/8,192.0.2.1)`,
+      );
+    }
+  }
+  return entries;
+}
 
 /** Validates the environment (and CLI flags, which win) into a ResolvedConfig, or throws ConfigError. */
 export function loadConfig(env: Source = process.env, args: readonly string[] = []): ResolvedConfig {
@@ -163,6 +191,7 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     concurrency: integer('REGHOOK_CONCURRENCY', 1024, 1, 10_000),
     endpointConcurrency: integer('REGHOOK_ENDPOINT_CONCURRENCY', 16, 1, 1_000),
     keyRateLimitPerMinute: integer('REGHOOK_KEY_RATE_LIMIT', 1200, 1, 10_000_000),
+    trustProxy: parseTrustProxy(get('REGHOOK_TRUST_PROXY')),
     logLevel: logLevel as ResolvedConfig['logLevel'],
   };
 }

@@ -58,3 +58,53 @@ export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown));
 }
+
+/**
+ * The code pg's connection layer lacks: a lost, closed or timed-out connection surfaces from
+ * node-postgres as a bare Error, which the PostgreSQL store tags with this code (connection.ts).
+ */
+export const DATABASE_CONNECTION_LOST = 'REGHOOK_DB_CONNECTION_LOST';
+
+/** Node socket and DNS failures on the way to a database server. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'EHOSTDOWN',
+  'ENETUNREACH', 'ENETDOWN', 'EADDRNOTAVAIL', 'EAI_AGAIN', 'ENOTFOUND', DATABASE_CONNECTION_LOST,
+]);
+/** SQLite result codes (and their extended forms, e.g. SQLITE_IOERR_WRITE) of a database that cannot be written now. */
+const SQLITE_PREFIXES = ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_BUSY', 'SQLITE_CANTOPEN'];
+/** SQLSTATEs: admin_shutdown, crash_shutdown, cannot_connect_now, read_only_sql_transaction. */
+const SQLSTATES = new Set(['57P01', '57P02', '57P03', '25006']);
+/** SQLSTATE classes: 08 connection exception, 53 insufficient resources (53100 disk_full). */
+const SQLSTATE_CLASSES = new Set(['08', '53']);
+
+/** The `code` of an error, or of the first error in its `cause` chain that has one. */
+export function errorCode(thrown: unknown): string | undefined {
+  let current: unknown = thrown;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = current.cause;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a failure is the database's own (disk full, read-only, I/O error, busy, unreachable,
+ * restarting) rather than the request's: the same request may succeed later, so the API answers
+ * 503 with Retry-After. Decided by code (SQLite result code, SQLSTATE, Node errno), never by text.
+ */
+export function isDatabaseUnavailable(thrown: unknown): boolean {
+  const code = errorCode(thrown);
+  if (code === undefined) return false;
+  if (code.startsWith('SQLITE_')) return SQLITE_PREFIXES.some((prefix) => code === prefix || code.startsWith(`${prefix}_`));
+  if (/^[0-9A-Z]{5}$/.test(code) && (SQLSTATES.has(code) || SQLSTATE_CLASSES.has(code.slice(0, 2)))) return true;
+  return NETWORK_CODES.has(code);
+}
+
+/**
+ * The process cannot start for a reason outside it (the database is read-only, refuses the
+ * password, stays unreachable…): the message is one complete line for the operator, no stack.
+ */
+export class StartupError extends Error {
+  readonly code = 'REGHOOK_START';
+}

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import type { Clock } from './clock.js';
 
 /**
  * Paths pino censors wherever they appear: credentials, secrets, and the personal data of
@@ -52,4 +53,32 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/**
+ * At most one log line per `intervalMs` for one recurring condition (a full disk fails every
+ * request), so it cannot flood the log; each line that is written counts the ones suppressed
+ * since the previous.
+ */
+export class LogThrottle {
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private suppressed = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Calls `write(suppressed)` when a line is due; otherwise only counts this occurrence. */
+  report(write: (suppressed: number) => void): void {
+    const now = this.clock.now();
+    if (now - this.lastAt < this.intervalMs) {
+      this.suppressed++;
+      return;
+    }
+    const suppressed = this.suppressed;
+    this.lastAt = now;
+    this.suppressed = 0;
+    write(suppressed);
+  }
 }

@@ -3,6 +3,7 @@
  * token, the API (serve) and the dispatcher (serve with REGHOOK_DISPATCH=true, or worker).
  */
 import { createHmac } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './api/app.js';
 import { systemClock, type Clock } from './clock.js';
@@ -18,7 +19,7 @@ import { createLogger } from './logger.js';
 import { loadOrCreateSecretKey } from './secrets/key-file.js';
 import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
 import { generateAdminToken, hashToken } from './secrets/tokens.js';
-import { openStore } from './store/open-store.js';
+import { openStore, startupError } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
 export interface ServiceOptions {
@@ -27,6 +28,11 @@ export interface ServiceOptions {
   logger?: Logger;
   /** Where one-time lines for the operator go (the generated admin token, the URL). */
   print?: (line: string) => void;
+  /**
+   * Ends the start (SIGTERM while starting): waiting for the database stops at once, whatever was
+   * started is closed, and startService rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface Service {
@@ -72,13 +78,24 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const { signal } = options;
 
-  const store = await openStore(config.database, { logger: logger.child({ component: 'store' }) });
+  const store = await openStore(config.database, {
+    logger: logger.child({ component: 'store' }),
+    ...(signal ? { signal } : {}),
+  });
+  let app: App | null = null;
   try {
+    signal?.throwIfAborted();
+    // secret.key goes there: a folder reghook creates is for its own user only.
+    if (config.secretKey === undefined) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
     const box = createSecretBox(key);
-    await checkSecretKey(store, box);
-    const tokenHash = await adminTokenHash(store, config, print);
+    // The first queries: a database failure here is one line too, like one at open.
+    const atStart = <T>(work: Promise<T>) => work.catch((error: unknown) => Promise.reject(startupError(config.database, error)));
+    await atStart(checkSecretKey(store, box));
+    const tokenHash = await atStart(adminTokenHash(store, config, print));
+    signal?.throwIfAborted();
 
     const sender = createSender({
       timeoutMs: config.deliveryTimeoutMs,
@@ -103,7 +120,6 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       : null;
     const manual = new ManualAttempts(store, sender, keys, clock, logger.child({ component: 'manual' }), metrics);
 
-    let app: App | null = null;
     let url: string | null = null;
     if (options.mode === 'serve') {
       app = await buildApp({
@@ -116,10 +132,12 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         metrics,
         adminTokenHash: tokenHash,
         keyRateLimitPerMinute: config.keyRateLimitPerMinute,
+        trustProxy: config.trustProxy,
         sessionKey: createHmac('sha256', key).update('reghook dashboard sessions').digest(),
         wakeDispatcher: () => dispatcher?.wake(),
       });
       await app.listen({ host: config.host, port: config.port });
+      signal?.throwIfAborted();
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -149,6 +167,8 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
     };
     return { store, app, dispatcher, url, stop, sweepRetention: () => sweeper.sweep() };
   } catch (error) {
+    // Nothing was claimed or sent yet: closing the listener and the store is the whole cleanup.
+    await app?.close();
     await store.close();
     throw error;
   }

@@ -36,9 +36,19 @@ describe('configuration', () => {
     ['REGHOOK_SECRET_KEY', 'c2hvcnQ='],
     ['REGHOOK_ADMIN_TOKEN', 'short'],
     ['REGHOOK_LOG_LEVEL', 'loud'],
+    ['REGHOOK_TRUST_PROXY', '10.0.0.0/33'],
+    ['REGHOOK_TRUST_PROXY', 'proxy.internal'],
+    ['REGHOOK_TRUST_PROXY', '10.0.0.1,'],
+    ['REGHOOK_TRUST_PROXY', 'fd00::/129'],
   ])('a bad %s (%j) stops with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
+  });
+
+  it('REGHOOK_TRUST_PROXY: none by default, else a list of addresses and CIDRs (also as --trust-proxy)', () => {
+    expect(loadConfig({}).trustProxy).toEqual([]);
+    expect(loadConfig({ REGHOOK_TRUST_PROXY: '10.0.0.1, 192.0.2.0/24,fd00::/8' }).trustProxy).toEqual(['10.0.0.1', '192.0.2.0/24', 'fd00::/8']);
+    expect(loadConfig({}, ['--trust-proxy', '127.0.0.1']).trustProxy).toEqual(['127.0.0.1']);
   });
 
   it('an unknown flag is refused', () => {

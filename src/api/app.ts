@@ -8,7 +8,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { ReghookError } from '../errors.js';
+import { errorCode, isDatabaseUnavailable, ReghookError } from '../errors.js';
+import { LogThrottle } from '../logger.js';
 import type { NetworkPolicy } from '../dispatch/network-policy.js';
 import type { ManualAttempts } from '../dispatch/manual-attempts.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -30,6 +31,10 @@ import { governanceRoutes } from './routes/governance.js';
 
 /** Body size limit of every route; ingest bodies are far smaller. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
+/** When a caller may retry after the database refused a write (full, read-only, unreachable). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** At most one error line per this long while the database keeps refusing. */
+const DATABASE_ERROR_LOG_INTERVAL_MS = 60_000;
 
 /**
  * The longest path parameter the router matches, measured after percent-decoding in UTF-16 units,
@@ -55,6 +60,11 @@ export interface AppDeps {
   keyRateLimitPerMinute?: number;
   /** Failed authentications per minute allowed from one client address. */
   authFailuresPerMinute?: number;
+  /**
+   * Addresses and CIDRs of reverse proxies whose X-Forwarded-For is believed (REGHOOK_TRUST_PROXY);
+   * default none: request.ip is the peer's address, and a forwarded header from anyone is ignored.
+   */
+  trustProxy?: readonly string[];
 }
 
 /** What route plugins receive: the app's dependencies and its one Authenticator. */
@@ -87,6 +97,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: deps.logger,
     bodyLimit: BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    // Only the listed proxies' X-Forwarded-For decides request.ip (the auth budget's key).
+    trustProxy: deps.trustProxy !== undefined && deps.trustProxy.length > 0 ? [...deps.trustProxy] : false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error, request, reply) => {
       switch (error.code) {
@@ -163,6 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return sendProblem(reply, 'REGHOOK_VALIDATION', `invalid request: ${path}`, [{ path, message: 'must not contain U+0000' }]);
   });
 
+  const databaseErrors = new LogThrottle(deps.clock, DATABASE_ERROR_LOG_INTERVAL_MS);
   app.setErrorHandler((error: FastifyError | ReghookError, request, reply) => {
     if (error instanceof ReghookError) {
       if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
@@ -187,6 +200,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       return sendProblem(reply, 'REGHOOK_VALIDATION', error.message);
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Only code and message: nothing else of a database error reaches the log (row values).
+      databaseErrors.report((suppressed) =>
+        request.log.error({ error: { code: errorCode(error), message: error.message }, suppressed }, 'the database cannot be written; answering 503'),
+      );
+      void reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      return sendProblem(reply, 'REGHOOK_NOT_READY', 'the database cannot take writes right now (full, read-only or unreachable); retry later');
     }
     request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, 'REGHOOK_INTERNAL', 'an internal error occurred; it has been logged');

@@ -12,8 +12,10 @@ export type Principal = { kind: 'admin' } | { kind: 'project'; appId: number; ke
 
 export class Authenticator {
   /**
-   * @param failures counts failed authentications per client address; an address over its limit
-   *   is refused (429) before its token is even checked. Shared by the API and the dashboard.
+   * @param failures counts failed authentications per client address. An address over its limit
+   *   gets 429 for every further bad or missing credential, but a correct credential is always
+   *   accepted: behind a NAT or a proxy, others' guessing must not lock out the platform.
+   *   Shared by the API and the dashboard.
    */
   constructor(
     private readonly store: Store,
@@ -32,22 +34,28 @@ export class Authenticator {
     return this.principalFor(match[1]!, request.ip);
   }
 
-  /** The principal a raw token stands for, or a 401 / 429 ReghookError. */
+  /**
+   * The principal a raw token stands for, whatever the address's budget; a wrong token counts
+   * against the address and is a 401, or a 429 once the address is over its limit.
+   */
   async principalFor(token: string, clientAddress: string): Promise<Principal> {
-    this.refuseIfBlocked(clientAddress);
     try {
       return await this.check(token);
     } catch (error) {
-      this.failures.hit(clientAddress);
+      if (!(error instanceof ReghookError) || error.code !== 'REGHOOK_UNAUTHORIZED') throw error;
+      const wait = this.failures.hit(clientAddress);
+      if (wait > 0) throw this.rateLimited(wait);
       throw error;
     }
   }
 
   private refuseIfBlocked(clientAddress: string): void {
     const wait = this.failures.blocked(clientAddress);
-    if (wait > 0) {
-      throw new ReghookError('REGHOOK_RATE_LIMITED', 'too many failed authentications from this address', { retryAfterSeconds: wait });
-    }
+    if (wait > 0) throw this.rateLimited(wait);
+  }
+
+  private rateLimited(retryAfterSeconds: number): ReghookError {
+    return new ReghookError('REGHOOK_RATE_LIMITED', 'too many failed authentications from this address', { retryAfterSeconds });
   }
 
   private async check(token: string): Promise<Principal> {
@@ -61,11 +69,9 @@ export class Authenticator {
   }
 }
 
-/** Admin-only routes: a project key is refused. */
-export function requireAdmin(principal: Principal): void {
-  if (principal.kind !== 'admin') {
-    throw new ReghookError('REGHOOK_FORBIDDEN', 'this route needs the admin token, not a project key');
-  }
+/** Admin-only routes and actions: a project key is refused (403). */
+export function requireAdmin(principal: Principal, detail = 'this route needs the admin token, not a project key'): void {
+  if (principal.kind !== 'admin') throw new ReghookError('REGHOOK_FORBIDDEN', detail);
 }
 
 /** Project routes: the admin, or a key of that very project; anything else looks like a missing project. */

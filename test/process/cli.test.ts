@@ -22,6 +22,7 @@ describe('the reghook command', () => {
     [['serve'], { REGHOOK_RETRY_INTERVAL: 'soon' }, 'REGHOOK_RETRY_INTERVAL'],
     [['serve', '--max-attempts', '0'], {}, 'REGHOOK_MAX_ATTEMPTS'],
     [['worker'], { REGHOOK_DATABASE_URL: 'mongodb://x' }, 'REGHOOK_DATABASE_URL'],
+    [['serve'], { REGHOOK_TRUST_PROXY: '10.0.0.0/40' }, 'REGHOOK_TRUST_PROXY'],
   ])('a bad value stops %j with one line naming the variable', (args, env, name) => {
     const res = run(args, env);
     expect(res.status).toBe(1);

@@ -1,10 +1,15 @@
-/** Projects and their API keys. Creating and listing projects needs the admin token. */
+/**
+ * Projects and their API keys. Creating and listing projects needs the admin token. A project key
+ * may list and revoke its own project's keys but never create one: a leaked key must not be able
+ * to mint a successor that survives its revocation (SPEC section 5).
+ */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import { ReghookError } from '../../errors.js';
+import { requireAdmin } from '../auth.js';
 import { generateApiKey, hashToken } from '../../secrets/tokens.js';
-import type { Store } from '../../store/store.js';
+import type { ApiKeyRecord, Store } from '../../store/store.js';
 import { iso, type AppDeps } from '../app.js';
 import { recordAudit } from '../audit.js';
 import { ApiKey, AppIdParams, KeyParams, ListOf, NewApiKey, Project, ProjectBody } from '../schemas.js';
@@ -15,6 +20,8 @@ async function issueKey(store: Store, appId: number, now: number): Promise<{ id:
   await store.addApiKey({ id, appId, hash: hashToken(key), prefix: key.slice(0, 8), createdAt: now, revokedAt: null });
   return { id, apiKey: key };
 }
+
+const apiKeyView = (k: ApiKeyRecord) => ({ id: k.id, prefix: k.prefix, createdAt: iso(k.createdAt), revokedAt: iso(k.revokedAt) });
 
 export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -97,18 +104,45 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
         appId: project.appId,
         name: project.name,
         createdAt: iso(project.createdAt),
-        apiKeys: keys.map((k) => ({ id: k.id, prefix: k.prefix, createdAt: iso(k.createdAt), revokedAt: iso(k.revokedAt) })),
+        apiKeys: keys.map(apiKeyView),
       };
+    },
+  );
+
+  app.get(
+    '/v1/projects/:appId/api-keys',
+    {
+      config: { access: 'project' },
+      schema: {
+        tags: ['projects'],
+        summary: "The project's API keys, revoked ones included (never the keys themselves)",
+        params: AppIdParams,
+        response: { 200: ListOf(ApiKey) },
+      },
+    },
+    async (request) => {
+      const project = await projectOr404(request.params.appId);
+      const keys = await store.listApiKeys(project.appId);
+      // A project holds a handful of keys: one page, always the last.
+      return { data: keys.map(apiKeyView), nextCursor: null };
     },
   );
 
   app.post(
     '/v1/projects/:appId/api-keys',
     {
+      // 'project', not 'admin': another project's key must still meet a 404 (checked before the
+      // handler), while a key of this project meets the 403 below.
       config: { access: 'project' },
-      schema: { tags: ['projects'], summary: 'Create an API key (shown once)', params: AppIdParams, response: { 201: NewApiKey } },
+      schema: {
+        tags: ['projects'],
+        summary: 'Create an API key (shown once); needs the admin token',
+        params: AppIdParams,
+        response: { 201: NewApiKey },
+      },
     },
     async (request, reply) => {
+      requireAdmin(request.principal!, 'creating an API key needs the admin token; a project key may list and revoke keys');
       const project = await projectOr404(request.params.appId);
       const now = clock.now();
       const key = await issueKey(store, project.appId, now);

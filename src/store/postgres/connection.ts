@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ConfigError, toError } from '../../errors.js';
+import { ConfigError, DATABASE_CONNECTION_LOST, errorCode, toError } from '../../errors.js';
 
 /** Where to connect: the pg connection string (schema folded into `options`), the schema, the pool size. */
 export interface PostgresTarget {
@@ -81,7 +81,33 @@ export function createPool(target: PostgresTarget, logger: Logger, max: number):
   // An idle pooled connection that breaks (server restart) emits here; without a listener Node
   // would crash the process. The pool drops that connection and opens a new one when needed.
   pool.on('error', (error) => logger.warn({ error: loggableError(error) }, 'idle PostgreSQL connection lost'));
+  // Promise forms only; pg-pool's own callback-style calls pass through untouched.
+  pool.query = withCodedRejections(pool.query.bind(pool) as typeof pool.query);
+  pool.connect = withCodedRejections(pool.connect.bind(pool) as typeof pool.connect);
   return pool;
+}
+
+/**
+ * node-postgres reports a lost, closed or timed-out connection ("Connection terminated
+ * unexpectedly", "timeout exceeded when trying to connect") as a bare Error without a code; such
+ * an error gets DATABASE_CONNECTION_LOST, so callers can classify it by code like any other.
+ * Errors of any other class (DatabaseError, TypeError, …) or with a code are left as they are.
+ */
+export function withConnectionCode(error: unknown): unknown {
+  if (!(error instanceof Error) || error.constructor !== Error || errorCode(error) !== undefined) return error;
+  return Object.assign(new Error(error.message, { cause: error }), { code: DATABASE_CONNECTION_LOST });
+}
+
+/** `fn`, with a rejected promise's error passed through withConnectionCode. */
+function withCodedRejections<F extends (...args: never[]) => unknown>(fn: F): F {
+  return ((...args: Parameters<F>) => {
+    const result = fn(...args);
+    return result instanceof Promise
+      ? result.catch((error: unknown) => {
+          throw withConnectionCode(error);
+        })
+      : result;
+  }) as F;
 }
 
 /**
@@ -137,10 +163,11 @@ export async function inTransaction<T>(pool: pg.Pool, logger: Logger, work: (cli
     const onError = (error: Error) => logger.warn({ error: loggableError(error) }, 'PostgreSQL connection lost during a transaction');
     client.on('error', onError);
     let broken: Error | undefined;
+    const coded: Queryable = { query: withCodedRejections(client.query.bind(client) as typeof client.query) };
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
+      await coded.query('BEGIN');
+      const result = await work(coded);
+      await coded.query('COMMIT');
       return result;
     } catch (error) {
       try {

@@ -210,10 +210,22 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * Migrations applied, and a real write commits (an upsert of a settings row): an unreachable,
+   * read-only or full database makes it false, and it turns true again by itself.
+   */
   async isReady(): Promise<boolean> {
     try {
-      return (await appliedVersion(this.pool)) >= latestVersion();
+      if ((await appliedVersion(this.pool)) < latestVersion()) return false;
+      await this.query(
+        'readiness_probe',
+        `INSERT INTO settings (key, value) VALUES ('readiness_probe', $1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [String(Date.now())],
+      );
+      return true;
     } catch {
+      // Any failure means "not ready"; the API's error handler classifies and logs request failures.
       return false;
     }
   }

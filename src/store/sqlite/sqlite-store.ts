@@ -3,7 +3,7 @@
  * BEGIN IMMEDIATE so that several processes on one file still serialise their ingest decisions.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
@@ -91,22 +91,64 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
       : null,
 });
 
+/** Pages the readiness probe must be able to allocate (more than one report ever needs). */
+const READINESS_PROBE_PAGES = 8;
+
+/**
+ * The database holds personal data in clear: folders created for it are 0700, and the file exists
+ * with mode 0600 before SQLite opens it (SQLite gives -wal and -shm the main file's mode). An
+ * existing file, and leftover -wal/-shm, lose any group and other bits; nothing gains a bit.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(file, fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY, 0o600));
+  } catch (error) {
+    // It exists already (EEXIST); anything else (a read-only folder…) is for SQLite to report.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return;
+  }
+  for (const name of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(name).mode & 0o777;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // nothing to tighten
+      return; // unreadable: SQLite's open reports it
+    }
+    if ((mode & 0o077) === 0) continue;
+    try {
+      chmodSync(name, mode & 0o700);
+    } catch (error) {
+      // Another user's file: SQLite still opens it if it may; reghook cannot change its mode.
+      if ((error as NodeJS.ErrnoException).code !== 'EPERM') throw error;
+    }
+  }
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly s;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') createPrivately(file);
     this.db = new Database(file);
-    // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a process
-    // crash (kill -9); only an OS crash or power loss can lose the last commits.
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    this.migrateNow();
-    this.s = this.prepare();
+    try {
+      // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a process
+      // crash (kill -9); only an OS crash or power loss can lose the last commits.
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma('foreign_keys = ON');
+      this.migrateNow();
+      // A read-only file (or folder) opens and reads fine; fail here, at start, not at the first
+      // report. A write that matches no row still needs write access (SQLITE_READONLY otherwise).
+      this.db.prepare(`DELETE FROM settings WHERE key = 'reghook.write_check'`).run();
+      this.s = this.prepare();
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
   }
 
   private readonly latestMigration = loadMigrations('sqlite').at(-1)?.version ?? 0;
@@ -316,14 +358,39 @@ export class SqliteStore implements Store {
     this.migrateNow();
   }
 
+  /**
+   * Caps the database file at `pages` pages (never below its current size), so writes that need
+   * room beyond it fail with SQLITE_FULL as on a full disk; null lifts the cap. For tests and
+   * drills of the disk-full path; answers the cap now in force.
+   */
+  limitPages(pages: number | null): number {
+    return this.db.pragma(`max_page_count = ${pages === null ? 4294967294 : Math.max(1, Math.floor(pages))}`, { simple: true }) as number;
+  }
+
+  /**
+   * Migrations applied, and a real write commits: a settings row of READINESS_PROBE_PAGES pages is
+   * written and removed in one transaction, so it needs at least the room a report needs (a
+   * report can split a page in each of several indexes). A full disk, a read-only file or a lock
+   * held too long make it false, and it turns true again by itself.
+   */
   async isReady(): Promise<boolean> {
     try {
       const row = this.db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
-      return (row.v ?? 0) >= this.latestMigration;
+      if ((row.v ?? 0) < this.latestMigration) return false;
+      this.readinessProbe ??= this.db.transaction(() => {
+        const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+        this.db.prepare(`INSERT OR REPLACE INTO settings (key, value) VALUES ('readiness_probe', ?)`).run('x'.repeat(pageSize * READINESS_PROBE_PAGES));
+        this.db.prepare(`DELETE FROM settings WHERE key = 'readiness_probe'`).run();
+      });
+      this.readinessProbe.immediate();
+      return true;
     } catch {
+      // Any failure means "not ready"; the API's error handler classifies and logs request failures.
       return false;
     }
   }
+
+  private readinessProbe: Database.Transaction<() => void> | undefined;
 
   /** The schema as SQLite reports it (tables, indexes, triggers), for the committed dump. */
   schemaDump(): string {
@@ -494,6 +561,9 @@ export class SqliteStore implements Store {
               // A nested transaction is a savepoint: one report's failure undoes only its writes.
               outcomes.push({ ok: true, value: this.db.transaction(work)() });
             } catch (error) {
+              // SQLite rolled the whole transaction back by itself (SQLITE_FULL, SQLITE_IOERR…):
+              // nothing of the batch stands, and every report fails with this report's error.
+              if (!this.db.inTransaction) throw error;
               outcomes.push({ ok: false, error });
             }
           }
