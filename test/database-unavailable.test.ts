@@ -96,3 +96,45 @@ describe.each(backends)('a database that cannot be written (%s)', (backend) => {
     expect(event.status).toBe(200);
   });
 });
+
+describe.each(backends)('the dispatcher while the database cannot be written (%s)', (backend) => {
+  let svc: TestService;
+  let schema: string;
+
+  beforeAll(async () => {
+    svc = await startTestService({}, undefined, backend);
+    await svc.createProject(1);
+    // Due work whose claims fail: the endpoint refuses connections, so attempts keep being due.
+    await svc.setEndpoint(1, 'http://127.0.0.1:9/hooks');
+    if (svc.config.database.kind === 'postgres') schema = new URL(svc.config.database.url).searchParams.get('schema')!;
+  });
+  afterAll(async () => {
+    await svc.stop();
+  });
+
+  it('logs the failing claims once, not once a second', async () => {
+    const s = backend === 'postgres' ? pg.escapeIdentifier(schema) : '';
+    // Due work, retried every 100 ms (the endpoint refuses connections), before the disk fills.
+    for (let i = 0; i < 5; i++) expect((await svc.call('POST', '/v1/registrations', registration())).status).toBe(202);
+    if (backend === 'sqlite') {
+      (svc.store as SqliteStore).limitPages(1);
+      // Until the free room of the last pages is used up too.
+      for (let i = 0; i < 500; i++) if ((await svc.call('POST', '/v1/registrations', registration())).status === 503) break;
+    } else {
+      await adminQuery(`CREATE FUNCTION ${s}.test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$`);
+      await adminQuery(`CREATE TRIGGER test_disk_full BEFORE INSERT ON ${s}.attempts FOR EACH ROW EXECUTE FUNCTION ${s}.test_disk_full()`);
+    }
+    const logsBefore = capturedLogs.length;
+    svc.dispatcher!.wake();
+    await new Promise((resolve) => setTimeout(resolve, 3_500));
+    const dispatcherErrors = capturedLogs
+      .slice(logsBefore)
+      .map((line) => JSON.parse(line) as { level: number; component?: string; msg: string })
+      .filter((e) => e.level >= 50 && e.component === 'dispatcher');
+    expect(dispatcherErrors.length).toBeGreaterThan(0);
+    expect(dispatcherErrors.length).toBeLessThanOrEqual(1);
+    if (backend === 'sqlite') (svc.store as SqliteStore).limitPages(null);
+    else await adminQuery(`DROP FUNCTION ${s}.test_disk_full() CASCADE`);
+  });
+});

@@ -6,7 +6,8 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import type { RouteDeps } from '../api/app.js';
+import { DATABASE_RETRY_AFTER_SECONDS, type RouteDeps } from '../api/app.js';
+import { isDatabaseUnavailable } from '../errors.js';
 import { DashboardContext } from './context.js';
 import { html } from './html.js';
 import { SECURITY_HEADERS, sendPage } from './layout.js';
@@ -24,6 +25,12 @@ export async function dashboardRoutes(app: FastifyInstance, deps: RouteDeps): Pr
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (isDatabaseUnavailable(error)) {
+      // Not logged per request: /readyz and the API log (rate-limited) tell the operator.
+      void reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+      const main = html`<h1>Temporarily unavailable</h1><p>The database cannot take changes right now. Try again in a few seconds.</p><p><a href="/">Back to the dashboard</a></p>`;
+      return sendPage(reply, { title: 'Temporarily unavailable', session: null, main }, 503);
+    }
     const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'dashboard request failed');
     const message =

@@ -7,7 +7,8 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { toError } from '../errors.js';
+import { errorCode, isDatabaseUnavailable, toError } from '../errors.js';
+import { LogThrottle } from '../logger.js';
 import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.js';
 import type { ClaimedDelivery, FinishedAttempt, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -45,9 +46,27 @@ export class Dispatcher {
   private wakeRequested = false;
   private wakeScheduled = false;
   private readonly idle = new Set<() => void>();
+  /** A database that cannot be reached or written fails every claim: one line a minute, not one a second. */
+  private readonly databaseErrors: LogThrottle;
 
   constructor(options: DispatcherOptions) {
     this.o = { batchSize: 100, idlePollMs: 1_000, ...options };
+    this.databaseErrors = new LogThrottle(options.clock, 60_000);
+  }
+
+  /**
+   * Logs a store failure by code and message only (a database error's other fields can quote row
+   * values); the database being unavailable is logged at most once a minute.
+   */
+  private logStoreError(error: unknown, message: string, fields: Record<string, unknown> = {}): void {
+    const summary = { code: errorCode(error), message: toError(error).message };
+    if (isDatabaseUnavailable(error)) {
+      this.databaseErrors.report((suppressed) =>
+        this.o.logger.error({ ...fields, error: summary, suppressed }, `${message} (the database is unavailable)`),
+      );
+      return;
+    }
+    this.o.logger.error({ ...fields, error: summary }, message);
   }
 
   start(): void {
@@ -111,7 +130,7 @@ export class Dispatcher {
           full = claimed.length === limit;
         }
       } catch (error) {
-        this.o.logger.error({ err: toError(error) }, 'claiming due deliveries failed; retrying');
+        this.logStoreError(error, 'claiming due deliveries failed; retrying');
         await this.sleep(this.o.idlePollMs);
         continue;
       }
@@ -231,8 +250,13 @@ export class Dispatcher {
         try {
           await this.o.store.recordAttempts(batch, this.o.clock.now());
         } catch (error) {
-          this.o.logger.warn({ err: toError(error), count: batch.length }, 'recording a batch of attempts failed; recording each alone');
-          await this.recordEachAlone(batch);
+          if (isDatabaseUnavailable(error)) {
+            // Not this batch's fault: its attempts stay leased and are attempted again when the lease ends.
+            this.logStoreError(error, 'recording attempts failed', { count: batch.length });
+          } else {
+            this.o.logger.warn({ error: { code: errorCode(error), message: toError(error).message }, count: batch.length }, 'recording a batch of attempts failed; recording each alone');
+            await this.recordEachAlone(batch);
+          }
         }
         // A recorded retry may be due sooner than the loop planned to sleep.
         if (this.running) this.wake();
@@ -255,7 +279,7 @@ export class Dispatcher {
         try {
           await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now());
         } catch (error) {
-          this.o.logger.error({ err: toError(error), eventId: finished.eventId }, 'recording an attempt failed');
+          this.logStoreError(error, 'recording an attempt failed', { eventId: finished.eventId });
         }
       }
     }
