@@ -31,11 +31,15 @@ UPDATE endpoints p SET next_due_at = (
 CREATE FUNCTION refresh_next_due(apps integer[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM 1 FROM endpoints WHERE app_id = ANY (apps) ORDER BY app_id FOR NO KEY UPDATE;
-  UPDATE endpoints p
-  SET next_due_at = CASE WHEN p.enabled THEN (
-    SELECT min(e.next_attempt_at) FROM events e WHERE e.app_id = p.app_id AND e.status = 'pending'
-  ) END
-  WHERE p.app_id = ANY (apps);
+  -- Written only when it moves (settling a leased row rarely moves it).
+  UPDATE endpoints p SET next_due_at = due.at
+  FROM (
+    SELECT x.app_id, CASE WHEN x.enabled THEN (
+      SELECT min(e.next_attempt_at) FROM events e WHERE e.app_id = x.app_id AND e.status = 'pending'
+    ) END AS at
+    FROM endpoints x WHERE x.app_id = ANY (apps)
+  ) due
+  WHERE p.app_id = due.app_id AND p.next_due_at IS DISTINCT FROM due.at;
 END
 $$;
 

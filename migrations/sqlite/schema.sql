@@ -152,7 +152,7 @@ END;
 CREATE TRIGGER events_due_on_update AFTER UPDATE OF status, next_attempt_at ON events
 WHEN OLD.status = 'pending' OR NEW.status = 'pending'
 BEGIN
-  UPDATE endpoints SET next_due_at = (
-    SELECT MIN(e.next_attempt_at) FROM events e WHERE e.app_id = NEW.app_id AND e.status = 'pending'
-  ) WHERE app_id = NEW.app_id AND enabled = 1;
+  UPDATE endpoints SET next_due_at = due.at
+  FROM (SELECT MIN(e.next_attempt_at) AS at FROM events e WHERE e.app_id = NEW.app_id AND e.status = 'pending') AS due
+  WHERE app_id = NEW.app_id AND enabled = 1 AND next_due_at IS NOT due.at;
 END;

@@ -1,8 +1,23 @@
 /** Runs the built `reghook` CLI as a real child process (tests that kill it need a real process). */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
+import { TEST_SECRET_KEY } from './service.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/reghook.js');
+export const BIN = path.resolve(import.meta.dirname, '../../bin/reghook.js');
+
+/**
+ * The environment of a spawned test process: nothing inherited but PATH, any free port, and the
+ * sealing key and admin token every process of one deployment shares.
+ */
+export function childEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    REGHOOK_PORT: '0',
+    REGHOOK_SECRET_KEY: TEST_SECRET_KEY,
+    REGHOOK_ADMIN_TOKEN: 'an-admin-token-long-enough',
+    ...env,
+  };
+}
 
 export interface ReghookProcess {
   child: ChildProcessWithoutNullStreams;

@@ -9,9 +9,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TEST_SECRET_KEY } from '../helpers/service.js';
+import { BIN, childEnv } from '../helpers/process.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/reghook.js');
 const TRIES = 3;
 
 /** Spawns `reghook <command>` and sends `signal` as soon as its output matches `moment` (plus `delayMs`). */
@@ -23,15 +22,8 @@ async function signalAt(
   signal: NodeJS.Signals = 'SIGTERM',
 ) {
   const child = spawn(process.execPath, [BIN, command], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      REGHOOK_PORT: '0',
-      REGHOOK_SECRET_KEY: TEST_SECRET_KEY,
-      REGHOOK_ADMIN_TOKEN: 'an-admin-token-long-enough',
-      // The debug line "starting" says the handlers are in place.
-      REGHOOK_LOG_LEVEL: 'debug',
-      ...env,
-    },
+    // The debug line "starting" says the handlers are in place.
+    env: childEnv({ REGHOOK_LOG_LEVEL: 'debug', ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -14,10 +14,10 @@ import { StartupError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { openStore } from '../../src/store/open-store.js';
+import { BIN, childEnv } from '../helpers/process.js';
 import { TEST_SECRET_KEY } from '../helpers/service.js';
 import { dropSchema, freshSchemaName, holdServerLock, postgresForTests, TEST_DATABASE_URL } from '../store/postgres-database.js';
 
-const BIN = path.resolve(import.meta.dirname, '../../bin/reghook.js');
 const pg = await postgresForTests('start-up');
 const STACK_LINE = /^\s+at /m;
 const schemas: string[] = [];
@@ -62,13 +62,7 @@ const postgresUrl = (port: number, database = new URL(TEST_DATABASE_URL).pathnam
 /** Runs `reghook <command>`; `until` resolves when the output matches. */
 function start(command: 'serve' | 'worker', env: Record<string, string>, options: { uid?: number } = {}) {
   const child = spawn(process.execPath, [BIN, command], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      REGHOOK_PORT: '0',
-      REGHOOK_SECRET_KEY: TEST_SECRET_KEY,
-      REGHOOK_ADMIN_TOKEN: 'an-admin-token-long-enough',
-      ...env,
-    },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
