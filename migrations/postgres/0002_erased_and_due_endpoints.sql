@@ -43,12 +43,17 @@ BEGIN
 END
 $$;
 
--- New pending deliveries can only bring a project's due time forward: no scan, and no row lock
--- unless it moves (a busy project's due time is usually in the past already).
+-- New pending deliveries can only bring a project's due time forward: no scan. The endpoint row is
+-- locked even when its due time does not move, and held to commit: a concurrent refresh (a claim
+-- leasing this project's due rows) cannot see this uncommitted row, and would otherwise raise the
+-- due time past it, leaving it unclaimed. With the lock, the refresh waits and then sees it.
 CREATE FUNCTION events_due_after_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  PERFORM 1 FROM endpoints p
+  WHERE p.app_id IN (SELECT app_id FROM new_rows WHERE status = 'pending')
+  ORDER BY p.app_id FOR NO KEY UPDATE;
   UPDATE endpoints p SET next_due_at = n.due
-  FROM (SELECT app_id, min(next_attempt_at) AS due FROM new_rows WHERE status = 'pending' GROUP BY app_id ORDER BY app_id) n
+  FROM (SELECT app_id, min(next_attempt_at) AS due FROM new_rows WHERE status = 'pending' GROUP BY app_id) n
   WHERE p.app_id = n.app_id AND p.enabled AND (p.next_due_at IS NULL OR p.next_due_at > n.due);
   RETURN NULL;
 END

@@ -169,8 +169,11 @@ CREATE OR REPLACE FUNCTION events_due_after_insert()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
+  PERFORM 1 FROM endpoints p
+  WHERE p.app_id IN (SELECT app_id FROM new_rows WHERE status = 'pending')
+  ORDER BY p.app_id FOR NO KEY UPDATE;
   UPDATE endpoints p SET next_due_at = n.due
-  FROM (SELECT app_id, min(next_attempt_at) AS due FROM new_rows WHERE status = 'pending' GROUP BY app_id ORDER BY app_id) n
+  FROM (SELECT app_id, min(next_attempt_at) AS due FROM new_rows WHERE status = 'pending' GROUP BY app_id) n
   WHERE p.app_id = n.app_id AND p.enabled AND (p.next_due_at IS NULL OR p.next_due_at > n.due);
   RETURN NULL;
 END
