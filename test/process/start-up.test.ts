@@ -59,12 +59,20 @@ const postgresUrl = (port: number, database = new URL(TEST_DATABASE_URL).pathnam
   return `postgres://${user}@127.0.0.1:${port}/${database}?schema=${schema}`;
 };
 
-/** Runs `reghook <command>`; `until` resolves when the output matches. */
-function start(command: 'serve' | 'worker', env: Record<string, string>, options: { uid?: number } = {}) {
-  const child = spawn(process.execPath, [BIN, command], {
+/**
+ * Runs `reghook <command>`; `until` resolves when the output matches. With `fileModesBind`, a root
+ * test process starts it without the capabilities that let root write through file modes
+ * (setpriv, util-linux), so a read-only file is read-only to it as to any other user.
+ */
+function start(command: 'serve' | 'worker', env: Record<string, string>, options: { fileModesBind?: boolean } = {}) {
+  const asRoot = process.getuid?.() === 0;
+  const [file, args] =
+    options.fileModesBind && asRoot
+      ? ['setpriv', ['--bounding-set=-dac_override,-dac_read_search', '--', process.execPath, BIN, command]]
+      : [process.execPath, [BIN, command]];
+  const child = spawn(file, args, {
     env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
   });
   let stdout = '';
   let stderr = '';
@@ -169,18 +177,15 @@ describe('giving up', () => {
 });
 
 describe('a SQLite database reghook cannot write', () => {
-  // Root writes through file modes; as root the child runs as nobody, for whom the modes hold.
-  const asRoot = process.getuid?.() === 0;
-  const nobody = asRoot ? 65534 : undefined;
 
   it('a read-only database file stops the start with one line naming it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'reghook-ro-'));
     const db = path.join(dir, 'reghook.db');
     await new SqliteStore(db).close();
-    chmodSync(db, asRoot ? 0o444 : 0o400);
+    chmodSync(db, 0o400);
     // The folder stays writable (for -wal/-shm): it is the file that is read-only.
-    chmodSync(dir, asRoot ? 0o777 : 0o700);
-    const proc = start('serve', { REGHOOK_DATABASE_URL: `sqlite:${db}` }, nobody === undefined ? {} : { uid: nobody });
+    chmodSync(dir, 0o700);
+    const proc = start('serve', { REGHOOK_DATABASE_URL: `sqlite:${db}` }, { fileModesBind: true });
     expect(await proc.exited).toEqual({ code: 1, signal: null });
     const lines = proc.stderr().trim().split('\n');
     expect(lines).toEqual([`reghook: cannot open the database ${db}: it is read-only (SQLITE_READONLY); check its permissions and its folder's`]);
@@ -190,9 +195,9 @@ describe('a SQLite database reghook cannot write', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'reghook-ro-'));
     const db = path.join(dir, 'reghook.db');
     await new SqliteStore(db).close();
-    chmodSync(db, asRoot ? 0o444 : 0o400);
+    chmodSync(db, 0o400);
     chmodSync(dir, 0o555);
-    const proc = start('serve', { REGHOOK_DATABASE_URL: `sqlite:${db}` }, nobody === undefined ? {} : { uid: nobody });
+    const proc = start('serve', { REGHOOK_DATABASE_URL: `sqlite:${db}` }, { fileModesBind: true });
     expect(await proc.exited).toEqual({ code: 1, signal: null });
     const lines = proc.stderr().trim().split('\n');
     expect(lines).toHaveLength(1);
