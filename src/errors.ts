@@ -1,20 +1,47 @@
 /**
- * The error catalogue. Every error the API can answer has a stable `code` (never reused) and an
- * HTTP status; the API turns them into RFC 9457 problem+json. Callers branch on `code`, never on text.
+ * The error catalogue. Every error the API can answer has a stable `code` (never reused, never
+ * given a second meaning) and an HTTP status; the API turns them into RFC 9457 problem+json.
+ * Callers branch on `code`, never on text: each situation a caller may want to handle on its own
+ * has a code of its own.
  */
 export const ERROR_CATALOGUE = {
   REGHOOK_VALIDATION: { status: 400, title: 'Request validation failed' },
   REGHOOK_UNAUTHORIZED: { status: 401, title: 'Missing or invalid credentials' },
-  REGHOOK_FORBIDDEN: { status: 403, title: 'Not allowed with this credential' },
+  /** The route needs the admin token (or a full portal session); a project key may not. */
+  REGHOOK_ADMIN_ONLY: { status: 403, title: 'This needs the admin token' },
+  /** Unknown route. */
   REGHOOK_NOT_FOUND: { status: 404, title: 'Not found' },
-  REGHOOK_CONFLICT: { status: 409, title: 'Conflicts with what was already recorded' },
+  /** No such project, or another project than the key's (the two look alike: no probing). */
+  REGHOOK_PROJECT_NOT_FOUND: { status: 404, title: 'Project not found' },
+  REGHOOK_EVENT_NOT_FOUND: { status: 404, title: 'Event not found' },
+  /** The project has no webhook endpoint yet (its routes need one). */
+  REGHOOK_ENDPOINT_NOT_FOUND: { status: 404, title: 'No webhook endpoint yet' },
+  REGHOOK_API_KEY_NOT_FOUND: { status: 404, title: 'API key not found' },
+  REGHOOK_PROJECT_EXISTS: { status: 409, title: 'A project with this appId exists' },
+  /** The user was already reported with other data; nothing was changed. */
+  REGHOOK_REGISTRATION_CONFLICT: { status: 409, title: 'Registration conflicts with the one recorded' },
+  /** The transactionId was already reported for another user. */
+  REGHOOK_TRANSACTION_REUSED: { status: 409, title: 'transactionId already used' },
+  /** Redelivery needs an endpoint: set one first. */
+  REGHOOK_ENDPOINT_MISSING: { status: 409, title: 'The project has no webhook endpoint' },
+  REGHOOK_ENDPOINT_DISABLED: { status: 409, title: 'The webhook endpoint is disabled' },
+  /** A scheduled attempt of this event holds its lease: no second, concurrent delivery of one webhook-id. */
+  REGHOOK_ATTEMPT_IN_FLIGHT: { status: 409, title: 'An attempt of this event is in flight' },
   REGHOOK_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   REGHOOK_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
-  REGHOOK_UNPROCESSABLE: { status: 422, title: 'Unprocessable request' },
+  /** Not http(s), credentials in it, too long, or a host the network policy refuses. */
+  REGHOOK_ENDPOINT_URL_REFUSED: { status: 422, title: 'The endpoint URL cannot be used' },
   REGHOOK_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   REGHOOK_INTERNAL: { status: 500, title: 'Internal server error' },
+  /** The database cannot take writes right now (full, read-only, unreachable): retry after Retry-After. */
   REGHOOK_NOT_READY: { status: 503, title: 'Service not ready' },
 } as const;
+
+/** What a 503 for an unavailable database tells the caller to wait (Retry-After, seconds). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** Codes that were answered once and are retired: never to be given another meaning. */
+export const RETIRED_ERROR_CODES = ['REGHOOK_FORBIDDEN', 'REGHOOK_CONFLICT', 'REGHOOK_UNPROCESSABLE'] as const;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 

@@ -6,16 +6,20 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './api/app.js';
+import { Authenticator } from './auth/authenticator.js';
+import { FixedWindowLimiter } from './auth/rate-limit.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ResolvedConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { ManualAttempts } from './dispatch/manual-attempts.js';
 import { createSender } from './dispatch/sender.js';
 import { SigningKeys } from './dispatch/signing-keys.js';
+import { dashboardRoutes } from './dashboard/dashboard.js';
 import { ConfigError } from './errors.js';
 import { RetentionSweeper } from './maintenance/retention.js';
 import { Metrics } from './metrics/metrics.js';
 import { createLogger } from './logger.js';
+import type { OperationDeps } from './operations/deps.js';
 import { loadOrCreateSecretKey } from './secrets/key-file.js';
 import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
 import { generateAdminToken, hashToken } from './secrets/tokens.js';
@@ -45,6 +49,9 @@ export interface Service {
   sweepRetention(): Promise<{ payloads: number; awaiting: number }>;
   stop(): Promise<void>;
 }
+
+/** Failed authentications per minute from one client address before it gets 429 (API and dashboard sign-in). */
+const AUTH_FAILURES_PER_MINUTE = 30;
 
 const SECRET_KEY_CHECK = 'reghook secret key check';
 
@@ -122,19 +129,29 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
 
     let url: string | null = null;
     if (options.mode === 'serve') {
-      app = await buildApp({
+      // One set of use cases (operations/) behind both interfaces; one failed-authentication budget.
+      const operations: OperationDeps = {
         store,
         clock,
-        logger,
         secretBox: box,
-        manual,
         networkPolicy: config.networkPolicy,
+        manual,
+        wakeDispatcher: () => dispatcher?.wake(),
+      };
+      const authenticator = new Authenticator(store, tokenHash, new FixedWindowLimiter(clock, AUTH_FAILURES_PER_MINUTE, 60_000));
+      app = await buildApp({
+        ...operations,
+        logger,
         metrics,
-        adminTokenHash: tokenHash,
+        authenticator,
         keyRateLimitPerMinute: config.keyRateLimitPerMinute,
         trustProxy: config.trustProxy,
+      });
+      await app.register(dashboardRoutes, {
+        ...operations,
+        authenticator,
+        adminTokenHash: tokenHash,
         sessionKey: createHmac('sha256', key).update('reghook dashboard sessions').digest(),
-        wakeDispatcher: () => dispatcher?.wake(),
       });
       await app.listen({ host: config.host, port: config.port });
       signal?.throwIfAborted();

@@ -22,7 +22,7 @@ describe.each(backends)('API keys (%s)', (backend) => {
     const minted = await svc.call('POST', '/v1/projects/1/api-keys', undefined, key1);
     expect(minted.status).toBe(403);
     expect(minted.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(minted.json.code).toBe('REGHOOK_FORBIDDEN');
+    expect(minted.json.code).toBe('REGHOOK_ADMIN_ONLY');
     expect(minted.json.apiKey).toBeUndefined();
     const after = await svc.call('GET', '/v1/projects/1/api-keys');
     expect(after.json.data).toHaveLength(before.json.data.length);

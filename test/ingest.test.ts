@@ -64,7 +64,7 @@ describe('registrations', () => {
     const res = await svc.call('POST', '/v1/registrations', { ...reg, subscriberName: 'Someone Else' });
     expect(res.status).toBe(409);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.json).toMatchObject({ status: 409, code: 'REGHOOK_CONFLICT' });
+    expect(res.json).toMatchObject({ status: 409, code: 'REGHOOK_REGISTRATION_CONFLICT' });
     expect((await eventsOf(1)).length).toBe(before);
     const event = await svc.call('GET', `/v1/projects/1/events/${first.json.eventId}`);
     expect(event.json.payload.subscriberName).toBe('John Doe');
@@ -73,7 +73,7 @@ describe('registrations', () => {
   it('an unknown appId answers 404', async () => {
     const res = await svc.call('POST', '/v1/registrations', registration({ appId: 999 }));
     expect(res.status).toBe(404);
-    expect(res.json.code).toBe('REGHOOK_NOT_FOUND');
+    expect(res.json.code).toBe('REGHOOK_PROJECT_NOT_FOUND');
   });
 
   it('concurrent duplicate registrations of one user produce one event', async () => {

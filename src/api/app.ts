@@ -7,32 +7,23 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
-import { errorCode, isDatabaseUnavailable, ReghookError } from '../errors.js';
+import { DATABASE_RETRY_AFTER_SECONDS, errorCode, isDatabaseUnavailable, ReghookError } from '../errors.js';
 import { LogThrottle } from '../logger.js';
-import type { NetworkPolicy } from '../dispatch/network-policy.js';
-import type { ManualAttempts } from '../dispatch/manual-attempts.js';
-import type { Metrics } from '../metrics/metrics.js';
-import type { SecretBox } from '../secrets/secret-box.js';
-import type { Store } from '../store/store.js';
 import { packageVersion } from '../package-info.js';
-import { Authenticator, type Principal } from './auth.js';
+import type { Principal } from '../auth/authenticator.js';
 import { sendProblem } from './problem.js';
 import { SUBSCRIBER_ID_MAX_LENGTH } from './schemas.js';
 import { compileValidator, fieldErrors, nulCharacterPath } from './validation.js';
-import { FixedWindowLimiter } from './rate-limit.js';
+import { FixedWindowLimiter } from '../auth/rate-limit.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { projectRoutes } from './routes/projects.js';
 import { webhookRoutes } from './routes/webhook.js';
 import { eventRoutes } from './routes/events.js';
 import { operationsRoutes } from './routes/operations.js';
-import { dashboardRoutes } from '../dashboard/dashboard.js';
 import { governanceRoutes } from './routes/governance.js';
 
 /** Body size limit of every route; ingest bodies are far smaller. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
-/** When a caller may retry after the database refused a write (full, read-only, unreachable). */
-export const DATABASE_RETRY_AFTER_SECONDS = 5;
 /** At most one error line per this long while the database keeps refusing. */
 const DATABASE_ERROR_LOG_INTERVAL_MS = 60_000;
 
@@ -43,34 +34,9 @@ const DATABASE_ERROR_LOG_INTERVAL_MS = 60_000;
  */
 export const MAX_PARAM_LENGTH = 2 * SUBSCRIBER_ID_MAX_LENGTH;
 
-export interface AppDeps {
-  store: Store;
-  clock: Clock;
-  logger: Logger;
-  secretBox: SecretBox;
-  manual: ManualAttempts;
-  networkPolicy: NetworkPolicy;
-  adminTokenHash: string;
-  /** 32-byte key that signs dashboard session cookies (derived from the secret key). */
-  sessionKey: Buffer;
-  metrics: Metrics;
-  /** Tells the dispatcher that work may be due (no-op on API-only nodes). */
-  wakeDispatcher: () => void;
-  /** Requests per minute allowed to one project API key (the admin token is not limited). */
-  keyRateLimitPerMinute?: number;
-  /** Failed authentications per minute allowed from one client address. */
-  authFailuresPerMinute?: number;
-  /**
-   * Addresses and CIDRs of reverse proxies whose X-Forwarded-For is believed (REGHOOK_TRUST_PROXY);
-   * default none: request.ip is the peer's address, and a forwarded header from anyone is ignored.
-   */
-  trustProxy?: readonly string[];
-}
+import type { AppDeps } from './http.js';
 
-/** What route plugins receive: the app's dependencies and its one Authenticator. */
-export interface RouteDeps extends AppDeps {
-  authenticator: Authenticator;
-}
+export type { AppDeps } from './http.js';
 
 /** Who may call a route: set per route as `config: { access }`. */
 export type Access = 'public' | 'admin' | 'project';
@@ -133,12 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     parseJson(request, text, done);
   });
 
-  const auth = new Authenticator(
-    deps.store,
-    deps.adminTokenHash,
-    new FixedWindowLimiter(deps.clock, deps.authFailuresPerMinute ?? 30, 60_000),
-  );
-  const routeDeps: RouteDeps = { ...deps, authenticator: auth };
+  const auth = deps.authenticator;
   app.decorateRequest('principal', null);
   const keyRequests = new FixedWindowLimiter(deps.clock, deps.keyRateLimitPerMinute ?? 1200, 60_000);
   const tooMany = (retryAfter: number, detail: string) =>
@@ -156,14 +117,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     }
     request.principal = principal;
     if (access === 'admin' && principal.kind !== 'admin') {
-      throw new ReghookError('REGHOOK_FORBIDDEN', 'this route needs the admin token, not a project key');
+      throw new ReghookError('REGHOOK_ADMIN_ONLY', 'this route needs the admin token, not a project key');
     }
   });
   app.addHook('preValidation', async (request) => {
     const principal = request.principal;
     const appId = (request.params as { appId?: unknown } | undefined)?.appId;
     if (principal?.kind === 'project' && appId !== undefined && String(appId) !== String(principal.appId)) {
-      throw new ReghookError('REGHOOK_NOT_FOUND', `project ${String(appId)} not found`);
+      throw new ReghookError('REGHOOK_PROJECT_NOT_FOUND', `project ${String(appId)} not found`);
     }
   });
   // SPEC section 5: a U+0000 in any string of any route is refused before anything reads it
@@ -230,19 +191,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  await app.register(operationsRoutes, routeDeps);
-  await app.register(ingestRoutes, routeDeps);
-  await app.register(projectRoutes, routeDeps);
-  await app.register(webhookRoutes, routeDeps);
-  await app.register(eventRoutes, routeDeps);
-  await app.register(governanceRoutes, routeDeps);
-  await app.register(dashboardRoutes, routeDeps);
+  await app.register(operationsRoutes, deps);
+  await app.register(ingestRoutes, deps);
+  await app.register(projectRoutes, deps);
+  await app.register(webhookRoutes, deps);
+  await app.register(eventRoutes, deps);
+  await app.register(governanceRoutes, deps);
   return app;
-}
-
-/** ISO 8601 text of epoch milliseconds (null stays null). */
-export function iso(ms: number): string;
-export function iso(ms: number | null): string | null;
-export function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
 }

@@ -3,8 +3,7 @@
  * and generate /openapi.json, so the documentation cannot drift from what is enforced.
  */
 import { Type, type Static } from 'typebox';
-
-export const MAX_ID = 2_147_483_647;
+import { MAX_ID } from '../domain/ids.js';
 
 /** The longest subscriberId, in code points (Ajv's maxLength): ingest and erasure accept the same ids. */
 export const SUBSCRIBER_ID_MAX_LENGTH = 128;

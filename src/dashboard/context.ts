@@ -4,9 +4,9 @@
  * redirects.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteDeps } from '../api/app.js';
-import { recordAudit, type AuditAction } from '../api/audit.js';
-import { MAX_ID } from '../api/schemas.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import { MAX_ID } from '../domain/ids.js';
+import type { Actor, OperationDeps } from '../operations/deps.js';
 import { hashesEqual } from '../secrets/tokens.js';
 import type { Project } from '../store/store.js';
 import { FLASH_COOKIE, FLASH_LIFETIME_MS, FlashCodec, type Flash } from './flash.js';
@@ -28,11 +28,20 @@ export function formField(body: unknown, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** What the dashboard needs: the operations' dependencies, the shared Authenticator, its cookie key. */
+export interface DashboardDeps extends OperationDeps {
+  authenticator: Authenticator;
+  /** The admin token's hash: a session of the admin ends when the token changes. */
+  adminTokenHash: string;
+  /** 32-byte key that signs session cookies (derived from the secret key). */
+  sessionKey: Buffer;
+}
+
 export class DashboardContext {
   readonly sessions: SessionCodec;
   readonly flashes: FlashCodec;
 
-  constructor(readonly deps: RouteDeps) {
+  constructor(readonly deps: DashboardDeps) {
     this.sessions = new SessionCodec(deps.sessionKey);
     this.flashes = new FlashCodec(deps.secretBox);
   }
@@ -116,9 +125,9 @@ export class DashboardContext {
     return this.deps.store.getProject(appId);
   }
 
-  /** Appends to the project's audit log, as the session's principal, marked as done in the dashboard. */
-  async audit(request: FastifyRequest, session: Session, appId: number, action: AuditAction, details: Record<string, unknown>, now: number) {
-    await recordAudit(this.deps.store, { principal: principalOf(session), ip: request.ip }, appId, action, details, now, 'dashboard');
+  /** The session's principal as the operations' Actor (audited as done in the dashboard). */
+  actor(request: FastifyRequest, session: Session): Actor {
+    return { principal: principalOf(session), ip: request.ip, via: 'dashboard' };
   }
 
   /** Reads and clears this session's flash. */

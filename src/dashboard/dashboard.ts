@@ -6,16 +6,15 @@
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { DATABASE_RETRY_AFTER_SECONDS, type RouteDeps } from '../api/app.js';
-import { isDatabaseUnavailable } from '../errors.js';
-import { DashboardContext } from './context.js';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../errors.js';
+import { DashboardContext, type DashboardDeps } from './context.js';
 import { html } from './html.js';
 import { SECURITY_HEADERS, sendPage } from './layout.js';
 import { eventPageRoutes } from './routes/events.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { webhookPageRoutes } from './routes/webhooks.js';
 
-export async function dashboardRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+export async function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
   await app.register(formbody);
   await app.register(cookie);
   const ctx = new DashboardContext(deps);

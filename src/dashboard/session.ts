@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Principal } from '../api/auth.js';
+import type { Principal } from '../auth/authenticator.js';
 
 export const SESSION_COOKIE = 'reghook_session';
 export const SESSION_LIFETIME_MS = 12 * 60 * 60 * 1000;

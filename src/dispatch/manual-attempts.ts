@@ -11,10 +11,13 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
 
-export type RedeliverResult = 'started' | 'not_found' | 'no_endpoint' | 'endpoint_disabled' | 'in_flight';
+/** `started`: the attempt runs; `outcome` settles with its result (null if it could not be made). */
+export type RedeliverResult =
+  | { kind: 'started'; outcome: Promise<AttemptOutcome | null> }
+  | { kind: 'not_found' | 'no_endpoint' | 'endpoint_disabled' | 'in_flight' };
 
 export class ManualAttempts {
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly store: Store,
@@ -47,13 +50,13 @@ export class ManualAttempts {
   /** Opens a manual attempt and makes it in the background (the API answers 202 at once). */
   async redeliver(appId: number, eventId: string): Promise<RedeliverResult> {
     const endpoint = await this.store.getEndpoint(appId);
-    if (!endpoint) return (await this.store.getEvent(appId, eventId)) ? 'no_endpoint' : 'not_found';
-    if (!endpoint.enabled) return (await this.store.getEvent(appId, eventId)) ? 'endpoint_disabled' : 'not_found';
+    if (!endpoint) return { kind: (await this.store.getEvent(appId, eventId)) ? 'no_endpoint' : 'not_found' };
+    if (!endpoint.enabled) return { kind: (await this.store.getEvent(appId, eventId)) ? 'endpoint_disabled' : 'not_found' };
     const now = this.clock.now();
     const attempt = await this.store.openManualAttempt(appId, eventId, now);
-    if (!attempt) return 'not_found';
-    if (attempt === 'in_flight') return 'in_flight';
-    const run = (async () => {
+    if (!attempt) return { kind: 'not_found' };
+    if (attempt === 'in_flight') return { kind: 'in_flight' };
+    const run = (async (): Promise<AttemptOutcome | null> => {
       try {
         const outcome = await this.sender.send({
           appId,
@@ -65,13 +68,15 @@ export class ManualAttempts {
         });
         await this.store.recordAttempts([{ attemptId: attempt.attemptId, eventId, outcome, next: null }], this.clock.now());
         this.metrics?.attempt('manual', outcome.success, outcome.statusCode, outcome.errorKind);
+        return outcome;
       } catch (error) {
-        this.logger.error({ err: toError(error), eventId }, 'manual attempt failed to run');
+        this.logger.error({ error: { message: toError(error).message }, eventId }, 'manual attempt failed to run');
+        return null;
       }
     })();
     this.running.add(run);
     void run.finally(() => this.running.delete(run));
-    return 'started';
+    return { kind: 'started', outcome: run };
   }
 
   /** Waits for manual attempts still in flight (shutdown). */

@@ -12,6 +12,7 @@
 import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, request } from 'undici';
+import type { AttemptErrorKind } from '../domain/attempt-error.js';
 import { isSuccess } from '../domain/retry-policy.js';
 import { USER_AGENT } from '../package-info.js';
 import { signatureHeader } from '../signing/standard-webhooks.js';
@@ -231,7 +232,7 @@ async function readBounded(raw: BodyStream, encoding: string | string[] | undefi
   return keptBytes === 0 ? null : responseText(Buffer.concat(kept));
 }
 
-const ERROR_KINDS: Record<string, string> = {
+const ERROR_KINDS: Record<string, AttemptErrorKind> = {
   REGHOOK_DESTINATION_REFUSED: 'destination_refused',
   UND_ERR_CONNECT_TIMEOUT: 'timeout',
   UND_ERR_HEADERS_TIMEOUT: 'timeout',
@@ -251,7 +252,7 @@ const ERROR_KINDS: Record<string, string> = {
 };
 
 /** Maps an undici / Node error to a stable error kind, by code (never by message). */
-export function classifyError(error: unknown): string {
+export function classifyError(error: unknown): AttemptErrorKind {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
     const code = (current as { code?: unknown }).code;

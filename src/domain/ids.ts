@@ -24,3 +24,6 @@ export function timeSortableId(nowMs: number): string {
 export function newEventId(nowMs: number): string {
   return `evt_${timeSortableId(nowMs)}`;
 }
+
+/** The largest appId, flowId or siteId (a PostgreSQL integer). */
+export const MAX_ID = 2_147_483_647;

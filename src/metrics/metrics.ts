@@ -4,13 +4,11 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Clock } from '../clock.js';
+import { ATTEMPT_ERROR_KINDS, type AttemptErrorKind } from '../domain/attempt-error.js';
 import type { Store } from '../store/store.js';
 
-/** Error kinds the sender reports; anything else is counted as `other`. */
-const ATTEMPT_OUTCOMES = new Set([
-  'success', 'http_error', 'timeout', 'connection_refused', 'connection_reset', 'dns_error', 'tls_error',
-  'destination_refused', 'host_unreachable', 'invalid_url', 'network_error', 'internal_error',
-]);
+/** The outcomes counted: a success, an answer other than 200, or an attempt error kind. */
+const ATTEMPT_OUTCOMES = new Set<string>(['success', 'http_error', ...ATTEMPT_ERROR_KINDS]);
 
 export class Metrics {
   readonly registry = new Registry();
@@ -76,7 +74,7 @@ export class Metrics {
   }
 
   /** Counts one finished attempt. */
-  attempt(trigger: string, success: boolean, statusCode: number | null, errorKind: string | null): void {
+  attempt(trigger: string, success: boolean, statusCode: number | null, errorKind: AttemptErrorKind | null): void {
     const outcome = success ? 'success' : statusCode !== null && errorKind === null ? 'http_error' : (errorKind ?? 'other');
     this.attempts.inc({ trigger, outcome: ATTEMPT_OUTCOMES.has(outcome) ? outcome : 'other' });
   }

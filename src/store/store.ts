@@ -2,6 +2,7 @@
  * The Store: everything reghook keeps, behind one interface. The API and the dispatcher depend on
  * this file only; `sqlite/` and `postgres/` implement it. Times are epoch milliseconds.
  */
+import type { AttemptErrorKind } from '../domain/attempt-error.js';
 import type { EventStatus } from '../domain/retry-policy.js';
 import type { NormalizedRegistration } from '../domain/registration.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../domain/triggers.js';
@@ -39,7 +40,7 @@ export type AttemptTrigger = 'scheduled' | 'manual' | 'test';
 /** How an attempt ended; `null` statusCode with an errorKind for failures without a response. */
 export interface AttemptOutcome {
   statusCode: number | null;
-  errorKind: string | null;
+  errorKind: AttemptErrorKind | null;
   durationMs: number;
   /** The first 1 KiB of the response body. */
   responseBody: string | null;

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type NormalizedRegistration } from '../../src/domain/registration.js';
-import type { ClaimOptions, FinishedAttempt, Store } from '../../src/store/store.js';
+import type { AttemptOutcome, ClaimOptions, FinishedAttempt, Store } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
   store: Store;
@@ -43,7 +43,7 @@ function reg(appId: number, overrides: Record<string, unknown> = {}): Normalized
 }
 
 const ok = (statusCode = 200) => ({ success: statusCode === 200, statusCode, errorKind: null, durationMs: 12.4, responseBody: 'ok' });
-const timeout = { success: false, statusCode: null, errorKind: 'timeout', durationMs: 400, responseBody: null };
+const timeout: AttemptOutcome = { success: false, statusCode: null, errorKind: 'timeout', durationMs: 400, responseBody: null };
 
 export function storeContract(backend: string, factory: StoreFactory): void {
   describe(`Store contract: ${backend}`, () => {

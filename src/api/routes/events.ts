@@ -2,10 +2,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { attemptErrorLabel } from '../../domain/attempt-error.js';
 import { ReghookError } from '../../errors.js';
+import { recoverFailed, redeliver } from '../../operations/deliveries.js';
+import { requireProject } from '../../operations/projects.js';
 import type { AttemptRecord, EventSummary } from '../../store/store.js';
-import { iso, type AppDeps } from '../app.js';
-import { recordAudit } from '../audit.js';
+import { actorOf, iso, type AppDeps } from '../http.js';
 import { AppIdParams, EventDetail, EventListQuery, EventParams, EventSummary as EventSummarySchema, ListOf, RecoverBody } from '../schemas.js';
 import { instantOf } from '../validation.js';
 
@@ -27,18 +29,14 @@ const attempt = (a: AttemptRecord) => ({
   success: a.outcome ? a.outcome.success : null,
   statusCode: a.outcome?.statusCode ?? null,
   // An attempt without an outcome was in flight when its process stopped.
-  error: a.outcome ? (a.outcome.errorKind ?? (a.outcome.success ? null : `http_${a.outcome.statusCode}`)) : 'interrupted',
+  error: a.outcome ? attemptErrorLabel(a.outcome) : 'interrupted',
   responseBody: a.outcome?.responseBody ?? null,
 });
 
 export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, clock } = deps;
+  const { store } = deps;
   const common = { config: { access: 'project' as const } };
-
-  const projectOr404 = async (appId: number) => {
-    if (!(await store.getProject(appId))) throw new ReghookError('REGHOOK_NOT_FOUND', `project ${appId} not found`);
-  };
 
   app.get(
     '/v1/projects/:appId/events',
@@ -53,7 +51,7 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
       },
     },
     async (request) => {
-      await projectOr404(request.params.appId);
+      await requireProject(store, request.params.appId);
       const page = await store.listEvents(request.params.appId, {
         status: request.query.status,
         limit: request.query.limit ?? 50,
@@ -71,7 +69,7 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     },
     async (request) => {
       const event = await store.getEvent(request.params.appId, request.params.eventId);
-      if (!event) throw new ReghookError('REGHOOK_NOT_FOUND', `event ${request.params.eventId} not found`);
+      if (!event) throw new ReghookError('REGHOOK_EVENT_NOT_FOUND', `event ${request.params.eventId} not found`);
       return {
         ...summary(event),
         payload: event.body === null ? null : (JSON.parse(event.body) as Record<string, unknown>),
@@ -93,19 +91,8 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     },
     async (request, reply) => {
       const { appId, eventId } = request.params;
-      const result = await deps.manual.redeliver(appId, eventId);
-      switch (result) {
-        case 'not_found':
-          throw new ReghookError('REGHOOK_NOT_FOUND', `event ${eventId} not found (or its payload was erased)`);
-        case 'no_endpoint':
-          throw new ReghookError('REGHOOK_CONFLICT', 'the project has no webhook endpoint; set one first');
-        case 'endpoint_disabled':
-          throw new ReghookError('REGHOOK_CONFLICT', 'the webhook endpoint is disabled; enable it first');
-        case 'in_flight':
-          throw new ReghookError('REGHOOK_CONFLICT', 'an attempt of this event is in flight right now; try again when it has finished');
-        case 'started':
-          return reply.code(202).send({ eventId, status: 'attempting' as const });
-      }
+      await redeliver(deps, appId, eventId);
+      return reply.code(202).send({ eventId, status: 'attempting' as const });
     },
   );
 
@@ -122,13 +109,8 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
       },
     },
     async (request) => {
-      await projectOr404(request.params.appId);
-      const now = clock.now();
       const since = instantOf(request.body.since, '/since');
-      const recovered = await store.recoverFailed(request.params.appId, since, now);
-      await recordAudit(store, request, request.params.appId, 'events.recovered', { since: request.body.since, recovered }, now);
-      if (recovered > 0) deps.wakeDispatcher();
-      return { recovered };
+      return { recovered: await recoverFailed(deps, actorOf(request), request.params.appId, since) };
     },
   );
 }

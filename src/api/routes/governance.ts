@@ -2,9 +2,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ReghookError } from '../../errors.js';
-import { iso, type AppDeps } from '../app.js';
-import { recordAudit } from '../audit.js';
+import { eraseSubscriber } from '../../operations/deliveries.js';
+import { requireProject } from '../../operations/projects.js';
+import { actorOf, iso, type AppDeps } from '../http.js';
 import { AppIdParams, ListOf, RegistrationBody } from '../schemas.js';
 
 const AuditEntry = Type.Object({
@@ -18,11 +18,7 @@ const AuditEntry = Type.Object({
 
 export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, clock } = deps;
-
-  const projectOr404 = async (appId: number) => {
-    if (!(await store.getProject(appId))) throw new ReghookError('REGHOOK_NOT_FOUND', `project ${appId} not found`);
-  };
+  const { store } = deps;
 
   app.get(
     '/v1/projects/:appId/audit-log',
@@ -43,7 +39,7 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
       },
     },
     async (request) => {
-      await projectOr404(request.params.appId);
+      await requireProject(store, request.params.appId);
       const limit = request.query.limit ?? 50;
       const rows = await store.listAudit(request.params.appId, limit + 1, request.query.cursor ? Number(request.query.cursor) : null);
       const page = rows.slice(0, limit);
@@ -71,11 +67,7 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
       },
     },
     async (request) => {
-      const { appId, subscriberId } = request.params;
-      await projectOr404(appId);
-      const erased = await store.eraseSubscriber(appId, subscriberId, clock.now());
-      // The audit record says that an erasure happened, never whom it concerned.
-      await recordAudit(store, request, appId, 'subscriber.erased', { registrations: erased.registrations }, clock.now());
+      const erased = await eraseSubscriber(deps, actorOf(request), request.params.appId, request.params.subscriberId);
       return { erasedRegistrations: erased.registrations, erasedPayloads: erased.events };
     },
   );

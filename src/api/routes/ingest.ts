@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { newEventId, normalizeRegistration, purchaseAnswerStatus } from '../../domain/index.js';
 import { ReghookError } from '../../errors.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../http.js';
 import { PurchaseAnswer, PurchaseBody, RegistrationAnswer, RegistrationBody } from '../schemas.js';
 import { instantOf } from '../validation.js';
 
@@ -30,10 +30,10 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
       deps.metrics.ingest.inc({ route: 'registrations', outcome: result.kind === 'created' ? result.answer.status : result.kind });
       switch (result.kind) {
         case 'unknown_app':
-          throw new ReghookError('REGHOOK_NOT_FOUND', `no project has appId ${registration.appId}`);
+          throw new ReghookError('REGHOOK_PROJECT_NOT_FOUND', `no project has appId ${registration.appId}`);
         case 'conflict':
           throw new ReghookError(
-            'REGHOOK_CONFLICT',
+            'REGHOOK_REGISTRATION_CONFLICT',
             'this user was already reported with different data; nothing was changed',
             { errors: [{ path: '/clientUuid', message: 'already registered with different data' }] },
           );
@@ -73,9 +73,9 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
       });
       switch (result.kind) {
         case 'unknown_app':
-          throw new ReghookError('REGHOOK_NOT_FOUND', `no project has appId ${body.appId}`);
+          throw new ReghookError('REGHOOK_PROJECT_NOT_FOUND', `no project has appId ${body.appId}`);
         case 'conflict':
-          throw new ReghookError('REGHOOK_CONFLICT', 'this transactionId was already reported for another user', {
+          throw new ReghookError('REGHOOK_TRANSACTION_REUSED', 'this transactionId was already reported for another user', {
             errors: [{ path: '/transactionId', message: 'already used for another clientUuid' }],
           });
         case 'repeat':

@@ -1,6 +1,6 @@
 /** Health, readiness and the generated API description. */
 import type { FastifyInstance } from 'fastify';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../http.js';
 
 export async function operationsRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
   app.get('/healthz', { schema: { tags: ['operations'], security: [], summary: 'The process is alive' } }, async () => ({

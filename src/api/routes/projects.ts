@@ -6,32 +6,16 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { ReghookError } from '../../errors.js';
-import { requireAdmin } from '../auth.js';
-import { generateApiKey, hashToken } from '../../secrets/tokens.js';
-import type { ApiKeyRecord, Store } from '../../store/store.js';
-import { iso, type AppDeps } from '../app.js';
-import { recordAudit } from '../audit.js';
+import { createApiKey, createProject, listApiKeys, requireProject, revokeApiKey } from '../../operations/projects.js';
+import type { ApiKeyRecord } from '../../store/store.js';
+import { actorOf, iso, type AppDeps } from '../http.js';
 import { ApiKey, AppIdParams, KeyParams, ListOf, NewApiKey, Project, ProjectBody } from '../schemas.js';
-
-/** Creates and stores a key for a project; the plaintext is returned once and never stored. */
-async function issueKey(store: Store, appId: number, now: number): Promise<{ id: string; apiKey: string }> {
-  const { id, key } = generateApiKey();
-  await store.addApiKey({ id, appId, hash: hashToken(key), prefix: key.slice(0, 8), createdAt: now, revokedAt: null });
-  return { id, apiKey: key };
-}
 
 const apiKeyView = (k: ApiKeyRecord) => ({ id: k.id, prefix: k.prefix, createdAt: iso(k.createdAt), revokedAt: iso(k.revokedAt) });
 
 export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, clock } = deps;
-
-  const projectOr404 = async (appId: number) => {
-    const project = await store.getProject(appId);
-    if (!project) throw new ReghookError('REGHOOK_NOT_FOUND', `project ${appId} not found`);
-    return project;
-  };
+  const { store } = deps;
 
   app.post(
     '/v1/projects',
@@ -45,16 +29,8 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
       },
     },
     async (request, reply) => {
-      const now = clock.now();
-      const { appId, name } = request.body;
-      if ((await store.createProject({ appId, name, createdAt: now })) === 'exists') {
-        throw new ReghookError('REGHOOK_CONFLICT', `a project with appId ${appId} exists`, {
-          errors: [{ path: '/appId', message: 'is taken' }],
-        });
-      }
-      const key = await issueKey(store, appId, now);
-      await recordAudit(store, request, appId, 'project.created', { name, apiKeyId: key.id }, now);
-      return reply.code(201).send({ appId, name, createdAt: iso(now), apiKeyId: key.id, apiKey: key.apiKey });
+      const { project, apiKeyId, apiKey } = await createProject(deps, actorOf(request), request.body);
+      return reply.code(201).send({ appId: project.appId, name: project.name, createdAt: iso(project.createdAt), apiKeyId, apiKey });
     },
   );
 
@@ -98,8 +74,8 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
       },
     },
     async (request) => {
-      const project = await projectOr404(request.params.appId);
-      const keys = await store.listApiKeys(project.appId);
+      const project = await requireProject(store, request.params.appId);
+      const keys = await listApiKeys(deps, project.appId);
       return {
         appId: project.appId,
         name: project.name,
@@ -121,8 +97,7 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
       },
     },
     async (request) => {
-      const project = await projectOr404(request.params.appId);
-      const keys = await store.listApiKeys(project.appId);
+      const keys = await listApiKeys(deps, request.params.appId);
       // A project holds a handful of keys: one page, always the last.
       return { data: keys.map(apiKeyView), nextCursor: null };
     },
@@ -142,12 +117,7 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
       },
     },
     async (request, reply) => {
-      requireAdmin(request.principal!, 'creating an API key needs the admin token; a project key may list and revoke keys');
-      const project = await projectOr404(request.params.appId);
-      const now = clock.now();
-      const key = await issueKey(store, project.appId, now);
-      await recordAudit(store, request, project.appId, 'api_key.created', { apiKeyId: key.id }, now);
-      return reply.code(201).send(key);
+      return reply.code(201).send(await createApiKey(deps, actorOf(request), request.params.appId));
     },
   );
 
@@ -158,12 +128,7 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
       schema: { tags: ['projects'], summary: 'Revoke an API key', params: KeyParams },
     },
     async (request, reply) => {
-      const { appId, keyId } = request.params;
-      const now = clock.now();
-      if (!(await store.revokeApiKey(appId, keyId, now))) {
-        throw new ReghookError('REGHOOK_NOT_FOUND', `no active key ${keyId} in project ${appId}`);
-      }
-      await recordAudit(store, request, appId, 'api_key.revoked', { apiKeyId: keyId }, now);
+      await revokeApiKey(deps, actorOf(request), request.params.appId, request.params.keyId);
       return reply.code(204).send();
     },
   );

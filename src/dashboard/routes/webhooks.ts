@@ -1,9 +1,9 @@
 /** Developer Tools → Webhooks: the page and its forms (endpoint, secret, test, recovery). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { PREVIOUS_SECRET_VALIDITY_MS } from '../../api/routes/webhook.js';
-import { checkEndpointUrl } from '../../dispatch/network-policy.js';
-import { generateSecret } from '../../signing/standard-webhooks.js';
-import type { Project } from '../../store/store.js';
+import { ReghookError } from '../../errors.js';
+import { recoverFailed, sendTestWebhook } from '../../operations/deliveries.js';
+import { revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
+import type { AttemptOutcome, Project } from '../../store/store.js';
 import { chartWindow, type ChartRange } from '../chart.js';
 import { formField, type DashboardContext } from '../context.js';
 import type { Flash } from '../flash.js';
@@ -39,7 +39,7 @@ interface PageState {
 }
 
 export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
-  const { store, secretBox } = ctx.deps;
+  const { store } = ctx.deps;
   const pagePath = (appId: number) => `/projects/${appId}/webhooks`;
 
   async function renderPage(request: FastifyRequest, reply: FastifyReply, session: Session, project: Project, state: PageState, status = 200) {
@@ -121,9 +121,8 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const { session, project } = target;
     const url = (formField(request.body, 'url') ?? '').trim();
     const enabled = formField(request.body, 'enabled') !== undefined;
-    const error = url === '' ? 'Enter the endpoint URL (required).' : checkEndpointUrl(ctx.deps.networkPolicy, url);
-    if (error !== null) {
-      return renderPage(
+    const refuse = (error: string) =>
+      renderPage(
         request,
         reply,
         session,
@@ -131,12 +130,15 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
         { endpointForm: { url, enabled, error }, notices: [{ tone: 'error', text: 'The endpoint was not saved: fix the URL below.' }] },
         422,
       );
+    if (url === '') return refuse('Enter the endpoint URL (required).');
+    let saved: Awaited<ReturnType<typeof setEndpoint>>;
+    try {
+      saved = await setEndpoint(ctx.deps, ctx.actor(request, session), project.appId, { url, enabled });
+    } catch (error) {
+      if (error instanceof ReghookError && error.code === 'REGHOOK_ENDPOINT_URL_REFUSED') return refuse(error.errors?.[0]?.message ?? error.message);
+      throw error;
     }
-    const secret = generateSecret();
-    const now = ctx.now();
-    const { endpoint, created } = await store.putEndpoint(project.appId, new URL(url).href, enabled, secretBox.seal(secret), now);
-    await ctx.audit(request, session, project.appId, created ? 'endpoint.created' : 'endpoint.updated', { url: endpoint.url, enabled: endpoint.enabled }, now);
-    if (endpoint.enabled) ctx.deps.wakeDispatcher();
+    const { endpoint, created, signingSecret } = saved;
     const flash: Flash = {
       notices: [
         {
@@ -146,7 +148,7 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
             : 'Endpoint saved but disabled: deliveries wait until you enable it.',
         },
       ],
-      ...(created ? { secret: { value: secret, reason: 'created' as const, previousExpiresAt: null } } : {}),
+      ...(created && signingSecret !== null ? { secret: { value: signingSecret, reason: 'created' as const, previousExpiresAt: null } } : {}),
     };
     return ctx.redirect(reply, `${pagePath(project.appId)}${created ? '#secret' : '#endpoint'}`, { session, value: flash });
   });
@@ -155,10 +157,8 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const target = await postTarget(request, reply);
     if (target === null) return reply;
     const { session, project } = target;
-    const endpoint = await store.getEndpoint(project.appId);
-    if (endpoint) await ctx.audit(request, session, project.appId, 'secret.revealed', {}, ctx.now());
-    const flash: Flash = endpoint
-      ? { secret: { value: secretBox.open(endpoint.secretSealed), reason: 'revealed', previousExpiresAt: null } }
+    const flash: Flash = (await store.getEndpoint(project.appId))
+      ? { secret: { value: (await revealSecret(ctx.deps, ctx.actor(request, session), project.appId)).signingSecret, reason: 'revealed', previousExpiresAt: null } }
       : { notices: [{ tone: 'error', text: 'There is no signing secret yet: save an endpoint URL first.' }] };
     return ctx.redirect(reply, `${pagePath(project.appId)}#secret`, { session, value: flash });
   });
@@ -167,15 +167,11 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const target = await postTarget(request, reply);
     if (target === null) return reply;
     const { session, project } = target;
-    const now = ctx.now();
-    const secret = generateSecret();
-    const expires = now + PREVIOUS_SECRET_VALIDITY_MS;
-    const rotated = await store.rotateSecret(project.appId, secretBox.seal(secret), expires, now);
-    if (rotated) await ctx.audit(request, session, project.appId, 'secret.rotated', { previousSecretExpiresAt: new Date(expires).toISOString() }, now);
+    const rotated = (await store.getEndpoint(project.appId)) ? await rotateSecret(ctx.deps, ctx.actor(request, session), project.appId) : null;
     const flash: Flash = rotated
       ? {
-          notices: [{ tone: 'success', text: `Signing secret rotated. The previous secret keeps signing until ${utcText(expires)}.` }],
-          secret: { value: secret, reason: 'rotated', previousExpiresAt: expires },
+          notices: [{ tone: 'success', text: `Signing secret rotated. The previous secret keeps signing until ${utcText(rotated.previousSecretExpiresAt)}.` }],
+          secret: { value: rotated.signingSecret, reason: 'rotated', previousExpiresAt: rotated.previousSecretExpiresAt },
         }
       : { notices: [{ tone: 'error', text: 'There is no signing secret yet: save an endpoint URL first.' }] };
     return ctx.redirect(reply, `${pagePath(project.appId)}#secret`, { session, value: flash });
@@ -186,7 +182,7 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     if (target === null) return reply;
     const { session, project } = target;
     const at = ctx.now();
-    const outcome = await ctx.deps.manual.sendTest(project.appId);
+    const outcome: AttemptOutcome | null = (await store.getEndpoint(project.appId)) ? await sendTestWebhook(ctx.deps, project.appId) : null;
     const flash: Flash = outcome
       ? {
           notices: [
@@ -217,10 +213,7 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
       const error = value === '' ? 'Enter a date and time (UTC).' : 'Enter a valid date and time, like 2024-05-01T12:00 (UTC).';
       return renderPage(request, reply, session, project, { recover: { value, error }, notices: [{ tone: 'error', text: 'Nothing was recovered.' }] }, 422);
     }
-    const now = ctx.now();
-    const recovered = await store.recoverFailed(project.appId, since, now);
-    await ctx.audit(request, session, project.appId, 'events.recovered', { since: new Date(since).toISOString(), recovered }, now);
-    if (recovered > 0) ctx.deps.wakeDispatcher();
+    const recovered = await recoverFailed(ctx.deps, ctx.actor(request, session), project.appId, since);
     const text =
       recovered === 0
         ? `No failed events were created since ${utcText(since)}; nothing to recover.`

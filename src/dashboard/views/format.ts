@@ -1,4 +1,5 @@
 /** Small view pieces shared by the pages: times, durations, status badges, attempt verdicts. */
+import { attemptErrorLabel } from '../../domain/attempt-error.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import type { AttemptOutcome, AttemptRecord } from '../../store/store.js';
 import { html, type SafeHtml } from '../html.js';
@@ -41,9 +42,7 @@ export function statusBadge(status: EventStatus): SafeHtml {
 export const IN_FLIGHT_WINDOW_MS = 60_000;
 
 /** The error kind of a finished attempt: its transport error, or `http_<status>` for a non-200 answer. */
-export function errorOf(outcome: AttemptOutcome): string | null {
-  return outcome.errorKind ?? (outcome.success ? null : `http_${outcome.statusCode}`);
-}
+export const errorOf = (outcome: AttemptOutcome): string | null => attemptErrorLabel(outcome);
 
 export function attemptBadge(attempt: AttemptRecord, now: number): SafeHtml {
   const { outcome } = attempt;

@@ -15,6 +15,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { AttemptErrorKind } from '../../domain/attempt-error.js';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import {
@@ -79,7 +80,8 @@ interface AttemptRow {
   finished: boolean;
   success: boolean | null;
   status_code: number | null;
-  error_kind: string | null;
+  // Written by recordAttempts only: one of the attempt error kinds.
+  error_kind: AttemptErrorKind | null;
   duration_ms: number | null;
   response_body: string | null;
 }

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, constants as fsConstants, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { AttemptErrorKind } from '../../domain/attempt-error.js';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import {
@@ -58,7 +59,8 @@ interface AttemptRow {
   finished: number;
   success: number | null;
   status_code: number | null;
-  error_kind: string | null;
+  // Written by recordAttempts only: one of the attempt error kinds.
+  error_kind: AttemptErrorKind | null;
   duration_ms: number | null;
   response_body: string | null;
 }

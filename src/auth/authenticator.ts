@@ -68,14 +68,3 @@ export class Authenticator {
     throw new ReghookError('REGHOOK_UNAUTHORIZED', 'the token is not valid (revoked or unknown)');
   }
 }
-
-/** Admin-only routes and actions: a project key is refused (403). */
-export function requireAdmin(principal: Principal, detail = 'this route needs the admin token, not a project key'): void {
-  if (principal.kind !== 'admin') throw new ReghookError('REGHOOK_FORBIDDEN', detail);
-}
-
-/** Project routes: the admin, or a key of that very project; anything else looks like a missing project. */
-export function requireProject(principal: Principal, appId: number): void {
-  if (principal.kind === 'admin') return;
-  if (principal.appId !== appId) throw new ReghookError('REGHOOK_NOT_FOUND', `project ${appId} not found`);
-}

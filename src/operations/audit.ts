@@ -2,9 +2,9 @@
  * The audit trail of SPEC section 7: every change to keys, endpoints and secrets, with who, when
  * and from where. Details never carry a secret or a key.
  */
-import type { FastifyRequest } from 'fastify';
-import type { Principal } from './auth.js';
+import type { Principal } from '../auth/authenticator.js';
 import type { Store } from '../store/store.js';
+import type { Actor } from './deps.js';
 
 export type AuditAction =
   | 'project.created'
@@ -18,19 +18,17 @@ export type AuditAction =
   | 'subscriber.erased';
 
 /** `admin`, or `key:<keyId>` for a project key. */
-export function actorOf(principal: Principal | null): string {
-  if (principal === null) return 'unknown';
+export function actorName(principal: Principal): string {
   return principal.kind === 'admin' ? 'admin' : `key:${principal.keyId}`;
 }
 
 export async function recordAudit(
   store: Store,
-  request: Pick<FastifyRequest, 'principal' | 'ip'>,
+  actor: Actor,
   appId: number,
   action: AuditAction,
   details: Record<string, unknown>,
   now: number,
-  via: 'api' | 'dashboard' = 'api',
 ): Promise<void> {
-  await store.appendAudit({ appId, at: now, actor: actorOf(request.principal), action, details: { ...details, via }, sourceIp: request.ip });
+  await store.appendAudit({ appId, at: now, actor: actorName(actor.principal), action, details: { ...details, via: actor.via }, sourceIp: actor.ip });
 }

@@ -1,0 +1,27 @@
+/**
+ * What every use case needs, and who asks. service.ts builds OperationDeps once; the API, the
+ * dashboard and the CLI call the operations with it and an Actor. No operation sees HTTP.
+ */
+import type { Principal } from '../auth/authenticator.js';
+import type { Clock } from '../clock.js';
+import type { ManualAttempts } from '../dispatch/manual-attempts.js';
+import type { NetworkPolicy } from '../dispatch/network-policy.js';
+import type { SecretBox } from '../secrets/secret-box.js';
+import type { Store } from '../store/store.js';
+
+export interface OperationDeps {
+  store: Store;
+  clock: Clock;
+  secretBox: SecretBox;
+  networkPolicy: NetworkPolicy;
+  manual: ManualAttempts;
+  /** Tells the dispatcher that work may be due (a no-op where no dispatcher runs). */
+  wakeDispatcher: () => void;
+}
+
+/** Who asks, for the audit log: the principal, from where, and through which interface. */
+export interface Actor {
+  principal: Principal;
+  ip: string | null;
+  via: 'api' | 'dashboard';
+}
