@@ -18,13 +18,8 @@ import type { Logger } from 'pino';
 import type { AttemptErrorKind } from '../../domain/attempt-error.js';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
-import {
-  decidePurchase,
-  initialEventStatus,
-  registrationFires,
-  type PurchaseAnswer,
-  type RegistrationAnswer,
-} from '../../domain/triggers.js';
+import { decidePurchaseReport, decideRegistration, purchaseAnswer, registrationAnswer, type EventToCreate, type PurchaseState } from '../../domain/ingest.js';
+import type { PurchaseAnswer, RegistrationAnswer } from '../../domain/triggers.js';
 import { createLogger } from '../../logger.js';
 import type {
   ApiKeyRecord,
@@ -370,12 +365,11 @@ export class PostgresStore implements Store {
     client: Queryable,
     appId: number,
     clientUuid: string,
-    body: string | null,
+    event: EventToCreate,
     eventId: string,
     now: number,
-    endpointEnabled: boolean,
   ): Promise<{ eventId: string; status: 'pending' | 'skipped' }> {
-    const status = initialEventStatus(endpointEnabled);
+    const { status, body } = event;
     const due = status === 'pending' ? now : null;
     // The unique (app_id, client_uuid) constraint turns a second creation into a no-op.
     const inserted = await client.query({
@@ -419,11 +413,17 @@ export class PostgresStore implements Store {
           values: [reg.appId, reg.clientUuid],
         });
         const ctx = rows[0]!;
-        if (ctx.registered) return repeatedRegistration(ctx, reg);
-        if (!ctx.project_exists) return { kind: 'unknown_app' };
-        const answer: RegistrationAnswer = registrationFires(reg.storeRegister, ctx.purchased)
-          ? await this.createEvent(client, reg.appId, reg.clientUuid, reg.body, newEventId, now, ctx.endpoint_enabled === true)
-          : { eventId: null, status: 'awaiting_first_purchase' };
+        const decision = decideRegistration(
+          {
+            projectExists: ctx.project_exists,
+            endpointEnabled: ctx.endpoint_enabled === true,
+            registration: ctx.registered ? { body: ctx.body, answer: JSON.parse(ctx.answer!) as RegistrationAnswer } : null,
+            purchased: ctx.purchased,
+          },
+          reg,
+        );
+        if (decision.kind !== 'record') return decision;
+        const answer = registrationAnswer(decision.event && (await this.createEvent(client, reg.appId, reg.clientUuid, decision.event, newEventId, now)));
         const inserted = await client.query({
           name: 'insert_registration',
           text: `INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, body, answer, created_at)
@@ -472,8 +472,6 @@ export class PostgresStore implements Store {
           values: [p.appId, p.clientUuid, p.transactionId],
         });
         const ctx = rows[0]!;
-        if (ctx.purchased_by !== null) return repeatedPurchase({ client_uuid: ctx.purchased_by, answer: ctx.answer! }, p);
-        if (!ctx.project_exists) return { kind: 'unknown_app' };
         // FOR SHARE: erasure and the awaiting-retention sweep cannot remove this registration while
         // this transaction turns it into an event (they wait, or skip it).
         const registration = (
@@ -483,15 +481,18 @@ export class PostgresStore implements Store {
             values: [p.appId, p.clientUuid],
           })
         ).rows[0];
-        const decision = decidePurchase(registration ? { storeRegister: registration.store_register } : null, ctx.event_exists);
-        let answer: PurchaseAnswer;
-        if (decision.fire) {
-          const event = await this.createEvent(client, p.appId, p.clientUuid, registration!.body, newEventId, now, ctx.endpoint_enabled === true);
-          created.status = event.status;
-          answer = { triggered: true, eventId: event.eventId };
-        } else {
-          answer = { triggered: false, reason: decision.reason };
-        }
+        const state: PurchaseState = {
+          projectExists: ctx.project_exists,
+          endpointEnabled: ctx.endpoint_enabled === true,
+          purchase: ctx.purchased_by !== null ? { clientUuid: ctx.purchased_by, answer: JSON.parse(ctx.answer!) as PurchaseAnswer } : null,
+          registration: registration ? { storeRegister: registration.store_register, body: registration.body } : null,
+          eventExists: ctx.event_exists,
+        };
+        const decision = decidePurchaseReport(state, p.clientUuid);
+        if (decision.kind !== 'record') return decision;
+        const event = decision.event && (await this.createEvent(client, p.appId, p.clientUuid, decision.event, newEventId, now));
+        created.status = event?.status ?? null;
+        const answer = purchaseAnswer(state, event);
         const inserted = await client.query({
           name: 'insert_purchase',
           text: `INSERT INTO purchases (app_id, transaction_id, client_uuid, purchase_date, answer, created_at)
@@ -807,17 +808,23 @@ function pendingBody(r: { id: string; body: string | null }): string {
   return r.body;
 }
 
-/** A repeated registration: the original answer, or a conflict when the data differs. */
-function repeatedRegistration(existing: { body: string | null; answer: string | null }, reg: NormalizedRegistration): RegistrationResult {
-  // A body erased or past retention can no longer be compared: the original answer stands.
-  if (existing.body !== null && existing.body !== reg.body) return { kind: 'conflict' };
-  return { kind: 'repeat', answer: JSON.parse(existing.answer!) as RegistrationAnswer };
+/** The answer to a report that lost its insert race to an identical one: as a repeat of the winner's. */
+function repeatedRegistration(existing: { body: string | null; answer: string }, reg: NormalizedRegistration): RegistrationResult {
+  const decision = decideRegistration(
+    { projectExists: true, endpointEnabled: false, registration: { body: existing.body, answer: JSON.parse(existing.answer) as RegistrationAnswer }, purchased: false },
+    reg,
+  );
+  if (decision.kind === 'record') throw new Error('a recorded registration is never recorded again');
+  return decision;
 }
 
-/** A repeated transactionId: the original answer, or a conflict when it named another user. */
 function repeatedPurchase(existing: { client_uuid: string; answer: string }, p: PurchaseReport): PurchaseResult {
-  if (existing.client_uuid !== p.clientUuid) return { kind: 'conflict' };
-  return { kind: 'repeat', answer: JSON.parse(existing.answer) as PurchaseAnswer };
+  const decision = decidePurchaseReport(
+    { projectExists: true, endpointEnabled: false, purchase: { clientUuid: existing.client_uuid, answer: JSON.parse(existing.answer) as PurchaseAnswer }, registration: null, eventExists: false },
+    p.clientUuid,
+  );
+  if (decision.kind === 'record') throw new Error('a recorded purchase is never recorded again');
+  return decision;
 }
 
 /** Splits a batch, keeping its order, so that no chunk names one event twice. */

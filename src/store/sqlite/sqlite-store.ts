@@ -8,13 +8,8 @@ import path from 'node:path';
 import type { AttemptErrorKind } from '../../domain/attempt-error.js';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
-import {
-  decidePurchase,
-  initialEventStatus,
-  registrationFires,
-  type PurchaseAnswer,
-  type RegistrationAnswer,
-} from '../../domain/triggers.js';
+import { decidePurchaseReport, decideRegistration, purchaseAnswer, registrationAnswer, type EventToCreate, type PurchaseState } from '../../domain/ingest.js';
+import type { PurchaseAnswer, RegistrationAnswer } from '../../domain/triggers.js';
 import { loadMigrations } from '../migration-files.js';
 import type {
   ApiKeyRecord,
@@ -488,29 +483,32 @@ export class SqliteStore implements Store {
   }
 
   /** Creates the user's event unless one exists; answers the event that exists afterwards. */
-  private createEvent(appId: number, clientUuid: string, body: string | null, eventId: string, now: number) {
-    const endpoint = this.s.getEndpoint.get(appId);
-    const status = initialEventStatus(endpoint?.enabled === 1);
-    const due = status === 'pending' ? now : null;
-    const info = this.s.insertEvent.run({ id: eventId, appId, clientUuid, body, status, due, now });
-    if (info.changes === 1) return { eventId, status };
+  private createEvent(appId: number, clientUuid: string, event: EventToCreate, eventId: string, now: number) {
+    const due = event.status === 'pending' ? now : null;
+    const info = this.s.insertEvent.run({ id: eventId, appId, clientUuid, body: event.body, status: event.status, due, now });
+    if (info.changes === 1) return { eventId, status: event.status };
     const existing = this.s.eventByUser.get(appId, clientUuid)!;
     return { eventId: existing.id, status: existing.status === 'skipped' ? ('skipped' as const) : ('pending' as const) };
   }
 
+  /** Whether the project exists and has an enabled endpoint, for the ingest decision. */
+  private projectState(appId: number) {
+    return { projectExists: this.s.getProject.get(appId) !== undefined, endpointEnabled: this.s.getEndpoint.get(appId)?.enabled === 1 };
+  }
+
   async recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
     return this.groupCommit((): RegistrationResult => {
-      const existing = this.s.getRegistration.get(reg.appId, reg.clientUuid);
-      if (existing) {
-        // A body erased or past retention can no longer be compared: the original answer stands.
-        if (existing.body !== null && existing.body !== reg.body) return { kind: 'conflict' };
-        return { kind: 'repeat', answer: JSON.parse(existing.answer) as RegistrationAnswer };
-      }
-      if (!this.s.getProject.get(reg.appId)) return { kind: 'unknown_app' };
-      const purchased = this.s.purchaseExists.get(reg.appId, reg.clientUuid) !== undefined;
-      const answer: RegistrationAnswer = registrationFires(reg.storeRegister, purchased)
-        ? this.createEvent(reg.appId, reg.clientUuid, reg.body, newEventId, now)
-        : { eventId: null, status: 'awaiting_first_purchase' };
+      const recorded = this.s.getRegistration.get(reg.appId, reg.clientUuid);
+      const decision = decideRegistration(
+        {
+          ...this.projectState(reg.appId),
+          registration: recorded ? { body: recorded.body, answer: JSON.parse(recorded.answer) as RegistrationAnswer } : null,
+          purchased: this.s.purchaseExists.get(reg.appId, reg.clientUuid) !== undefined,
+        },
+        reg,
+      );
+      if (decision.kind !== 'record') return decision;
+      const answer = registrationAnswer(decision.event && this.createEvent(reg.appId, reg.clientUuid, decision.event, newEventId, now));
       this.s.insertRegistration.run(
         reg.appId, reg.clientUuid, reg.storeRegister ? 1 : 0, reg.subscriberId, reg.body, JSON.stringify(answer), now,
       );
@@ -520,21 +518,17 @@ export class SqliteStore implements Store {
 
   async recordPurchase(p: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult> {
     return this.groupCommit((): PurchaseResult => {
-      const existing = this.s.getPurchase.get(p.appId, p.transactionId);
-      if (existing) {
-        if (existing.client_uuid !== p.clientUuid) return { kind: 'conflict' };
-        return { kind: 'repeat', answer: JSON.parse(existing.answer) as PurchaseAnswer };
-      }
-      if (!this.s.getProject.get(p.appId)) return { kind: 'unknown_app' };
+      const recorded = this.s.getPurchase.get(p.appId, p.transactionId);
       const registration = this.s.getRegistration.get(p.appId, p.clientUuid);
-      const eventExists = this.s.eventByUser.get(p.appId, p.clientUuid) !== undefined;
-      const decision = decidePurchase(
-        registration ? { storeRegister: registration.store_register === 1 } : null,
-        eventExists,
-      );
-      const answer: PurchaseAnswer = decision.fire
-        ? { triggered: true, eventId: this.createEvent(p.appId, p.clientUuid, registration!.body, newEventId, now).eventId }
-        : { triggered: false, reason: decision.reason };
+      const state: PurchaseState = {
+        ...this.projectState(p.appId),
+        purchase: recorded ? { clientUuid: recorded.client_uuid, answer: JSON.parse(recorded.answer) as PurchaseAnswer } : null,
+        registration: registration ? { storeRegister: registration.store_register === 1, body: registration.body } : null,
+        eventExists: this.s.eventByUser.get(p.appId, p.clientUuid) !== undefined,
+      };
+      const decision = decidePurchaseReport(state, p.clientUuid);
+      if (decision.kind !== 'record') return decision;
+      const answer = purchaseAnswer(state, decision.event && this.createEvent(p.appId, p.clientUuid, decision.event, newEventId, now));
       this.s.insertPurchase.run(p.appId, p.transactionId, p.clientUuid, p.purchaseDate, JSON.stringify(answer), now);
       return { kind: 'created', answer };
     });
