@@ -1,5 +1,5 @@
 import type { EventStatus } from '../domain/retry-policy.js';
-import type { EventSummary } from './store.js';
+import type { EventLogItem, EventSummary } from './store.js';
 
 /** An `events` row as both stores read it (times as epoch milliseconds). */
 export interface EventRow {
@@ -27,3 +27,16 @@ export const toEventSummary = (r: EventRow): EventSummary => ({
   nextAttemptAt: r.status === 'pending' && r.lease_token === null ? r.next_attempt_at : null,
   deliveredAt: r.delivered_at,
 });
+
+/** A delivery-log row: the summary and the subscriber fields its page shows (masked there), read from the payload. */
+export const toEventLogItem = (r: EventRow): EventLogItem => ({ ...toEventSummary(r), subscriber: subscriberOf(r.body) });
+
+function subscriberOf(body: string | null): EventLogItem['subscriber'] {
+  if (body === null) return null;
+  try {
+    const p = JSON.parse(body) as { subscriberId?: unknown; subscriberName?: unknown };
+    return { id: typeof p.subscriberId === 'string' ? p.subscriberId : null, name: typeof p.subscriberName === 'string' ? p.subscriberName : null };
+  } catch {
+    return null;
+  }
+}

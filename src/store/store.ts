@@ -66,6 +66,12 @@ export interface EventSummary {
   deliveredAt: number | null;
 }
 
+/** One row of the delivery log: what the log shows, in one query (no per-row reads). */
+export interface EventLogItem extends EventSummary {
+  /** The subscriber fields of the payload; null once the payload is erased or past retention. */
+  subscriber: { id: string | null; name: string | null } | null;
+}
+
 export interface EventDetail extends EventSummary {
   /** The exact body every attempt sends; null once erased or past retention. */
   body: string | null;
@@ -209,7 +215,7 @@ export interface Store {
   /** Records a purchase and, when it is a store user's first, the event: one transaction. */
   recordPurchase(purchase: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult>;
 
-  listEvents(appId: number, options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined }): Promise<Page<EventSummary>>;
+  listEvents(appId: number, options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined }): Promise<Page<EventLogItem>>;
   getEvent(appId: number, eventId: string): Promise<EventDetail | null>;
   /** Puts every failed event created since `since` back on a fresh schedule; returns how many. */
   recoverFailed(appId: number, since: number, now: number): Promise<number>;

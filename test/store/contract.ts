@@ -712,6 +712,8 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           createdAt: T0 + 4_000,
           nextAttemptAt: T0 + 4_000,
           deliveredAt: null,
+          // What the dashboard's log shows, without reading each event.
+          subscriber: { id: '905555555555', name: 'John Doe' },
         });
       });
 

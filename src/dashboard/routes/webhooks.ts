@@ -52,9 +52,8 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
 
     const endpoint = await store.getEndpoint(appId);
     const page = await store.listEvents(appId, { status: filter ?? undefined, limit: LOG_PAGE_SIZE, cursor: cursor ?? undefined });
-    const rows: LogRow[] = await Promise.all(
-      page.data.map(async (event) => ({ event, subscriber: subscriberOf((await store.getEvent(appId, event.eventId))?.body ?? null) })),
-    );
+    // One query: the log's projection carries the subscriber fields the view masks.
+    const rows: LogRow[] = page.data.map((event) => ({ event, subscriber: event.subscriber }));
     const window = chartWindow(range, now);
     const stats = await store.attemptStats(appId, window.since, window.bucketMs);
     const flash = state.flash ?? null;
@@ -223,18 +222,4 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
       value: { notices: [{ tone: recovered === 0 ? 'info' : 'success', text }] },
     });
   });
-}
-
-/** The subscriber fields of a stored payload (the view masks them). */
-function subscriberOf(body: string | null): LogRow['subscriber'] {
-  if (body === null) return null;
-  try {
-    const p = JSON.parse(body) as { subscriberId?: unknown; subscriberName?: unknown };
-    return {
-      id: typeof p.subscriberId === 'string' ? p.subscriberId : null,
-      name: typeof p.subscriberName === 'string' ? p.subscriberName : null,
-    };
-  } catch {
-    return null;
-  }
 }

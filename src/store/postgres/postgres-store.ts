@@ -31,7 +31,7 @@ import type {
   ClaimOptions,
   Endpoint,
   EventDetail,
-  EventSummary,
+  EventLogItem,
   FinishedAttempt,
   ManualAttempt,
   Page,
@@ -42,7 +42,7 @@ import type {
   RegistrationResult,
   Store,
 } from '../store.js';
-import { toEventSummary, type EventRow } from '../event-row.js';
+import { toEventLogItem, toEventSummary, type EventRow } from '../event-row.js';
 import { CLAIM_DUE_SQL, type ClaimedRow } from './claim-due.js';
 import { createPool, inTransaction, parsePostgresUrl, retryingStatement, type PostgresTarget, type Queryable } from './connection.js';
 import { appliedVersion, applyMigrations, latestVersion, schemaDump } from './migrate.js';
@@ -519,7 +519,7 @@ export class PostgresStore implements Store {
   async listEvents(
     appId: number,
     options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined },
-  ): Promise<Page<EventSummary>> {
+  ): Promise<Page<EventLogItem>> {
     const values: unknown[] = [appId];
     const where = ['app_id = $1'];
     if (options.status) where.push(`status = $${values.push(options.status)}`);
@@ -530,7 +530,7 @@ export class PostgresStore implements Store {
     );
     const more = rows.length > options.limit;
     const page = more ? rows.slice(0, options.limit) : rows;
-    return { data: page.map(toEventSummary), nextCursor: more ? page.at(-1)!.id : null };
+    return { data: page.map(toEventLogItem), nextCursor: more ? page.at(-1)!.id : null };
   }
 
   async getEvent(appId: number, eventId: string): Promise<EventDetail | null> {

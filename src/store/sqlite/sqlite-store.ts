@@ -21,7 +21,7 @@ import type {
   ClaimOptions,
   Endpoint,
   EventDetail,
-  EventSummary,
+  EventLogItem,
   FinishedAttempt,
   ManualAttempt,
   Page,
@@ -32,7 +32,7 @@ import type {
   RegistrationResult,
   Store,
 } from '../store.js';
-import { toEventSummary, type EventRow } from '../event-row.js';
+import { toEventLogItem, toEventSummary, type EventRow } from '../event-row.js';
 import { DUE_ENDPOINTS_SQL, DUE_OF_APP_SQL, LEASE_SQL } from './claim-due.js';
 
 
@@ -580,7 +580,7 @@ export class SqliteStore implements Store {
   async listEvents(
     appId: number,
     options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined },
-  ): Promise<Page<EventSummary>> {
+  ): Promise<Page<EventLogItem>> {
     const where = ['app_id = @appId'];
     if (options.status) where.push('status = @status');
     if (options.cursor) where.push('id < @cursor');
@@ -591,7 +591,7 @@ export class SqliteStore implements Store {
       .all({ appId, status: options.status, cursor: options.cursor, limit: options.limit + 1 });
     const more = rows.length > options.limit;
     const page = more ? rows.slice(0, options.limit) : rows;
-    return { data: page.map(toEventSummary), nextCursor: more ? page.at(-1)!.id : null };
+    return { data: page.map(toEventLogItem), nextCursor: more ? page.at(-1)!.id : null };
   }
 
   async getEvent(appId: number, eventId: string): Promise<EventDetail | null> {
