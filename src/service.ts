@@ -136,7 +136,6 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         secretBox: box,
         networkPolicy: config.networkPolicy,
         manual,
-        wakeDispatcher: () => dispatcher?.wake(),
       };
       const authenticator = new Authenticator(store, tokenHash, new FixedWindowLimiter(clock, AUTH_FAILURES_PER_MINUTE, 60_000));
       app = await buildApp({
@@ -161,8 +160,8 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       print(`reghook: listening on ${url} (dashboard ${url}/, API docs ${url}/docs)`);
     }
     const sweeper = new RetentionSweeper(store, clock, config.retentionMs, config.awaitingRetentionMs, logger.child({ component: 'retention' }));
-    // Other processes' new work (PostgreSQL LISTEN/NOTIFY) wakes this dispatcher at once.
-    if (dispatcher) store.onWorkAvailable?.(() => dispatcher.wake());
+    // The store says when work may be due (its own writes; on PostgreSQL also other processes').
+    if (dispatcher) store.onWorkAvailable(() => dispatcher.wake());
     dispatcher?.start();
     if (dispatcher) sweeper.start();
     logger.info({ mode: options.mode, dispatch: dispatcher !== null, store: store.kind }, 'reghook started');

@@ -52,7 +52,6 @@ export async function recoverFailed(deps: OperationDeps, actor: Actor, appId: nu
   const now = deps.clock.now();
   const recovered = await deps.store.recoverFailed(appId, since, now);
   await recordAudit(deps.store, actor, appId, 'events.recovered', { since: new Date(since).toISOString(), recovered }, now);
-  if (recovered > 0) deps.wakeDispatcher();
   return recovered;
 }
 

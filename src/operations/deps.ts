@@ -15,8 +15,6 @@ export interface OperationDeps {
   secretBox: SecretBox;
   networkPolicy: NetworkPolicy;
   manual: ManualAttempts;
-  /** Tells the dispatcher that work may be due (a no-op where no dispatcher runs). */
-  wakeDispatcher: () => void;
 }
 
 /** Who asks, for the audit log: the principal, from where, and through which interface. */

@@ -41,8 +41,6 @@ export async function setEndpoint(deps: OperationDeps, actor: Actor, appId: numb
   const now = deps.clock.now();
   const { endpoint, created } = await deps.store.putEndpoint(appId, new URL(input.url).href, input.enabled, deps.secretBox.seal(secret), now);
   await recordAudit(deps.store, actor, appId, created ? 'endpoint.created' : 'endpoint.updated', { url: endpoint.url, enabled: endpoint.enabled }, now);
-  // Deliveries that waited for an enabled endpoint are due now.
-  if (endpoint.enabled) deps.wakeDispatcher();
   return { endpoint, created, signingSecret: created ? secret : null };
 }
 

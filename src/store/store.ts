@@ -254,9 +254,10 @@ export interface Store {
   /** Records a test webhook attempt (not tied to a stored event). */
   recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void>;
   /**
-   * Optional: calls `listener` when another process reports that work may be due now (PostgreSQL
-   * LISTEN/NOTIFY), so every node's dispatcher starts promptly. Returns an unsubscribe function.
-   * Stores shared by one process only (SQLite) leave it out.
+   * Calls `listener` once a committed write may have made work due now: an event created pending,
+   * an endpoint enabled, failed events recovered (and, on PostgreSQL, the same from any other
+   * process, by LISTEN/NOTIFY). The store says so itself: callers never wake the dispatcher.
+   * Returns an unsubscribe function.
    */
-  onWorkAvailable?(listener: () => void): () => void;
+  onWorkAvailable(listener: () => void): () => void;
 }

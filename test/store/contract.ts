@@ -499,6 +499,32 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect(await store.nextDueAt()).toBe(T0 + 20);
       });
 
+      it('announces work itself once a committed write may have made some due', async () => {
+        // "May be due": PostgreSQL also announces after (re)connecting its listener, so only
+        // that each due-making write announces is asserted, not silence in between.
+        let announced = 0;
+        const stop = store.onWorkAvailable(() => announced++);
+        try {
+          await project(1, false);
+          let before = announced;
+          await store.putEndpoint(1, 'https://hooks.example/1', true, 'x', T0);
+          expect(announced).toBeGreaterThan(before);
+          before = announced;
+          await pendingEvent(1, T0 + 1);
+          expect(announced).toBeGreaterThan(before);
+          const failed = await pendingEvent(1, T0 + 2);
+          for (const c of await store.claimDue(claimOptions(T0 + 3, { maxAttempts: 1 }))) {
+            await store.recordAttempts([finished(c.attemptId, c.eventId, ok(500), { status: 'failed' })], T0 + 4);
+          }
+          expect((await event(1, failed)).status).toBe('failed');
+          before = announced;
+          expect(await store.recoverFailed(1, T0, T0 + 5)).toBeGreaterThan(0);
+          expect(announced).toBeGreaterThan(before);
+        } finally {
+          stop();
+        }
+      });
+
       it('the next due time follows leases, settled attempts, disabled endpoints and erasure', async () => {
         await project(1);
         await project(2);

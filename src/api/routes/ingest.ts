@@ -40,7 +40,6 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
         case 'repeat':
           return reply.code(200).send(result.answer);
         case 'created':
-          if (result.answer.status === 'pending') deps.wakeDispatcher();
           return reply.code(202).send(result.answer);
       }
     },
@@ -81,7 +80,6 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
         case 'repeat':
           return reply.code(200).send(result.answer);
         case 'created':
-          if (result.answer.triggered) deps.wakeDispatcher();
           return reply.code(purchaseAnswerStatus(result.answer)).send(result.answer);
       }
     },

@@ -36,9 +36,10 @@ export class WorkNotifier {
     this.payload = target.schema ?? '';
   }
 
-  /** Tells every listening process that work may be due now. Never throws; never waits. */
+  /** Tells this process's listeners at once, and every other listening process, that work may be due now. Never throws; never waits. */
   notify(): void {
     if (this.closed) return;
+    this.fire();
     if (this.sending) {
       this.sendAgain = true;
       return;

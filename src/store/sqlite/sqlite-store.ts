@@ -33,6 +33,7 @@ import type {
   Store,
 } from '../store.js';
 import { toEventLogItem, toEventSummary, type EventRow } from '../event-row.js';
+import { WorkSignal } from '../work-signal.js';
 import { DUE_ENDPOINTS_SQL, DUE_OF_APP_SQL, LEASE_SQL } from './claim-due.js';
 
 
@@ -148,6 +149,7 @@ export class SqliteStore implements Store {
     }
   }
 
+  private readonly work = new WorkSignal();
   private readonly latestMigration = loadMigrations('sqlite').at(-1)?.version ?? 0;
   private readonly pendingWrites: { work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
 
@@ -355,6 +357,10 @@ export class SqliteStore implements Store {
     this.migrateNow();
   }
 
+  onWorkAvailable(listener: () => void): () => void {
+    return this.work.subscribe(listener);
+  }
+
   /**
    * Caps the database file at `pages` pages (never below its current size), so writes that need
    * room beyond it fail with SQLITE_FULL as on a full disk; null lifts the cap. For tests and
@@ -467,7 +473,7 @@ export class SqliteStore implements Store {
     secretSealedIfNew: string,
     now: number,
   ): Promise<{ endpoint: Endpoint; created: boolean }> {
-    return this.db
+    const result = this.db
       .transaction(() => {
         const params = { appId, url, enabled: enabled ? 1 : 0, secret: secretSealedIfNew, now };
         const created = this.s.updateEndpoint.run(params).changes === 0;
@@ -475,6 +481,9 @@ export class SqliteStore implements Store {
         return { endpoint: toEndpoint(this.s.getEndpoint.get(appId)!), created };
       })
       .immediate();
+    // Deliveries that waited for an enabled endpoint are due now.
+    if (result.endpoint.enabled) this.work.announce();
+    return result;
   }
 
   async rotateSecret(appId: number, newSecretSealed: string, previousExpiresAt: number, now: number): Promise<Endpoint | null> {
@@ -497,7 +506,7 @@ export class SqliteStore implements Store {
   }
 
   async recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
-    return this.groupCommit((): RegistrationResult => {
+    const result = await this.groupCommit((): RegistrationResult => {
       const recorded = this.s.getRegistration.get(reg.appId, reg.clientUuid);
       const decision = decideRegistration(
         {
@@ -514,10 +523,15 @@ export class SqliteStore implements Store {
       );
       return { kind: 'created', answer };
     });
+    // Resolved after the group's commit: the new delivery is due now.
+    if (result.kind === 'created' && result.answer.status === 'pending') this.work.announce();
+    return result;
   }
 
   async recordPurchase(p: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult> {
-    return this.groupCommit((): PurchaseResult => {
+    let createdPending = false;
+    const result = await this.groupCommit((): PurchaseResult => {
+      createdPending = false;
       const recorded = this.s.getPurchase.get(p.appId, p.transactionId);
       const registration = this.s.getRegistration.get(p.appId, p.clientUuid);
       const state: PurchaseState = {
@@ -528,10 +542,14 @@ export class SqliteStore implements Store {
       };
       const decision = decidePurchaseReport(state, p.clientUuid);
       if (decision.kind !== 'record') return decision;
-      const answer = purchaseAnswer(state, decision.event && this.createEvent(p.appId, p.clientUuid, decision.event, newEventId, now));
+      const event = decision.event && this.createEvent(p.appId, p.clientUuid, decision.event, newEventId, now);
+      createdPending = event?.status === 'pending';
+      const answer = purchaseAnswer(state, event);
       this.s.insertPurchase.run(p.appId, p.transactionId, p.clientUuid, p.purchaseDate, JSON.stringify(answer), now);
       return { kind: 'created', answer };
     });
+    if (result.kind === 'created' && createdPending) this.work.announce();
+    return result;
   }
 
   /**
@@ -601,7 +619,9 @@ export class SqliteStore implements Store {
   }
 
   async recoverFailed(appId: number, since: number, now: number): Promise<number> {
-    return this.s.recoverFailed.run({ appId, since, now }).changes;
+    const recovered = this.s.recoverFailed.run({ appId, since, now }).changes;
+    if (recovered > 0) this.work.announce();
+    return recovered;
   }
 
   async claimDue(o: ClaimOptions): Promise<ClaimedDelivery[]> {
