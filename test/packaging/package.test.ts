@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** What the package is built from (the copy gets these, and the checkout's node_modules by a link). */
-const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'bin', 'src', 'bench', 'examples', 'migrations'];
+const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'CHANGELOG.md', 'bin', 'src', 'bench', 'examples', 'migrations', 'docs'];
 const INSTALL_MS = 300_000;
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const INSTALLS = process.env.REGHOOK_TEST_PACKAGE_INSTALLS !== '0';
@@ -111,7 +111,7 @@ afterAll(() => {
 });
 
 describe('the packed package', () => {
-  it('holds the build, the migrations and a lock file, and no sources or tests', () => {
+  it('holds the build, the migrations, the docs and a lock file, and no sources or tests', () => {
     const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
     expect(listing).toEqual(expect.arrayContaining([
       'package/package.json',
@@ -122,6 +122,10 @@ describe('the packed package', () => {
       'package/dist/src/receiver/index.js',
       'package/migrations/sqlite/0001_init.sql',
       'package/migrations/postgres/0001_init.sql',
+      'package/CHANGELOG.md',
+      'package/docs/operations.md',
+      'package/docs/ops/reghook.service',
+      'package/docs/ops/reghook.env',
     ]));
     expect(listing.filter((file) => /^package\/(src|test|bench|examples)\//.test(file) || file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
     // prepack's lock-file copy is gone again from the checkout it packed.
