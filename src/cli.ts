@@ -1,16 +1,63 @@
 /**
  * The `reghook` command: `serve` (API + dashboard + dispatcher), `worker` (dispatcher only),
- * `migrate`. Flags mirror the REGHOOK_* variables (`--port 0` = REGHOOK_PORT=0).
+ * `migrate`, `--help` (also per command) and `--version`. Flags mirror the REGHOOK_* variables
+ * (`--port 0` = REGHOOK_PORT=0).
  */
 import type { Logger } from 'pino';
-import { loadConfig } from './config.js';
+import { FILE_VARIABLES, loadConfig, VARIABLES } from './config.js';
 import { ConfigError, StartupError, toError } from './errors.js';
 import { createLogger } from './logger.js';
+import { packageVersion } from './package-info.js';
 import type { Service } from './service.js';
 
-const USAGE = `usage: reghook <serve|worker|migrate> [--option value …]
-  Options mirror the environment: --database-url, --host, --port, --retry-interval,
-  --max-attempts, --delivery-timeout, --allow-private-networks, --retention, --dispatch, …`;
+const COMMANDS = {
+  serve: 'The API, dashboard and dispatcher in one process (npm start)',
+  worker: 'The dispatcher only: delivers and retries, serves no HTTP (PostgreSQL scale-out)',
+  migrate: 'Applies the database migrations and exits (every process also migrates at start)',
+} as const;
+type Command = keyof typeof COMMANDS;
+
+const isCommand = (name: string): name is Command => Object.hasOwn(COMMANDS, name);
+const isHelp = (arg: string) => arg === '--help' || arg === '-h';
+const flagOf = (name: string) => `--${name.slice('REGHOOK_'.length).toLowerCase().replace(/_/g, '-')}`;
+
+const USAGE = `usage: reghook <command> [--option value …]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, text]) => `  ${name.padEnd(9)}${text}`)
+  .join('\n')}
+
+  reghook <command> --help   the command's options
+  reghook --version          the version
+
+Every option is also an environment variable: --retry-interval 250ms is REGHOOK_RETRY_INTERVAL=250ms.
+`;
+
+/** One command's help: what it does and every option, with its variable and default. */
+function commandUsage(command: Command): string {
+  const options = VARIABLES.map((v) => `  ${flagOf(v.name)} <value>   ${v.name}, default: ${v.default}\n      ${v.meaning}`);
+  const files = FILE_VARIABLES.map((name) => `${name}_FILE`).join(', ');
+  return `usage: reghook ${command} [--option value …]
+
+${COMMANDS[command]}.
+
+Options (flags win over the environment):
+${options.join('\n')}
+
+Secrets may be read from files: ${files} (one trailing newline is removed).
+`;
+}
+
+/** The one line for a listener that could not start (a port in use, a port it may not bind, a foreign address). */
+function listenFailure(error: Error): string | undefined {
+  const { code, syscall, address, port } = error as { code?: unknown; syscall?: unknown; address?: unknown; port?: unknown };
+  if (syscall !== 'listen') return undefined;
+  if (code === 'EADDRINUSE') return `port ${String(port)} is in use on ${String(address)}; set REGHOOK_PORT (or --port) to another port, or stop what listens there`;
+  if (code === 'EACCES') return `port ${String(port)} on ${String(address)} needs privileges this process lacks; set REGHOOK_PORT to 1024 or above`;
+  if (code === 'EADDRNOTAVAIL') return `${String(address)} is not an address of this machine; set REGHOOK_HOST`;
+  return undefined;
+}
 
 /**
  * What the operator reads when the start fails: one line for what is outside the process (a bad
@@ -19,6 +66,8 @@ const USAGE = `usage: reghook <serve|worker|migrate> [--option value …]
 function failureText(thrown: unknown): string {
   const error = toError(thrown);
   if (error instanceof ConfigError || error instanceof StartupError) return error.message;
+  const listen = listenFailure(error);
+  if (listen !== undefined) return listen;
   const { code, syscall } = error as { code?: unknown; syscall?: unknown };
   if (typeof code === 'string' && typeof syscall === 'string') return error.message;
   return String(error.stack ?? error.message);
@@ -26,14 +75,27 @@ function failureText(thrown: unknown): string {
 
 export async function main(argv: readonly string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === 'help') {
-    process.stdout.write(USAGE + '\n');
-    process.exitCode = command === undefined ? 2 : 0;
+  if (command === undefined) {
+    process.stderr.write(USAGE);
+    process.exitCode = 2;
     return;
   }
-  if (command !== 'serve' && command !== 'worker' && command !== 'migrate') {
-    process.stderr.write(`reghook: unknown command "${command}"\n${USAGE}\n`);
+  if (isHelp(command) || command === 'help') {
+    const topic = rest[0];
+    process.stdout.write(topic !== undefined && isCommand(topic) ? commandUsage(topic) : USAGE);
+    return;
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`${packageVersion}\n`);
+    return;
+  }
+  if (!isCommand(command)) {
+    process.stderr.write(`reghook: unknown command "${command}"\n${USAGE}`);
     process.exitCode = 2;
+    return;
+  }
+  if (rest.some(isHelp)) {
+    process.stdout.write(commandUsage(command));
     return;
   }
   try {

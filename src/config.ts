@@ -3,6 +3,7 @@
  * flags (`--retry-interval 250ms` for REGHOOK_RETRY_INTERVAL) are validated once, at start, into a
  * fully-defaulted ResolvedConfig; a bad value throws a ConfigError naming the variable.
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
@@ -71,13 +72,113 @@ export function flagsToVariables(args: readonly string[]): Source {
   return out;
 }
 
-const KNOWN = new Set([
-  'REGHOOK_DATABASE_URL', 'REGHOOK_HOST', 'REGHOOK_PORT', 'REGHOOK_ADMIN_TOKEN', 'REGHOOK_SECRET_KEY',
-  'REGHOOK_RETRY_INTERVAL', 'REGHOOK_MAX_ATTEMPTS', 'REGHOOK_DELIVERY_TIMEOUT',
-  'REGHOOK_ALLOW_PRIVATE_NETWORKS', 'REGHOOK_RETENTION', 'REGHOOK_AWAITING_RETENTION',
-  'REGHOOK_DISPATCH', 'REGHOOK_CONCURRENCY', 'REGHOOK_ENDPOINT_CONCURRENCY', 'REGHOOK_LOG_LEVEL',
-  'REGHOOK_DATA_DIR', 'REGHOOK_KEY_RATE_LIMIT', 'REGHOOK_TRUST_PROXY',
-]);
+/** One setting: its variable, its default as the operator reads it, and what it means (help and docs/configuration.md). */
+export interface Variable {
+  name: string;
+  default: string;
+  meaning: string;
+}
+
+/** Every REGHOOK_* variable a process reads. docs/configuration.md lists exactly these (a test checks). */
+export const VARIABLES: readonly Variable[] = [
+  { name: 'REGHOOK_DATABASE_URL', default: 'sqlite:./data/reghook.db', meaning: 'sqlite:<path> or postgres://… (?schema=name&pool_size=10)' },
+  { name: 'REGHOOK_DATA_DIR', default: "the SQLite file's folder (./data for PostgreSQL)", meaning: 'where secret.key is generated' },
+  { name: 'REGHOOK_HOST', default: '127.0.0.1', meaning: 'address the API and dashboard listen on' },
+  { name: 'REGHOOK_PORT', default: '8080', meaning: 'port the API and dashboard listen on (0 = any free port, printed)' },
+  { name: 'REGHOOK_ADMIN_TOKEN', default: 'generated once, printed once', meaning: "the platform's token (at least 16 characters)" },
+  { name: 'REGHOOK_SECRET_KEY', default: 'generated into <data dir>/secret.key (mode 0600)', meaning: 'base64 of 32 bytes that seals signing secrets at rest; every process of one deployment shares it' },
+  { name: 'REGHOOK_RETRY_INTERVAL', default: '1h', meaning: 'wait after a failed attempt (250ms, 30s, 1h …)' },
+  { name: 'REGHOOK_MAX_ATTEMPTS', default: '10', meaning: 'attempts in all, first one included (1 to 100)' },
+  { name: 'REGHOOK_DELIVERY_TIMEOUT', default: '10s', meaning: 'whole-request deadline of one attempt (at least 10ms)' },
+  { name: 'REGHOOK_ALLOW_PRIVATE_NETWORKS', default: 'false', meaning: 'true, or a comma-separated CIDR list, to allow such destinations' },
+  { name: 'REGHOOK_RETENTION', default: '30d', meaning: 'how long finished events keep payloads and attempt bodies' },
+  { name: 'REGHOOK_AWAITING_RETENTION', default: '365d', meaning: 'store registrations that never saw a purchase are dropped after this' },
+  { name: 'REGHOOK_DISPATCH', default: 'true', meaning: 'false makes serve an API-only node' },
+  { name: 'REGHOOK_CONCURRENCY', default: '1024', meaning: 'attempts in flight at once in one process (1 to 10000)' },
+  { name: 'REGHOOK_ENDPOINT_CONCURRENCY', default: '16', meaning: 'attempts in flight at once to one endpoint (1 to 1000)' },
+  { name: 'REGHOOK_KEY_RATE_LIMIT', default: '1200', meaning: 'requests per minute one project API key may make' },
+  { name: 'REGHOOK_TRUST_PROXY', default: 'none', meaning: "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed" },
+  { name: 'REGHOOK_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+];
+
+/** Secrets that may come from a file instead: REGHOOK_X_FILE=<path> holds the value of REGHOOK_X. */
+export const FILE_VARIABLES = ['REGHOOK_ADMIN_TOKEN', 'REGHOOK_SECRET_KEY', 'REGHOOK_DATABASE_URL'] as const;
+
+const KNOWN: ReadonlySet<string> = new Set([...VARIABLES.map((v) => v.name), ...FILE_VARIABLES.map((name) => `${name}_FILE`)]);
+
+/**
+ * Prefixes of variables that belong to this repository's test suite, benchmarks and demo, not to
+ * a reghook process: they are not refused as unknown.
+ */
+const NOT_CONFIGURATION = ['REGHOOK_TEST_', 'REGHOOK_BENCH_', 'REGHOOK_DEMO_'];
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps) between two names. */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known variable closest to a mistyped one, when it is close enough to be what was meant. */
+export function closestVariable(name: string): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const known of KNOWN) {
+    const d = distance(name, known);
+    if (best === undefined || d < best.distance) best = { name: known, distance: d };
+  }
+  // Within a third of the name (the REGHOOK_ prefix not counted): a typo, not another setting.
+  return best !== undefined && best.distance <= Math.max(2, Math.floor((name.length - 8) / 3)) ? best.name : undefined;
+}
+
+const flagOf = (name: string) => `--${name.slice('REGHOOK_'.length).toLowerCase().replace(/_/g, '-')}`;
+
+/** Refuses a REGHOOK_* variable (or flag) no setting reads: a typo must not be ignored. */
+function refuseUnknown(names: Iterable<string>, kind: 'variable' | 'option'): void {
+  for (const name of names) {
+    if (!name.startsWith('REGHOOK_') || KNOWN.has(name)) continue;
+    if (kind === 'variable' && NOT_CONFIGURATION.some((prefix) => name.startsWith(prefix))) continue;
+    const closest = closestVariable(name);
+    const shown = kind === 'variable' ? name : flagOf(name);
+    const hint = closest === undefined ? '' : `; did you mean ${kind === 'variable' ? closest : flagOf(closest)}?`;
+    throw new ConfigError(`unknown ${kind} ${shown}${hint}`);
+  }
+}
+
+/**
+ * Resolves the `_FILE` form of a secret: REGHOOK_X_FILE names a file whose content (one trailing
+ * newline removed) is REGHOOK_X. Giving both is an error; so is a file that cannot be read.
+ */
+function readSecretFiles(source: Source): { resolved: Source; fromFile: Set<string> } {
+  const resolved: Source = { ...source };
+  const fromFile = new Set<string>();
+  for (const name of FILE_VARIABLES) {
+    const file = source[`${name}_FILE`];
+    delete resolved[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (source[name] !== undefined && source[name] !== '') {
+      throw new ConfigError(`${name} and ${name}_FILE are both set; set only one`);
+    }
+    let content: string;
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      throw new ConfigError(`${name}_FILE=${file} cannot be read (${code})`);
+    }
+    content = content.replace(/\r?\n$/, '');
+    if (content === '') throw new ConfigError(`${name}_FILE=${file} is empty`);
+    resolved[name] = content;
+    fromFile.add(name);
+  }
+  return { resolved, fromFile };
+}
 
 /**
  * Parses REGHOOK_TRUST_PROXY: comma-separated IP addresses and CIDRs (`10.0.0.1, 10.1.0.0/16,
@@ -104,10 +205,11 @@ export function parseTrustProxy(raw: string | undefined): string[] {
 /** Validates the environment (and CLI flags, which win) into a ResolvedConfig, or throws ConfigError. */
 export function loadConfig(env: Source = process.env, args: readonly string[] = []): ResolvedConfig {
   const flags = flagsToVariables(args);
-  for (const name of Object.keys(flags)) {
-    if (!KNOWN.has(name)) throw new ConfigError(`unknown option --${name.slice(8).toLowerCase().replace(/_/g, '-')}`);
-  }
-  const source: Source = { ...env, ...flags };
+  refuseUnknown(Object.keys(flags), 'option');
+  refuseUnknown(Object.keys(env), 'variable');
+  const { resolved: source, fromFile } = readSecretFiles({ ...env, ...flags });
+  /** How an error names a setting: with the file it came from, never with a secret's value. */
+  const named = (name: string) => (fromFile.has(name) ? `${name} (read from ${name}_FILE)` : name);
   const get = (name: string): string | undefined => {
     const value = source[name];
     return value === undefined || value === '' ? undefined : value;
@@ -142,22 +244,22 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
   let database: DatabaseTarget;
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    if (file === '') throw new ConfigError(`REGHOOK_DATABASE_URL="${databaseUrl}" names no SQLite file`);
+    if (file === '') throw new ConfigError(`${named('REGHOOK_DATABASE_URL')}="${databaseUrl}" names no SQLite file`);
     database = { kind: 'sqlite', path: file };
   } else if (/^postgres(ql)?:\/\//.test(databaseUrl)) {
     database = { kind: 'postgres', url: databaseUrl };
   } else {
-    throw new ConfigError('REGHOOK_DATABASE_URL must be sqlite:<path> or postgres://…');
+    throw new ConfigError(`${named('REGHOOK_DATABASE_URL')} must be sqlite:<path> or postgres://…`);
   }
   const dataDir = get('REGHOOK_DATA_DIR') ?? (database.kind === 'sqlite' ? path.dirname(database.path) : './data');
 
   const adminToken = get('REGHOOK_ADMIN_TOKEN');
   if (adminToken !== undefined && adminToken.length < 16) {
-    throw new ConfigError('REGHOOK_ADMIN_TOKEN must be at least 16 characters');
+    throw new ConfigError(`${named('REGHOOK_ADMIN_TOKEN')} must be at least 16 characters`);
   }
   const secretKey = get('REGHOOK_SECRET_KEY');
   if (secretKey !== undefined && Buffer.from(secretKey, 'base64').length !== 32) {
-    throw new ConfigError('REGHOOK_SECRET_KEY must be base64 of exactly 32 bytes (openssl rand -base64 32)');
+    throw new ConfigError(`${named('REGHOOK_SECRET_KEY')} must be base64 of exactly 32 bytes (openssl rand -base64 32)`);
   }
 
   let networkPolicy: NetworkPolicy;

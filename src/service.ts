@@ -64,7 +64,8 @@ async function checkSecretKey(store: Store, box: SecretBox): Promise<void> {
     // fall through
   }
   throw new ConfigError(
-    'REGHOOK_SECRET_KEY does not match the key this database was created with; start with the original key',
+    'REGHOOK_SECRET_KEY does not match the key this database was created with: every process of one deployment ' +
+      'must share the same REGHOOK_SECRET_KEY (or secret.key file); start with the original key',
   );
 }
 

@@ -1,12 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { ADMIN_TOKEN, eventually, registration, startTestService, type TestService } from '../helpers/service.js';
 
 // SPEC §6 in a real headless browser against a real listening service and a real receiver.
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOTS = path.resolve('test-results/dashboard');
 let svc: TestService;
 let receiver: Receiver;
@@ -15,16 +15,10 @@ let browser: Browser;
 const ACTION_TIMEOUT_MS = 5_000;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The dashboard end-to-end test needs Chromium at ${CHROMIUM} (Debian: apt-get install chromium); it is not there.`);
-  }
   mkdirSync(SCREENSHOTS, { recursive: true });
   svc = await startTestService({ REGHOOK_MAX_ATTEMPTS: '2', REGHOOK_RETRY_INTERVAL: '100ms' });
   receiver = await startReceiver(answer(200));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

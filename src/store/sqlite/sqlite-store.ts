@@ -135,7 +135,7 @@ export class SqliteStore implements Store {
       // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a process
       // crash (kill -9); only an OS crash or power loss can lose the last commits.
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('synchronous = FULL'); // SPEC §8: a 2xx is on disk, power loss included; group commit shares the fsync
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('foreign_keys = ON');
       this.migrateNow();
