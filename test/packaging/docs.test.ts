@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { FILE_VARIABLES, loadConfig, VARIABLES } from '../../src/config.js';
+import { ERROR_CATALOGUE } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -38,6 +39,17 @@ describe('docs/configuration.md', () => {
   it('lists every _FILE variant', () => {
     const files = rows.filter((row) => row.name.endsWith('_FILE')).map((row) => row.name);
     expect(files).toEqual(FILE_VARIABLES.map((name) => `${name}_FILE`));
+  });
+});
+
+describe('docs/api.md', () => {
+  it('lists every error code of the catalogue, each once, with its status', () => {
+    const rows = read('docs/api.md')
+      .split('\n')
+      .map((line) => /^\| `(REGHOOK_[A-Z_]+)` \| (\d{3}) \|/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, Number(m[2])]);
+    expect(rows).toEqual(Object.entries(ERROR_CATALOGUE).map(([code, { status }]) => [code, status]));
   });
 });
 
