@@ -132,10 +132,10 @@ export class SqliteStore implements Store {
     if (file !== ':memory:') createPrivately(file);
     this.db = new Database(file);
     try {
-      // WAL: readers never block the writer. synchronous=NORMAL keeps every commit across a process
-      // crash (kill -9); only an OS crash or power loss can lose the last commits.
+      // WAL: readers never block the writer. synchronous=FULL (SPEC §8): every commit is on disk
+      // before its 2xx, across a power loss too; group commit shares one fsync per batch.
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL'); // SPEC §8: a 2xx is on disk, power loss included; group commit shares the fsync
+      this.db.pragma('synchronous = FULL');
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('foreign_keys = ON');
       this.migrateNow();
