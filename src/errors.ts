@@ -27,6 +27,11 @@ export const ERROR_CATALOGUE = {
   REGHOOK_ENDPOINT_DISABLED: { status: 409, title: 'The webhook endpoint is disabled' },
   /** A scheduled attempt of this event holds its lease: no second, concurrent delivery of one webhook-id. */
   REGHOOK_ATTEMPT_IN_FLIGHT: { status: 409, title: 'An attempt of this event is in flight' },
+  /**
+   * A concurrent request changed what this one was deciding on (an identical report won the race and
+   * the user was erased before this one could read it): nothing was stored; send it again.
+   */
+  REGHOOK_CONCURRENT_CHANGE: { status: 409, title: 'A concurrent change got in the way; send the request again' },
   REGHOOK_BODY_TOO_LARGE: { status: 413, title: 'Request body too large' },
   REGHOOK_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   /** Not http(s), credentials in it, too long, or a host the network policy refuses. */
