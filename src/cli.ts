@@ -4,7 +4,7 @@
  * (`--port 0` = REGHOOK_PORT=0).
  */
 import type { Logger } from 'pino';
-import { FILE_VARIABLES, loadConfig, VARIABLES } from './config.js';
+import { FILE_VARIABLES, loadConfig, VARIABLES, type DatabaseTarget } from './config.js';
 import { ConfigError, StartupError, toError } from './errors.js';
 import { createLogger } from './logger.js';
 import { packageVersion } from './package-info.js';
@@ -13,9 +13,15 @@ import type { Service } from './service.js';
 const COMMANDS = {
   serve: 'The API, dashboard and dispatcher in one process (npm start)',
   worker: 'The dispatcher only: delivers and retries, serves no HTTP (PostgreSQL scale-out)',
-  migrate: 'Applies the database migrations and exits (every process also migrates at start)',
+  migrate: 'Applies the database migrations and exits (every process also migrates at start); --status lists them, applying nothing',
+  backup: 'backup <file>: a consistent copy of the running SQLite database (PostgreSQL: pg_dump)',
+  rekey: 'Re-seals every signing secret under the first key of REGHOOK_SECRET_KEY=new,old',
+  'admin-token': 'admin-token rotate: replaces the generated admin token and prints the new one, once',
 } as const;
 type Command = keyof typeof COMMANDS;
+
+/** What a command takes before its options. */
+const SYNOPSIS: Partial<Record<Command, string>> = { migrate: 'migrate [--status]', backup: 'backup <file>', 'admin-token': 'admin-token rotate' };
 
 const isCommand = (name: string): name is Command => Object.hasOwn(COMMANDS, name);
 const isHelp = (arg: string) => arg === '--help' || arg === '-h';
@@ -25,7 +31,7 @@ const USAGE = `usage: reghook <command> [--option value …]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, text]) => `  ${name.padEnd(9)}${text}`)
+  .map(([name, text]) => `  ${name.padEnd(13)}${text}`)
   .join('\n')}
 
   reghook <command> --help   the command's options
@@ -38,7 +44,7 @@ Every option is also an environment variable: --retry-interval 250ms is REGHOOK_
 function commandUsage(command: Command): string {
   const options = VARIABLES.map((v) => `  ${flagOf(v.name)} <value>   ${v.name}, default: ${v.default}\n      ${v.meaning}`);
   const files = FILE_VARIABLES.map((name) => `${name}_FILE`).join(', ');
-  return `usage: reghook ${command} [--option value …]
+  return `usage: reghook ${SYNOPSIS[command] ?? command} [--option value …]
 
 ${COMMANDS[command]}.
 
@@ -99,20 +105,104 @@ export async function main(argv: readonly string[]): Promise<void> {
     return;
   }
   try {
-    const config = loadConfig(undefined, rest);
-    if (command === 'migrate') {
-      const { openStore } = await import('./store/open-store.js');
-      const store = await openStore(config.database);
-      await store.migrate();
-      await store.close();
-      process.stdout.write('reghook: migrations applied\n');
-      return;
+    if (command === 'serve' || command === 'worker') {
+      const config = loadConfig(undefined, rest);
+      await run(command, config, createLogger(config.logLevel));
+    } else {
+      process.exitCode = await operatorCommand(command, rest);
     }
-    await run(command, config, createLogger(config.logLevel));
   } catch (error) {
     process.stderr.write(`reghook: ${failureText(error)}\n`);
     process.exitCode = 1;
   }
+}
+
+/** The leading argument of `backup <file>` or `admin-token rotate`, and the options after it. */
+function positional(rest: readonly string[]): [string | undefined, string[]] {
+  const [first, ...others] = rest;
+  return first !== undefined && !first.startsWith('--') ? [first, others] : [undefined, [...rest]];
+}
+
+/** Commands an operator runs beside the service: each does one thing and answers with its exit code. */
+async function operatorCommand(command: Exclude<Command, 'serve' | 'worker'>, rest: readonly string[]): Promise<number> {
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  if (command === 'migrate') {
+    const status = rest.includes('--status');
+    const config = loadConfig(undefined, rest.filter((arg) => arg !== '--status'));
+    if (status) return printMigrationStatus(config.database, say);
+    const { openStore } = await import('./store/open-store.js');
+    const store = await openStore(config.database);
+    await store.close();
+    say('reghook: migrations applied');
+    return 0;
+  }
+  if (command === 'backup') {
+    const [file, options] = positional(rest);
+    if (file === undefined) throw new ConfigError('backup needs the file to write: reghook backup <file>');
+    const config = loadConfig(undefined, options);
+    if (config.database.kind !== 'sqlite') {
+      throw new ConfigError('reghook backup copies a SQLite database; back up PostgreSQL with pg_dump (docs/operations.md)');
+    }
+    const { backupSqlite } = await import('./store/sqlite/backup.js');
+    const { pages, events } = await backupSqlite(config.database.path, file);
+    say(`reghook: backed up ${config.database.path} to ${file} (${pages} pages, ${events} events)`);
+    say('reghook: back up the secret key too, apart from it (REGHOOK_SECRET_KEY or secret.key): without it the signing secrets in the copy cannot be opened');
+    return 0;
+  }
+  if (command === 'rekey') {
+    const config = loadConfig(undefined, rest);
+    const [{ readSecretKeys }, { createSecretBox }, { rekey }, { openStore }] = await Promise.all([
+      import('./secrets/key-file.js'),
+      import('./secrets/secret-box.js'),
+      import('./operations/secret-key.js'),
+      import('./store/open-store.js'),
+    ]);
+    const keys = readSecretKeys(config.secretKey, config.dataDir);
+    const store = await openStore(config.database);
+    try {
+      const { endpoints } = await rekey(store, createSecretBox(keys));
+      say(`reghook: re-sealed the signing secrets of ${endpoints} endpoint(s) under the first key of REGHOOK_SECRET_KEY`);
+      if (keys.length > 1) say('reghook: the other keys are no longer needed: restart every process with the first key alone');
+    } finally {
+      await store.close();
+    }
+    return 0;
+  }
+  const [action, options] = positional(rest);
+  if (action !== 'rotate') throw new ConfigError('admin-token takes one action: reghook admin-token rotate');
+  const config = loadConfig(undefined, options);
+  const [{ rotateAdminToken, ADMIN_TOKEN_RECHECK_MS }, { openStore }] = await Promise.all([
+    import('./operations/admin-token.js'),
+    import('./store/open-store.js'),
+  ]);
+  const store = await openStore(config.database);
+  try {
+    const token = await rotateAdminToken(store, config.adminToken);
+    say(`reghook: the new admin token (shown once, store it now): ${token}`);
+    say(`reghook: running processes refuse the old one within ${ADMIN_TOKEN_RECHECK_MS / 1000} s; its dashboard sessions end`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+/** `migrate --status`: one line per migration; exit 0 when the database is up to date, 1 otherwise. */
+async function printMigrationStatus(target: DatabaseTarget, say: (line: string) => void): Promise<number> {
+  const { migrationStatus } = await import('./store/migration-status.js');
+  const states = await migrationStatus(target);
+  for (const m of states) {
+    const when = m.appliedAt === null ? '' : ` ${new Date(m.appliedAt).toISOString()}`;
+    const state = m.state === 'unknown' ? 'applied by a newer reghook' : m.state;
+    say(`${String(m.version).padStart(4, '0')} ${m.name.padEnd(32)} ${state}${when}`);
+  }
+  const pending = states.filter((m) => m.state === 'pending').length;
+  const unknown = states.filter((m) => m.state === 'unknown').length;
+  if (unknown > 0) {
+    say(`reghook: the database was migrated by a newer reghook (${unknown} migration(s) this release does not know); this release refuses to start on it`);
+    return 1;
+  }
+  say(pending === 0 ? 'reghook: up to date' : `reghook: ${pending} migration(s) pending: reghook migrate (or any start) applies them`);
+  return pending === 0 ? 0 : 1;
 }
 
 /**

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { type NetworkPolicy, parseNetworkPolicy } from './dispatch/network-policy.js';
+import { parseSecretKeys } from './secrets/key-file.js';
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
@@ -86,7 +87,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'REGHOOK_HOST', default: '127.0.0.1', meaning: 'address the API and dashboard listen on' },
   { name: 'REGHOOK_PORT', default: '8080', meaning: 'port the API and dashboard listen on (0 = any free port, printed)' },
   { name: 'REGHOOK_ADMIN_TOKEN', default: 'generated once, printed once', meaning: "the platform's token (at least 16 characters)" },
-  { name: 'REGHOOK_SECRET_KEY', default: 'generated into <data dir>/secret.key (mode 0600)', meaning: 'base64 of 32 bytes that seals signing secrets at rest; every process of one deployment shares it' },
+  { name: 'REGHOOK_SECRET_KEY', default: 'generated into <data dir>/secret.key (mode 0600)', meaning: 'base64 of 32 bytes that seals signing secrets at rest; every process of one deployment shares it. While rotating: new,old (see reghook rekey)' },
   { name: 'REGHOOK_RETRY_INTERVAL', default: '1h', meaning: 'wait after a failed attempt (250ms, 30s, 1h …)' },
   { name: 'REGHOOK_MAX_ATTEMPTS', default: '10', meaning: 'attempts in all, first one included (1 to 100)' },
   { name: 'REGHOOK_DELIVERY_TIMEOUT', default: '10s', meaning: 'whole-request deadline of one attempt (at least 10ms)' },
@@ -258,8 +259,11 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     throw new ConfigError(`${named('REGHOOK_ADMIN_TOKEN')} must be at least 16 characters`);
   }
   const secretKey = get('REGHOOK_SECRET_KEY');
-  if (secretKey !== undefined && Buffer.from(secretKey, 'base64').length !== 32) {
-    throw new ConfigError(`${named('REGHOOK_SECRET_KEY')} must be base64 of exactly 32 bytes (openssl rand -base64 32)`);
+  if (secretKey !== undefined && parseSecretKeys(secretKey) === null) {
+    throw new ConfigError(
+      `${named('REGHOOK_SECRET_KEY')} must be base64 of exactly 32 bytes (openssl rand -base64 32), ` +
+        'or while rotating several such keys separated by commas, the new one first',
+    );
   }
 
   let networkPolicy: NetworkPolicy;

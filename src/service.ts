@@ -15,14 +15,14 @@ import { ManualAttempts } from './dispatch/manual-attempts.js';
 import { createSender } from './dispatch/sender.js';
 import { SigningKeys } from './dispatch/signing-keys.js';
 import { dashboardRoutes } from './dashboard/dashboard.js';
-import { ConfigError } from './errors.js';
 import { RetentionSweeper } from './maintenance/retention.js';
 import { Metrics } from './metrics/metrics.js';
 import { createLogger } from './logger.js';
 import type { OperationDeps } from './operations/deps.js';
-import { loadOrCreateSecretKey } from './secrets/key-file.js';
-import { createSecretBox, type SecretBox } from './secrets/secret-box.js';
-import { generateAdminToken, hashToken } from './secrets/tokens.js';
+import { AdminTokenHash, ensureAdminToken } from './operations/admin-token.js';
+import { checkSecretKey } from './operations/secret-key.js';
+import { loadOrCreateSecretKeys } from './secrets/key-file.js';
+import { createSecretBox } from './secrets/secret-box.js';
 import { openStore, startupError } from './store/open-store.js';
 import type { Store } from './store/store.js';
 
@@ -53,35 +53,6 @@ export interface Service {
 /** Failed authentications per minute from one client address before it gets 429 (API and dashboard sign-in). */
 const AUTH_FAILURES_PER_MINUTE = 30;
 
-const SECRET_KEY_CHECK = 'reghook secret key check';
-
-/** Fails closed when the secret key is not the one this database's secrets were sealed under. */
-async function checkSecretKey(store: Store, box: SecretBox): Promise<void> {
-  const sealed = await store.putSettingIfAbsent('secret_key_check', box.seal(SECRET_KEY_CHECK));
-  try {
-    if (box.open(sealed) === SECRET_KEY_CHECK) return;
-  } catch {
-    // fall through
-  }
-  throw new ConfigError(
-    'REGHOOK_SECRET_KEY does not match the key this database was created with: every process of one deployment ' +
-      'must share the same REGHOOK_SECRET_KEY (or secret.key file); start with the original key',
-  );
-}
-
-/** The admin token's hash: from REGHOOK_ADMIN_TOKEN, or generated once and printed once. */
-async function adminTokenHash(store: Store, config: ResolvedConfig, print: (line: string) => void): Promise<string> {
-  if (config.adminToken !== undefined) return hashToken(config.adminToken);
-  const existing = await store.getSetting('admin_token_hash');
-  if (existing !== null) return existing;
-  const token = generateAdminToken();
-  const stored = await store.putSettingIfAbsent('admin_token_hash', hashToken(token));
-  if (stored === hashToken(token)) {
-    print(`reghook: generated the admin token (shown once, store it now): ${token}`);
-  }
-  return stored;
-}
-
 export async function startService(config: ResolvedConfig, options: ServiceOptions): Promise<Service> {
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -97,12 +68,13 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
     signal?.throwIfAborted();
     // secret.key goes there: a folder reghook creates is for its own user only.
     if (config.secretKey === undefined) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    const { key } = loadOrCreateSecretKey(config.secretKey, config.dataDir);
-    const box = createSecretBox(key);
+    const { keys: secretKeys } = loadOrCreateSecretKeys(config.secretKey, config.dataDir);
+    const box = createSecretBox(secretKeys);
     // The first queries: a database failure here is one line too, like one at open.
     const atStart = <T>(work: Promise<T>) => work.catch((error: unknown) => Promise.reject(startupError(config.database, error)));
     await atStart(checkSecretKey(store, box));
-    const tokenHash = await atStart(adminTokenHash(store, config, print));
+    await atStart(ensureAdminToken(store, config.adminToken, print));
+    const adminToken = new AdminTokenHash(store, clock, config.adminToken);
     signal?.throwIfAborted();
 
     const sender = createSender({
@@ -138,7 +110,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         networkPolicy: config.networkPolicy,
         manual,
       };
-      const authenticator = new Authenticator(store, tokenHash, new FixedWindowLimiter(clock, AUTH_FAILURES_PER_MINUTE, 60_000));
+      const authenticator = new Authenticator(store, adminToken, new FixedWindowLimiter(clock, AUTH_FAILURES_PER_MINUTE, 60_000));
       app = await buildApp({
         ...operations,
         logger,
@@ -150,8 +122,8 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       await app.register(dashboardRoutes, {
         ...operations,
         authenticator,
-        adminTokenHash: tokenHash,
-        sessionKey: createHmac('sha256', key).update('reghook dashboard sessions').digest(),
+        adminToken,
+        sessionKey: createHmac('sha256', secretKeys[0]!).update('reghook dashboard sessions').digest(),
       });
       await app.listen({ host: config.host, port: config.port });
       signal?.throwIfAborted();

@@ -8,6 +8,11 @@ import type { FixedWindowLimiter } from './rate-limit.js';
 import { hashesEqual, hashToken } from '../secrets/tokens.js';
 import type { Store } from '../store/store.js';
 
+/** The admin token's hash as this process knows it now (it changes when the token is rotated). */
+export interface AdminTokenSource {
+  current(): Promise<string>;
+}
+
 export type Principal = { kind: 'admin' } | { kind: 'project'; appId: number; keyId: string };
 
 export class Authenticator {
@@ -19,7 +24,7 @@ export class Authenticator {
    */
   constructor(
     private readonly store: Store,
-    private readonly adminTokenHash: string,
+    private readonly adminToken: AdminTokenSource,
     private readonly failures: FixedWindowLimiter,
   ) {}
 
@@ -60,7 +65,7 @@ export class Authenticator {
 
   private async check(token: string): Promise<Principal> {
     const hash = hashToken(token);
-    if (hashesEqual(hash, this.adminTokenHash)) return { kind: 'admin' };
+    if (hashesEqual(hash, await this.adminToken.current())) return { kind: 'admin' };
     const key = await this.store.findApiKeyByHash(hash);
     if (key && key.revokedAt === null && hashesEqual(key.hash, hash)) {
       return { kind: 'project', appId: key.appId, keyId: key.id };

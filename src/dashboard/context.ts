@@ -4,7 +4,7 @@
  * redirects.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticator } from '../auth/authenticator.js';
+import type { AdminTokenSource, Authenticator } from '../auth/authenticator.js';
 import { MAX_ID } from '../domain/ids.js';
 import type { Actor, OperationDeps } from '../operations/deps.js';
 import { hashesEqual } from '../secrets/tokens.js';
@@ -32,7 +32,7 @@ export function formField(body: unknown, name: string): string | undefined {
 export interface DashboardDeps extends OperationDeps {
   authenticator: Authenticator;
   /** The admin token's hash: a session of the admin ends when the token changes. */
-  adminTokenHash: string;
+  adminToken: AdminTokenSource;
   /** 32-byte key that signs session cookies (derived from the secret key). */
   sessionKey: Buffer;
 }
@@ -83,7 +83,7 @@ export class DashboardContext {
   }
 
   private async credentialStillValid(session: Session): Promise<boolean> {
-    if (session.kind === 'admin') return hashesEqual(session.keyHash, this.deps.adminTokenHash);
+    if (session.kind === 'admin') return hashesEqual(session.keyHash, await this.deps.adminToken.current());
     const key = await this.deps.store.findApiKeyByHash(session.keyHash);
     return (
       key !== null && key.revokedAt === null && key.appId === session.appId && key.id === session.keyId && hashesEqual(key.hash, session.keyHash)

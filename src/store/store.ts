@@ -194,6 +194,13 @@ export interface Store {
   getSetting(key: string): Promise<string | null>;
   /** Writes the setting unless one exists; returns the value that is stored afterwards. */
   putSettingIfAbsent(key: string, value: string): Promise<string>;
+  /** Writes the setting, replacing any value it had. */
+  putSetting(key: string, value: string): Promise<void>;
+  /**
+   * Re-seals every endpoint's signing secrets (current and previous) with `reseal`, in one
+   * transaction: `reghook rekey`. Returns how many endpoints it changed.
+   */
+  resealSecrets(reseal: (sealed: string) => string): Promise<number>;
 
   createProject(project: Project): Promise<'created' | 'exists'>;
   getProject(appId: number): Promise<Project | null>;

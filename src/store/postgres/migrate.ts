@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { loadMigrations } from '../migration-files.js';
+import { loadMigrations, refuseNewerSchema } from '../migration-files.js';
 import { inTransaction, type Queryable } from './connection.js';
 
 /** One lock per schema, so test files migrating their own fresh schemas do not queue behind each other. */
@@ -20,6 +20,8 @@ export async function applyMigrations(pool: pg.Pool, schema: string | null, logg
     if (schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(schema)}`);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    refuseNewerSchema('postgres', rows.map((r) => r.version));
   });
   for (const migration of loadMigrations('postgres')) {
     await inTransaction(pool, logger, async (client) => {

@@ -250,6 +250,31 @@ export class PostgresStore implements Store {
     return (await this.getSetting(key))!;
   }
 
+  async putSetting(key: string, value: string): Promise<void> {
+    await this.query('replace_setting', 'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
+    return inTransaction(this.pool, this.logger, async (client) => {
+      // Locked in app_id order, the order every other multi-endpoint lock takes (no deadlock).
+      const { rows } = await client.query<{ app_id: number; secret_sealed: string; previous_secret_sealed: string | null }>(
+        'SELECT app_id, secret_sealed, previous_secret_sealed FROM endpoints ORDER BY app_id FOR NO KEY UPDATE',
+      );
+      // One statement for every endpoint: the endpoints triggers run once, not once per row.
+      await client.query(
+        `UPDATE endpoints e SET secret_sealed = u.secret, previous_secret_sealed = u.previous
+         FROM unnest($1::int[], $2::text[], $3::text[]) AS u (app_id, secret, previous)
+         WHERE e.app_id = u.app_id`,
+        [
+          rows.map((r) => r.app_id),
+          rows.map((r) => reseal(r.secret_sealed)),
+          rows.map((r) => (r.previous_secret_sealed === null ? null : reseal(r.previous_secret_sealed))),
+        ],
+      );
+      return rows.length;
+    });
+  }
+
   async createProject(project: Project): Promise<'created' | 'exists'> {
     const { rowCount } = await this.query(
       'insert_project',

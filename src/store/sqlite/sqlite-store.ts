@@ -10,7 +10,7 @@ import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import { decidePurchaseReport, decideRegistration, purchaseAnswer, registrationAnswer, type EventToCreate, type PurchaseState } from '../../domain/ingest.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../../domain/triggers.js';
-import { loadMigrations } from '../migration-files.js';
+import { loadMigrations, refuseNewerSchema } from '../migration-files.js';
 import type {
   ApiKeyRecord,
   AuditEntry,
@@ -159,6 +159,7 @@ export class SqliteStore implements Store {
     const applied = new Set(
       (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
     );
+    refuseNewerSchema('sqlite', [...applied]);
     for (const migration of loadMigrations('sqlite')) {
       if (applied.has(migration.version)) continue;
       // The migration and its ledger row commit together, or neither does.
@@ -418,6 +419,27 @@ export class SqliteStore implements Store {
   async putSettingIfAbsent(key: string, value: string): Promise<string> {
     this.s.putSetting.run(key, value);
     return this.s.getSetting.get(key)!.value;
+  }
+
+  async putSetting(key: string, value: string): Promise<void> {
+    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
+    const select = this.db.prepare<[], { app_id: number; secret_sealed: string; previous_secret_sealed: string | null }>(
+      'SELECT app_id, secret_sealed, previous_secret_sealed FROM endpoints',
+    );
+    const update = this.db.prepare('UPDATE endpoints SET secret_sealed = ?, previous_secret_sealed = ? WHERE app_id = ?');
+    // Read and rewritten in one write transaction: a rotation from another process waits for it.
+    return this.db
+      .transaction(() => {
+        const rows = select.all();
+        for (const r of rows) {
+          update.run(reseal(r.secret_sealed), r.previous_secret_sealed === null ? null : reseal(r.previous_secret_sealed), r.app_id);
+        }
+        return rows.length;
+      })
+      .immediate();
   }
 
   async createProject(project: Project): Promise<'created' | 'exists'> {
