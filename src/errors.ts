@@ -80,9 +80,31 @@ export class ReghookError extends Error {
   }
 }
 
+/**
+ * The codes an operator sees rather than an API caller: a command or a start that fails (exit 1,
+ * one line), a log line, an attempt's recorded error. Stable like the API's: never reused. None
+ * is answered over HTTP (a request that meets one answers REGHOOK_INTERNAL or REGHOOK_NOT_READY).
+ */
+export const OPERATOR_ERRORS = {
+  /** A setting is missing or wrong (ConfigError): the message names the variable, never a secret's value. */
+  REGHOOK_CONFIG: 'a setting is missing or wrong; the line names the variable (or the option, or the file it was read from)',
+  /** Something outside the process prevents the start (StartupError): the database, a port, a file. */
+  REGHOOK_START: 'something outside the process prevents the start: the database (read-only, unreachable, a newer schema), a port, a file',
+  /** SecretKeyMismatchError (secrets/secret-box.ts). */
+  REGHOOK_SECRET_KEY_MISMATCH: 'a stored signing secret does not open with REGHOOK_SECRET_KEY (another key, or an altered value)',
+  /** InvalidSecretError (signing/standard-webhooks.ts; the receiver SDK has the same class). */
+  REGHOOK_INVALID_SECRET: 'a signing secret is not whsec_ followed by base64',
+  /** DestinationRefusedError (dispatch/network-policy/connector.ts): recorded as the attempt\'s error `destination_refused`. */
+  REGHOOK_DESTINATION_REFUSED: 'the network policy refused the address a delivery would connect to (REGHOOK_ALLOW_PRIVATE_NETWORKS)',
+  /** A PostgreSQL connection lost, closed or timed out (node-postgres gives no code; the store adds this one). */
+  REGHOOK_DB_CONNECTION_LOST: 'a PostgreSQL connection was lost, closed or timed out; the request is retried or answered 503',
+} as const;
+
+export type OperatorErrorCode = keyof typeof OPERATOR_ERRORS;
+
 /** Raised at start for a bad configuration value; the message names the variable. */
 export class ConfigError extends Error {
-  readonly code = 'REGHOOK_CONFIG';
+  readonly code = 'REGHOOK_CONFIG' satisfies OperatorErrorCode;
 }
 
 /** Normalises anything thrown into an Error, so catch blocks never handle `unknown` loosely. */
@@ -95,7 +117,7 @@ export function toError(thrown: unknown): Error {
  * The code pg's connection layer lacks: a lost, closed or timed-out connection surfaces from
  * node-postgres as a bare Error, which the PostgreSQL store tags with this code (connection.ts).
  */
-export const DATABASE_CONNECTION_LOST = 'REGHOOK_DB_CONNECTION_LOST';
+export const DATABASE_CONNECTION_LOST = 'REGHOOK_DB_CONNECTION_LOST' satisfies OperatorErrorCode;
 
 /** Node socket and DNS failures on the way to a database server. */
 const NETWORK_CODES = new Set([
@@ -138,5 +160,5 @@ export function isDatabaseUnavailable(thrown: unknown): boolean {
  * password, stays unreachable…): the message is one complete line for the operator, no stack.
  */
 export class StartupError extends Error {
-  readonly code = 'REGHOOK_START';
+  readonly code = 'REGHOOK_START' satisfies OperatorErrorCode;
 }

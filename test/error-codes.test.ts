@@ -3,7 +3,12 @@
  * each situation below has a code of its own, and no code is reused for another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE, RETIRED_ERROR_CODES } from '../src/errors.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { DestinationRefusedError } from '../src/dispatch/network-policy/connector.js';
+import { ConfigError, DATABASE_CONNECTION_LOST, ERROR_CATALOGUE, OPERATOR_ERRORS, RETIRED_ERROR_CODES, StartupError } from '../src/errors.js';
+import { SecretKeyMismatchError } from '../src/secrets/secret-box.js';
+import { InvalidSecretError } from '../src/signing/standard-webhooks.js';
 import { hang, startReceiver, type Receiver } from './helpers/receiver.js';
 import { eventually, registration, startTestService, testBackends, type TestService } from './helpers/service.js';
 
@@ -17,6 +22,35 @@ describe('the error catalogue', () => {
       expect(entry.title.length).toBeGreaterThan(0);
     }
     for (const retired of RETIRED_ERROR_CODES) expect(Object.keys(ERROR_CATALOGUE)).not.toContain(retired);
+  });
+
+  it('gives every error an operator sees a code of the operator catalogue, distinct from the API codes', () => {
+    const thrown: { code: string }[] = [
+      new ConfigError('x'),
+      new StartupError('x'),
+      new SecretKeyMismatchError('x'),
+      new InvalidSecretError('x'),
+      new DestinationRefusedError('example.com', '10.0.0.1', 'private address 10.0.0.1'),
+      { code: DATABASE_CONNECTION_LOST },
+    ];
+    expect(thrown.map((e) => e.code).sort()).toEqual(Object.keys(OPERATOR_ERRORS).sort());
+    for (const code of Object.keys(OPERATOR_ERRORS)) expect(Object.keys(ERROR_CATALOGUE)).not.toContain(code);
+  });
+
+  it('knows every error class in src/: each is catalogued, the receiver SDK\'s own, or never leaves its module', () => {
+    const classes = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const file = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(file);
+        else if (file.endsWith('.ts')) for (const m of readFileSync(file, 'utf8').matchAll(/class (\w+) extends Error\b/g)) classes.add(m[1]!);
+      }
+    };
+    walk(path.resolve(import.meta.dirname, '../src'));
+    const catalogued = ['ReghookError', 'ConfigError', 'StartupError', 'SecretKeyMismatchError', 'InvalidSecretError', 'DestinationRefusedError'];
+    // The receiver SDK is its own package with its own codes; LostInsertRace is caught where it is thrown.
+    const elsewhere = ['WebhookVerificationError', 'BodyTooLargeError', 'LostInsertRace'];
+    expect([...classes].sort()).toEqual([...catalogued, ...elsewhere].sort());
   });
 });
 

@@ -3,9 +3,10 @@
  * Stored form: `v1.<base64 iv>.<base64 ciphertext>.<base64 tag>`.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { OperatorErrorCode } from '../errors.js';
 
 export class SecretKeyMismatchError extends Error {
-  readonly code = 'REGHOOK_SECRET_KEY_MISMATCH';
+  readonly code = 'REGHOOK_SECRET_KEY_MISMATCH' satisfies OperatorErrorCode;
 }
 
 export interface SecretBox {

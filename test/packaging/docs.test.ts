@@ -9,7 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { FILE_VARIABLES, loadConfig, VARIABLES } from '../../src/config.js';
-import { ERROR_CATALOGUE } from '../../src/errors.js';
+import { ERROR_CATALOGUE, OPERATOR_ERRORS } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -50,6 +50,17 @@ describe('docs/api.md', () => {
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => [m[1]!, Number(m[2])]);
     expect(rows).toEqual(Object.entries(ERROR_CATALOGUE).map(([code, { status }]) => [code, status]));
+  });
+});
+
+describe('docs/operations.md', () => {
+  it('lists every code of the operator catalogue, each once, with its meaning', () => {
+    const rows = read('docs/operations.md')
+      .split('\n')
+      .map((line) => /^\| `(REGHOOK_[A-Z_]+)` \| (.+) \|$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!.replace(/`/g, '')]);
+    expect(rows).toEqual(Object.entries(OPERATOR_ERRORS));
   });
 });
 

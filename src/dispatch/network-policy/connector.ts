@@ -3,12 +3,13 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 
 import { buildConnector } from 'undici';
+import type { OperatorErrorCode } from '../../errors.js';
 
 import { checkAddress, type NetworkPolicy } from './policy.js';
 
 /** Thrown (through undici's connect callback) when the network policy refuses a destination. */
 export class DestinationRefusedError extends Error {
-  readonly code = 'REGHOOK_DESTINATION_REFUSED' as const;
+  readonly code = 'REGHOOK_DESTINATION_REFUSED' satisfies OperatorErrorCode;
   /** The refused IP address (what the host resolved to, or the literal itself). */
   readonly address: string;
   /** The host as the request named it. */

@@ -1,5 +1,6 @@
 import { BlockList, isIPv4 } from 'node:net';
 
+import { ConfigError } from '../../errors.js';
 import { canonicalAddress, ipv4Bytes, ipv4Text, ipv6Bytes, ipv6Text, maskBytes } from './address.js';
 import { embeddedIpv4, refusedIpv4Label, refusedIpv6Label } from './ranges.js';
 
@@ -33,7 +34,7 @@ export function parseNetworkPolicy(value: string): NetworkPolicy {
   if (keyword === 'true') return Object.freeze({ allowAll: true, allowList: Object.freeze([]) as readonly string[] });
   const entries = trimmed.split(',').map((entry) => entry.trim());
   if (entries.includes('')) {
-    throw new Error(`empty entry in the private-network allow-list ${JSON.stringify(value)} (expected "true", "false" or CIDRs such as 10.1.0.0/16,::1/128)`);
+    throw new ConfigError(`empty entry in the private-network allow-list ${JSON.stringify(value)} (expected "true", "false" or CIDRs such as 10.1.0.0/16,::1/128)`);
   }
   const allowList = entries.map(normaliseCidr);
   return Object.freeze({ allowAll: false, allowList: Object.freeze([...new Set(allowList)]) });
@@ -43,7 +44,7 @@ type ParsedCidr = { family: 4 | 6; network: string; prefix: number };
 
 function parseCidr(entry: string): ParsedCidr {
   const bad = (why: string): Error =>
-    new Error(`invalid CIDR ${JSON.stringify(entry)} in the private-network allow-list: ${why}`);
+    new ConfigError(`invalid CIDR ${JSON.stringify(entry)} in the private-network allow-list: ${why}`);
   const slash = entry.indexOf('/');
   const addressPart = slash === -1 ? entry : entry.slice(0, slash);
   const prefixPart = slash === -1 ? undefined : entry.slice(slash + 1);
