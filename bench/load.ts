@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import { newEventId } from '../src/domain/ids.js';
-import { signatureHeader } from '../src/signing/standard-webhooks.js';
+import { signatureHeader } from '@reghook/receiver/signing';
 import { ADMIN_TOKEN } from './reghook-process.js';
 
 export const nowMs = (): number => performance.timeOrigin + performance.now();

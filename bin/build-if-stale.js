@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const INPUTS = ['src', 'bench', 'examples', 'tsconfig.json', 'tsconfig.build.json'];
+const INPUTS = ['src', 'bench', 'examples', 'tsconfig.json', 'tsconfig.build.json', 'packages/receiver/src', 'packages/receiver/tsconfig.json'];
 
 /** Every file under the given paths (a missing path has none). */
 function* files(target) {
@@ -38,5 +38,8 @@ if (!existsSync(tsc)) {
   process.exit(1);
 }
 console.error(`reghook: building dist/ (${missing ? 'missing' : 'older than its sources'})`);
-const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { cwd: root, stdio: 'inherit' });
-process.exit(result.status ?? 1);
+// The receiver SDK first: the server's build reads its declarations (it is a package of its own).
+for (const project of [path.join('packages', 'receiver', 'tsconfig.json'), 'tsconfig.build.json']) {
+  const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, project)], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}

@@ -1,14 +1,15 @@
 /**
  * The layering of STYLE.md, checked on the source itself: no import cycle anywhere in src/; the
  * API and the dashboard never import each other; domain/ does no I/O (randomness for ids aside); the receiver SDK imports
- * only signing/; API, dashboard, operations and the dispatcher see the Store interface, never a
- * store implementation. Type-only imports are not edges (they vanish at build time).
+ * only node: built-ins and is its own package (packages/receiver), which src/ imports by name only; API,
+ * dashboard, operations and the dispatcher see the Store interface, never a store implementation. Type-only imports are not edges (they vanish at build time).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SRC = path.resolve(import.meta.dirname, '../src');
+const RECEIVER = path.resolve(import.meta.dirname, '../packages/receiver/src');
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -18,18 +19,18 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** Value imports of each file: relative ones resolved to src-relative paths, packages by name. */
-function importGraph(): Map<string, string[]> {
+function importGraph(root = SRC): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   // `import x from '…'`, `import { a } from '…'`, `export { a } from '…'`, `import '…'`; not `import type` / `export type`.
   const statement = /^\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]/gm;
-  for (const file of sourceFiles(SRC)) {
+  for (const file of sourceFiles(root)) {
     const text = readFileSync(file, 'utf8');
     const targets: string[] = [];
     for (const m of text.matchAll(statement)) {
       const spec = m[1]!;
-      targets.push(spec.startsWith('.') ? path.relative(SRC, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'))) : spec);
+      targets.push(spec.startsWith('.') ? path.relative(root, path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'))) : spec);
     }
-    graph.set(path.relative(SRC, file), targets);
+    graph.set(path.relative(root, file), targets);
   }
   return graph;
 }
@@ -88,12 +89,19 @@ describe('the architecture of src/', () => {
   });
 
   it('domain/ does no I/O: it imports only domain/, the receiver event type and randomness (node:crypto, for ids)', () => {
-    const allowed = (target: string) => target.startsWith('domain/') || target.startsWith('receiver/') || target === 'node:crypto';
+    const allowed = (target: string) => target.startsWith('domain/') || target === '@reghook/receiver' || target === 'node:crypto';
     expect(importsOf('domain').filter((e) => !allowed(e.target))).toEqual([]);
   });
 
-  it('the receiver SDK imports only signing/ and node: built-ins', () => {
-    expect(importsOf('receiver').filter((e) => !e.target.startsWith('receiver/') && !e.target.startsWith('signing/') && !e.target.startsWith('node:'))).toEqual([]);
+  it('the receiver SDK (packages/receiver) imports only its own files and node: built-ins, and has no cycle', () => {
+    const receiver = importGraph(RECEIVER);
+    const outside = [...receiver].flatMap(([file, targets]) => targets.filter((t) => !t.startsWith('node:') && !receiver.has(t)).map((target) => ({ file, target })));
+    expect(outside).toEqual([]);
+    expect(cycles(receiver)).toEqual([]);
+  });
+
+  it('src/ reaches the receiver package by its name only, never by a path into packages/', () => {
+    expect([...graph].flatMap(([file, targets]) => targets.filter((t) => t.includes('packages/')).map((target) => ({ file, target })))).toEqual([]);
   });
 
   it('api/, dashboard/, operations/ and dispatch/ see the Store interface, never a store implementation', () => {

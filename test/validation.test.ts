@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeRegistration } from '../src/domain/registration.js';
-import { validateRegisteredUserEvent } from '../src/receiver/index.js';
+import { validateRegisteredUserEvent } from '@reghook/receiver';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { ADMIN_TOKEN, registration, startTestService, type TestService } from './helpers/service.js';
 

@@ -12,7 +12,7 @@ import {
   type RegisteredUserEvent,
   type WebhookDeduper,
   type WebhookMeta,
-} from '../../src/receiver/index.js';
+} from '@reghook/receiver';
 
 export interface DemoReceiverOptions {
   /** Where the receiver's lines go. */

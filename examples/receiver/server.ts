@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 // In your own project: from 'reghook/receiver'.
-import { createDeduper, createNodeHandler, type RegisteredUserEvent, type WebhookMeta } from '../../src/receiver/index.js';
+import { createDeduper, createNodeHandler, type RegisteredUserEvent, type WebhookMeta } from '@reghook/receiver';
 
 const secret = process.env.WEBHOOK_SECRET;
 if (!secret) {

@@ -15,7 +15,7 @@ import { Agent, request } from 'undici';
 import type { AttemptErrorKind } from '../domain/attempt-error.js';
 import { isSuccess } from '../domain/retry-policy.js';
 import { USER_AGENT } from '../package-info.js';
-import { signatureHeader } from '../signing/standard-webhooks.js';
+import { signatureHeader } from '@reghook/receiver/signing';
 import type { AttemptOutcome } from '../store/store.js';
 import { createPolicyConnector, type NetworkPolicy } from './network-policy.js';
 

@@ -1,5 +1,5 @@
 import type { SecretBox } from '../secrets/secret-box.js';
-import { secretKey } from '../signing/standard-webhooks.js';
+import { secretKey } from '@reghook/receiver/signing';
 
 export interface SealedSecrets {
   secretSealed: string;

@@ -20,8 +20,8 @@ export interface RegistrationReport {
 }
 
 /** The webhook body (key order as in the spec): one type, shared with the receiver SDK. */
-export type { RegisteredUserEvent } from '../receiver/event.js';
-import type { RegisteredUserEvent } from '../receiver/event.js';
+export type { RegisteredUserEvent } from '@reghook/receiver';
+import type { RegisteredUserEvent } from '@reghook/receiver';
 
 export interface NormalizedRegistration {
   appId: number;

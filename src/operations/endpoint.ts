@@ -1,7 +1,7 @@
 /** Developer Tools -> Webhooks: the endpoint and its signing secret (SPEC section 5). */
 import { checkEndpointUrl } from '../dispatch/network-policy.js';
 import { ReghookError } from '../errors.js';
-import { generateSecret } from '../signing/standard-webhooks.js';
+import { generateSecret } from '@reghook/receiver/signing';
 import type { Endpoint } from '../store/store.js';
 import { recordAudit } from './audit.js';
 import type { Actor, OperationDeps } from './deps.js';

@@ -1,21 +1,22 @@
 /**
  * SPEC section 8: the build ships in the package. A copy of this checkout is packed (its prepack
  * builds dist/ from scratch), and the tarball is then used as an operator would: installed into an
- * empty folder (`npm install --omit=dev <tarball>`, then `npx reghook serve`), and unpacked as a
- * folder of its own (`npm ci --omit=dev`, then `npm start`). Both serve on the SQLite default.
- * Each install compiles better-sqlite3 (about a minute and a half here); packages come from npm's
- * cache when `npm ci` of this checkout put them there (--prefer-offline). REGHOOK_TEST_PACKAGE_INSTALLS=0
- * leaves the two installs out (.ci/run does for all but one Node release, to stay in its time).
+ * empty folder (`npm install --omit=dev <tarball>`), then `npx reghook serve`, then `npm start` in
+ * the installed package; both serve on the SQLite default. The install compiles better-sqlite3
+ * (about a minute and a half here); packages come from npm's cache when `npm ci` of this checkout
+ * put them there (--prefer-offline). REGHOOK_TEST_PACKAGE_INSTALLS=0 leaves the install out (.ci/run
+ * does for all but one Node release, to stay in its time). The receiver SDK is packed on its own
+ * too and installed into an empty project, where it must add exactly one package.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** What the package is built from (the copy gets these, and the checkout's node_modules by a link). */
-const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'CHANGELOG.md', 'bin', 'src', 'bench', 'examples', 'migrations', 'docs'];
+const SOURCES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'CHANGELOG.md', 'bin', 'src', 'packages', 'bench', 'examples', 'migrations', 'docs'];
 const INSTALL_MS = 300_000;
 const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const INSTALLS = process.env.REGHOOK_TEST_PACKAGE_INSTALLS !== '0';
@@ -132,34 +133,55 @@ describe('the packed package', () => {
     expect(existsSync(path.join(copy, 'npm-shrinkwrap.json'))).toBe(false);
   });
 
-  // The two installs run side by side (each compiles better-sqlite3 on one core).
-  it.runIf(INSTALLS).concurrent('npm install --omit=dev <tarball> in an empty folder, then npx reghook serve, serves on the SQLite default', async ({ expect }) => {
+  it.runIf(INSTALLS)('npm install --omit=dev <tarball> in an empty folder: npx reghook serve serves on the SQLite default, and npm start builds nothing', async () => {
     const app = path.join(work, 'app');
     mkdirSync(app);
     await npmInBackground(['install', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund', tarball], app);
     expect(existsSync(path.join(app, 'node_modules', 'typescript')), 'no dev dependency is installed').toBe(false);
+    // The receiver SDK comes inside the package (bundled), as the build it was packed with.
+    expect(existsSync(path.join(app, 'node_modules', 'reghook', 'node_modules', '@reghook', 'receiver', 'dist', 'index.js'))).toBe(true);
 
-    const { out, health, ready, drained } = await serveAndStop(NPM, ['exec', '--no', '--', 'reghook', 'serve'], app);
-    expect([health, ready], out).toEqual([200, 200]);
-    expect(drained, out).toBe(true);
-    expect(out).toMatch(/generated the admin token/);
+    const served = await serveAndStop(NPM, ['exec', '--no', '--', 'reghook', 'serve'], app);
+    expect([served.health, served.ready], served.out).toEqual([200, 200]);
+    expect(served.drained, served.out).toBe(true);
+    expect(served.out).toMatch(/generated the admin token/);
     expect(existsSync(path.join(app, 'data', 'reghook.db'))).toBe(true);
     expect(statSync(path.join(app, 'data', 'secret.key')).mode & 0o777).toBe(0o600);
-  }, INSTALL_MS + 60_000);
 
-  it.runIf(INSTALLS).concurrent('unpacked, npm ci --omit=dev then npm start serves without building anything', async ({ expect }) => {
-    const unpacked = path.join(work, 'unpacked');
-    mkdirSync(unpacked);
-    const untar = spawnSync('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=1'], { encoding: 'utf8' });
-    expect(untar.status, untar.stderr).toBe(0);
-    await npmInBackground(['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], unpacked);
+    // npm start in the installed package: its prestart finds no sources, so it builds nothing.
+    const installed = path.join(app, 'node_modules', 'reghook');
+    const started = await serveAndStop(NPM, ['start'], installed);
+    expect([started.health, started.ready], started.out).toEqual([200, 200]);
+    expect(started.drained, started.out).toBe(true);
+    expect(started.out).not.toContain('building dist/');
+  }, INSTALL_MS + 90_000);
+});
 
-    const { out, health, ready, drained } = await serveAndStop(NPM, ['start'], unpacked);
-    expect([health, ready], out).toEqual([200, 200]);
-    expect(drained, out).toBe(true);
-    expect(out).not.toContain('building dist/');
-    expect(existsSync(path.join(unpacked, 'data', 'reghook.db'))).toBe(true);
-  }, INSTALL_MS + 60_000);
+describe('the receiver SDK package (packages/receiver)', () => {
+  it('packs its build alone, and installs into an empty project as exactly one package, with no install script', () => {
+    const receiverTarball = path.join(work, npm(['pack', '--silent', '--pack-destination', work], path.join(copy, 'packages', 'receiver')).stdout.trim().split('\n').pop()!);
+    const listing = spawnSync('tar', ['-tzf', receiverTarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    expect(listing).toEqual(expect.arrayContaining(['package/package.json', 'package/README.md', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/signing.js']));
+    expect(listing.filter((file) => !/^package\/(package\.json|README\.md|dist\/[a-z-]+\.(js|d\.ts))$/.test(file))).toEqual([]);
+
+    const project = path.join(work, 'receiver-project');
+    mkdirSync(project);
+    npm(['init', '-y'], project);
+    npm(['install', '--offline', '--no-audit', '--no-fund', receiverTarball], project);
+    const installed = readdirSync(path.join(project, 'node_modules'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && entry.name === 'package.json')
+      .map((entry) => path.relative(path.join(project, 'node_modules'), entry.parentPath));
+    expect(installed).toEqual([path.join('@reghook', 'receiver')]);
+    const manifest = JSON.parse(readFileSync(path.join(project, 'node_modules', '@reghook', 'receiver', 'package.json'), 'utf8'));
+    expect(manifest.dependencies ?? {}).toEqual({});
+    expect(manifest.scripts?.install ?? manifest.scripts?.postinstall ?? manifest.scripts?.preinstall).toBeUndefined();
+
+    // It works from there, as its README shows.
+    const check = spawnSync(process.execPath, ['--input-type=module', '-e', "import('@reghook/receiver').then((m) => console.log(typeof m.verifyWebhook, typeof m.createNodeHandler))"], { cwd: project, encoding: 'utf8' });
+    expect(check.stdout.trim(), check.stderr).toBe('function function');
+    const { size } = statSync(receiverTarball);
+    console.log(`@reghook/receiver: tarball ${size} bytes, ${listing.length} files, 0 dependencies`);
+  }, INSTALL_MS);
 });
 
 describe('npm start in a checkout', () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { headerHasSignature, secretKey, sign } from '../../src/signing/standard-webhooks.js';
+import { headerHasSignature, secretKey, sign } from '@reghook/receiver/signing';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { BIN, childEnv, spawnReghook } from '../helpers/process.js';
 import { registration, startTestService, TEST_SECRET_KEY, testBackends, type TestService } from '../helpers/service.js';

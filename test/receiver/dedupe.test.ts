@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createDeduper, DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL_MS } from '../../src/receiver/index.js';
+import { createDeduper, DEFAULT_DEDUPE_MAX, DEFAULT_DEDUPE_TTL_MS } from '@reghook/receiver';
 
 function manualClock(start = 1_000_000): { now: () => number; advance: (ms: number) => void } {
   let t = start;

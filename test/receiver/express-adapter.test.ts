@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type RequestHandler } from 'express';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createDeduper, expressWebhook, type ReceiverOptions, type VerifiedWebhook } from '../../src/receiver/index.js';
+import { createDeduper, expressWebhook, type ReceiverOptions, type VerifiedWebhook } from '@reghook/receiver';
 import { SAMPLE_EVENT, SECRET, post, signedRequest } from './fixtures.js';
 
 const servers: Server[] = [];

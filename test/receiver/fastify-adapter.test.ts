@@ -7,7 +7,7 @@ import {
   type RegisteredUserEvent,
   type WebhookEventHandler,
   type WebhookMeta,
-} from '../../src/receiver/index.js';
+} from '@reghook/receiver';
 import { SAMPLE_EVENT, SECRET, post, signedRequest } from './fixtures.js';
 
 const apps: FastifyInstance[] = [];

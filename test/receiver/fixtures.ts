@@ -1,8 +1,8 @@
 /** Events, secrets and signed requests shared by the receiver SDK tests. */
 import fc from 'fast-check';
 import { request } from 'undici';
-import { secretKey, signatureHeader } from '../../src/signing/standard-webhooks.js';
-import type { RegisteredUserEvent } from '../../src/receiver/index.js';
+import { secretKey, signatureHeader } from '@reghook/receiver/signing';
+import type { RegisteredUserEvent } from '@reghook/receiver';
 
 export const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 export const OTHER_SECRET = 'whsec_c2Vjb25kLXNlY3JldC1mb3ItdGVzdHMtb25seQ==';

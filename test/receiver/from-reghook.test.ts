@@ -10,7 +10,7 @@ import {
   fastifyWebhook,
   type RegisteredUserEvent,
   type VerifiedWebhook,
-} from '../../src/receiver/index.js';
+} from '@reghook/receiver';
 import { eventually, registration, startTestService, type TestService } from '../helpers/service.js';
 
 // Each adapter receives real deliveries from a running reghook service (its dispatcher, its

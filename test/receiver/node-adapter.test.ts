@@ -10,7 +10,7 @@ import {
   type RegisteredUserEvent,
   type WebhookEventHandler,
   type WebhookMeta,
-} from '../../src/receiver/index.js';
+} from '@reghook/receiver';
 import { SAMPLE_EVENT, SECRET, nowSeconds, post, signedRequest } from './fixtures.js';
 
 const servers: Server[] = [];

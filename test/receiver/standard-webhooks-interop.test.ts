@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { verifyWebhook, WebhookVerificationError, type WebhookVerificationErrorCode } from '../../src/receiver/index.js';
-import { secretKey, sign } from '../../src/signing/standard-webhooks.js';
+import { verifyWebhook, WebhookVerificationError, type WebhookVerificationErrorCode } from '@reghook/receiver';
+import { secretKey, sign } from '@reghook/receiver/signing';
 import { OTHER_SECRET, SAMPLE_BODY, SAMPLE_EVENT, SECRET, newWebhookId, nowSeconds, signedRequest } from './fixtures.js';
 
 /** The test vector of the Standard Webhooks specification. */

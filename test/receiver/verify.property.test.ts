@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { verifyWebhook, WebhookVerificationError, type WebhookVerificationErrorCode } from '../../src/receiver/index.js';
+import { verifyWebhook, WebhookVerificationError, type WebhookVerificationErrorCode } from '@reghook/receiver';
 import { SECRET, eventArbitrary, signedRequest } from './fixtures.js';
 
 const NOW_S = 1_700_000_000;

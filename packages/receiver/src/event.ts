@@ -39,7 +39,8 @@ export const registeredUserEventSchema = {
   title: 'RegisteredUserEvent',
   description: 'The body of a reghook "user registered" webhook.',
   type: 'object',
-  additionalProperties: false,
+  // Open: reghook may add a field; a receiver keeps it rather than refusing the webhook.
+  additionalProperties: true,
   required: [
     'clientUuid', 'clientIp', 'country', 'language', 'storeRegister', 'subscriberId',
     'subscriberName', 'appId', 'flowId', 'siteId', 'registerDate', 'registerOtpStatus',
@@ -100,9 +101,6 @@ export function validateRegisteredUserEvent(value: unknown): EventValidationResu
   const issues: EventValidationIssue[] = [];
   const problem = (key: string, message: string): void => void issues.push({ path: `/${key}`, message });
 
-  for (const key of Object.keys(input)) {
-    if (!knownKeys.has(key)) problem(key, 'is not a property of the event');
-  }
   for (const key of knownKeys) {
     if (!Object.hasOwn(input, key)) problem(key, 'is required');
   }
@@ -145,24 +143,12 @@ export function validateRegisteredUserEvent(value: unknown): EventValidationResu
   boolean('registerOtpStatus');
 
   if (issues.length > 0) return { ok: false, issues };
-  const v = input as unknown as RegisteredUserEvent;
-  return {
-    ok: true,
-    event: {
-      clientUuid: v.clientUuid,
-      clientIp: v.clientIp,
-      country: v.country,
-      language: v.language,
-      storeRegister: v.storeRegister,
-      subscriberId: v.subscriberId,
-      subscriberName: v.subscriberName,
-      appId: v.appId,
-      flowId: v.flowId,
-      siteId: v.siteId,
-      registerDate: v.registerDate,
-      registerOtpStatus: v.registerOtpStatus,
-    },
-  };
+  // The known properties in the spec's order, then any others as sent (a field reghook adds
+  // later reaches the handler); `__proto__` is dropped, so no prototype is set through the body.
+  const event: Record<string, unknown> = {};
+  for (const key of knownKeys) event[key] = input[key];
+  for (const [key, v] of Object.entries(input)) if (!knownKeys.has(key) && key !== '__proto__') event[key] = v;
+  return { ok: true, event: event as unknown as RegisteredUserEvent };
 }
 
 /** Epoch milliseconds of `YYYY-MM-DD HH:mm:ss` read as UTC, or undefined if it names no real moment. */

@@ -2,7 +2,7 @@
  * Verification of one webhook request: Standard Webhooks v1 signature over the raw body bytes,
  * timestamp tolerance, then JSON parsing and validation of the event.
  */
-import { headerHasSignature, InvalidSecretError, secretKey, sign } from '../signing/standard-webhooks.js';
+import { headerHasSignature, InvalidSecretError, secretKey, sign } from './signing.js';
 import { WebhookVerificationError } from './errors.js';
 import { type RegisteredUserEvent, validateRegisteredUserEvent } from './event.js';
 
