@@ -21,7 +21,8 @@ export interface ResolvedConfig {
   adminToken: string | undefined;
   /** Base64 of 32 bytes; undefined = load or generate `<dataDir>/secret.key`. */
   secretKey: string | undefined;
-  retryIntervalMs: number;
+  /** The waits after the 1st, 2nd, … failed attempt, the last repeating (REGHOOK_RETRY_INTERVAL). */
+  retryIntervalsMs: number[];
   maxAttempts: number;
   deliveryTimeoutMs: number;
   networkPolicy: NetworkPolicy;
@@ -88,7 +89,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'REGHOOK_PORT', default: '8080', meaning: 'port the API and dashboard listen on (0 = any free port, printed)' },
   { name: 'REGHOOK_ADMIN_TOKEN', default: 'generated once, printed once', meaning: "the platform's token (at least 16 characters)" },
   { name: 'REGHOOK_SECRET_KEY', default: 'generated into <data dir>/secret.key (mode 0600)', meaning: 'base64 of 32 bytes that seals signing secrets at rest; every process of one deployment shares it. While rotating: new,old (see reghook rekey)' },
-  { name: 'REGHOOK_RETRY_INTERVAL', default: '1h', meaning: 'wait after a failed attempt (250ms, 30s, 1h …)' },
+  { name: 'REGHOOK_RETRY_INTERVAL', default: '1h', meaning: 'wait after a failed attempt (250ms, 30s, 1h …), or a schedule: the waits after the 1st, 2nd, … failure, the last repeating (10m,30m,1h)' },
   { name: 'REGHOOK_MAX_ATTEMPTS', default: '10', meaning: 'attempts in all, first one included (1 to 100)' },
   { name: 'REGHOOK_DELIVERY_TIMEOUT', default: '10s', meaning: 'whole-request deadline of one attempt (at least 10ms)' },
   { name: 'REGHOOK_ALLOW_PRIVATE_NETWORKS', default: 'false', meaning: 'true, or a comma-separated CIDR list, to allow such destinations' },
@@ -279,6 +280,24 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     throw new ConfigError(`REGHOOK_LOG_LEVEL="${logLevel}" must be one of ${levels.join(', ')}`);
   }
 
+  const maxAttempts = integer('REGHOOK_MAX_ATTEMPTS', 10, 1, 100);
+  /** `1h`, or `10m,30m,1h`: one wait per retry, the last repeating; no more waits than there are retries. */
+  function retrySchedule(attempts: number): number[] {
+    const raw = get('REGHOOK_RETRY_INTERVAL') ?? '1h';
+    const waits = raw.split(',').map((entry) => parseDuration(entry));
+    if (waits.some((ms) => ms === undefined || ms < 1)) {
+      throw new ConfigError(
+        `REGHOOK_RETRY_INTERVAL="${raw}" must be a duration of at least 1ms, or a comma-separated schedule of them (examples: 1h, 250ms, 10m,30m,1h)`,
+      );
+    }
+    if (waits.length > Math.max(1, attempts - 1)) {
+      throw new ConfigError(
+        `REGHOOK_RETRY_INTERVAL lists ${waits.length} waits, but REGHOOK_MAX_ATTEMPTS=${attempts} leaves ${attempts - 1} retries: the waits after the last would never be used`,
+      );
+    }
+    return waits as number[];
+  }
+
   const host = get('REGHOOK_HOST') ?? '127.0.0.1';
   return {
     database,
@@ -287,8 +306,8 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     port: integer('REGHOOK_PORT', 8080, 0, 65535),
     adminToken,
     secretKey,
-    retryIntervalMs: duration('REGHOOK_RETRY_INTERVAL', '1h'),
-    maxAttempts: integer('REGHOOK_MAX_ATTEMPTS', 10, 1, 100),
+    retryIntervalsMs: retrySchedule(maxAttempts),
+    maxAttempts,
     deliveryTimeoutMs: duration('REGHOOK_DELIVERY_TIMEOUT', '10s', 10),
     networkPolicy,
     retentionMs: duration('REGHOOK_RETENTION', '30d'),

@@ -90,7 +90,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
           sender,
           keys,
           clock,
-          retry: { intervalMs: config.retryIntervalMs, maxAttempts: config.maxAttempts },
+          retry: { intervalsMs: config.retryIntervalsMs, maxAttempts: config.maxAttempts },
           concurrency: config.concurrency,
           endpointConcurrency: config.endpointConcurrency,
           leaseMs: config.deliveryTimeoutMs * 2 + 5_000,

@@ -8,7 +8,7 @@ describe('configuration', () => {
     const c = loadConfig({});
     expect(c.database).toEqual({ kind: 'sqlite', path: './data/reghook.db' });
     expect([c.host, c.port]).toEqual(['127.0.0.1', 8080]);
-    expect(c.retryIntervalMs).toBe(3_600_000);
+    expect(c.retryIntervalsMs).toEqual([3_600_000]);
     expect(c.maxAttempts).toBe(10);
     expect(c.deliveryTimeoutMs).toBe(10_000);
     expect(c.networkPolicy.allowAll).toBe(false);
@@ -17,10 +17,20 @@ describe('configuration', () => {
     expect(c.dispatch).toBe(true);
   });
 
+  it('REGHOOK_RETRY_INTERVAL may be a schedule, with no more waits than there are retries', () => {
+    expect(loadConfig({ REGHOOK_RETRY_INTERVAL: '10m,30m,1h' }).retryIntervalsMs).toEqual([600_000, 1_800_000, 3_600_000]);
+    expect(loadConfig({ REGHOOK_RETRY_INTERVAL: '10m, 30m', REGHOOK_MAX_ATTEMPTS: '3' }).retryIntervalsMs).toEqual([600_000, 1_800_000]);
+    expect(() => loadConfig({ REGHOOK_RETRY_INTERVAL: '1m,2m,3m', REGHOOK_MAX_ATTEMPTS: '3' })).toThrow(
+      'REGHOOK_RETRY_INTERVAL lists 3 waits, but REGHOOK_MAX_ATTEMPTS=3 leaves 2 retries',
+    );
+    // One attempt in all: a single wait is the (unused) default, not an error.
+    expect(loadConfig({ REGHOOK_MAX_ATTEMPTS: '1' }).retryIntervalsMs).toEqual([3_600_000]);
+  });
+
   it('flags override the environment', () => {
     const c = loadConfig({ REGHOOK_PORT: '9000' }, ['--port', '0', '--retry-interval=250ms', '--dispatch', 'false']);
     expect(c.port).toBe(0);
-    expect(c.retryIntervalMs).toBe(250);
+    expect(c.retryIntervalsMs).toEqual([250]);
     expect(c.dispatch).toBe(false);
   });
 
@@ -29,6 +39,8 @@ describe('configuration', () => {
     ['REGHOOK_PORT', 'eighty'],
     ['REGHOOK_MAX_ATTEMPTS', '0'],
     ['REGHOOK_RETRY_INTERVAL', '1 hour'],
+    ['REGHOOK_RETRY_INTERVAL', '10m,,1h'],
+    ['REGHOOK_RETRY_INTERVAL', '10m,0ms'],
     ['REGHOOK_DELIVERY_TIMEOUT', '-5s'],
     ['REGHOOK_DATABASE_URL', 'mysql://x'],
     ['REGHOOK_ALLOW_PRIVATE_NETWORKS', '10.0.0.0/33'],

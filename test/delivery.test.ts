@@ -124,6 +124,26 @@ describe('the retry schedule', () => {
     await receiver.close();
   });
 
+  it('a schedule (REGHOOK_RETRY_INTERVAL=100ms,600ms): the first retry after 100 ms, then every 600 ms', async () => {
+    const scheduled = await startTestService({ REGHOOK_RETRY_INTERVAL: '100ms,600ms', REGHOOK_MAX_ATTEMPTS: '4', REGHOOK_DELIVERY_TIMEOUT: '400ms' });
+    const receiver = await startReceiver(answer(500));
+    try {
+      await scheduled.createProject(1);
+      await scheduled.setEndpoint(1, receiver.url);
+      const res = await scheduled.call('POST', '/v1/registrations', registration({ appId: 1 }));
+      const eventId = res.json.eventId as string;
+      await eventually(async () => ((await scheduled.call('GET', `/v1/projects/1/events/${eventId}`)).json.status === 'failed' ? true : undefined), 10_000);
+      const gaps = receiver.requests.slice(1).map((r, i) => r.receivedAt - receiver.requests[i]!.receivedAt);
+      expect(gaps).toHaveLength(3);
+      expect(gaps[0]).toBeGreaterThanOrEqual(95);
+      expect(gaps[0]).toBeLessThan(600);
+      for (const gap of gaps.slice(1)) expect(gap).toBeGreaterThanOrEqual(595);
+    } finally {
+      await receiver.close();
+      await scheduled.stop();
+    }
+  });
+
   it.each([201, 204, 302])('HTTP %i is a failure (only 200 succeeds, redirects are not followed)', async (status) => {
     const { appId, receiver } = await projectWithReceiver(answer(status, '', { location: 'http://127.0.0.1:9/elsewhere' }));
     const eventId = await register(appId);

@@ -4,8 +4,11 @@
  */
 
 export interface RetryPolicy {
-  /** Wait after a failed attempt before the next one. */
-  intervalMs: number;
+  /**
+   * The waits after the 1st, 2nd, … failed scheduled attempt; the last one repeats (`[1h]`: hourly,
+   * the default; `[10m, 30m, 1h]`: 10 minutes, 30 minutes, then hourly). Never empty.
+   */
+  intervalsMs: readonly number[];
   /** Scheduled attempts in all, the first one included. */
   maxAttempts: number;
 }
@@ -32,5 +35,11 @@ export function afterScheduledAttempt(
 ): NextState {
   if (succeeded) return { status: 'delivered' };
   if (attemptsUsed >= policy.maxAttempts) return { status: 'failed' };
-  return { status: 'pending', nextAttemptAt: finishedAt + policy.intervalMs };
+  return { status: 'pending', nextAttemptAt: finishedAt + retryWait(policy, attemptsUsed) };
+}
+
+/** The wait after failed scheduled attempt number `attemptsUsed` (1-based): its entry of the schedule, or the last one. */
+export function retryWait(policy: RetryPolicy, attemptsUsed: number): number {
+  const { intervalsMs } = policy;
+  return intervalsMs[Math.min(Math.max(attemptsUsed, 1), intervalsMs.length) - 1]!;
 }

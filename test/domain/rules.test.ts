@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   afterScheduledAttempt,
+  retryWait,
   decidePurchase,
   formatRegisterDate,
   initialEventStatus,
@@ -34,7 +35,7 @@ describe('trigger rules', () => {
 });
 
 describe('retry schedule', () => {
-  const policy = { intervalMs: 3_600_000, maxAttempts: 10 };
+  const policy = { intervalsMs: [3_600_000], maxAttempts: 10 };
 
   it('only HTTP 200 is success', () => {
     fc.assert(
@@ -61,11 +62,31 @@ describe('retry schedule', () => {
     expect(times.slice(1).map((t, i) => t - times[i]!)).toEqual(Array(9).fill(3_600_000));
   });
 
+  it('a schedule: the waits after the 1st, 2nd, … failure, the last repeating (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 86_400_000 }), { minLength: 1, maxLength: 12 }), fc.integer({ min: 2, max: 30 }), (waits, max) => {
+        const schedule = { intervalsMs: waits, maxAttempts: max };
+        let now = 0;
+        const gaps: number[] = [];
+        for (let attempt = 1; ; attempt++) {
+          const next = afterScheduledAttempt(schedule, attempt, false, now);
+          if (next.status !== 'pending') break;
+          gaps.push(next.nextAttemptAt - now);
+          now = next.nextAttemptAt;
+        }
+        expect(gaps).toEqual(Array.from({ length: max - 1 }, (_, i) => waits[Math.min(i, waits.length - 1)]));
+      }),
+    );
+    // SPEC's example: 10 minutes, 30 minutes, then hourly.
+    const published = { intervalsMs: [600_000, 1_800_000, 3_600_000], maxAttempts: 5 };
+    expect([1, 2, 3, 4].map((n) => retryWait(published, n))).toEqual([600_000, 1_800_000, 3_600_000, 3_600_000]);
+  });
+
   it('any success delivers, whatever the attempt number (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 100 }), (attempt, max) => {
-        expect(afterScheduledAttempt({ intervalMs: 1, maxAttempts: max }, attempt, true, 0)).toEqual({ status: 'delivered' });
-        const failed = afterScheduledAttempt({ intervalMs: 5, maxAttempts: max }, attempt, false, 100);
+        expect(afterScheduledAttempt({ intervalsMs: [1], maxAttempts: max }, attempt, true, 0)).toEqual({ status: 'delivered' });
+        const failed = afterScheduledAttempt({ intervalsMs: [5], maxAttempts: max }, attempt, false, 100);
         expect(failed).toEqual(attempt >= max ? { status: 'failed' } : { status: 'pending', nextAttemptAt: 105 });
       }),
     );
