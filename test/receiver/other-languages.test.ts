@@ -61,7 +61,7 @@ const LANGUAGES: Language[] = [
   },
 ];
 
-/** Under CI=true: python3 is required, and at least one of these. */
+/** Under CI=true these must run (Node.js always does), and at least one of CI_ONE_OF. */
 const CI_REQUIRED = ['Node.js', 'Python 3'];
 const CI_ONE_OF = ['PHP', 'Java'];
 
