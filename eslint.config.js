@@ -18,6 +18,11 @@ export default tseslint.config(
     rules: { 'no-restricted-properties': 'off' },
   },
   {
+    // The receiver samples are plain Node.js programs (docs/receivers.md shows them).
+    files: ['docs/samples/**/*.mjs'],
+    languageOptions: { globals: { Buffer: 'readonly', console: 'readonly', process: 'readonly' } },
+  },
+  {
     // Tests read loosely-typed JSON answers.
     files: ['test/**'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

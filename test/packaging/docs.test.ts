@@ -113,6 +113,27 @@ describe('the production files under docs/ops/', () => {
   });
 });
 
+describe('docs/receivers.md', () => {
+  // The programs test/receiver/other-languages.test.ts runs on the signed sample.
+  const programs = readdirSync(path.join(ROOT, 'docs/samples')).filter((file) => !file.endsWith('.json')).sort();
+  const page = read('docs/receivers.md');
+
+  it('covers every language with a verification program in docs/samples', () => {
+    expect(programs).toEqual(['Verify.java', 'verify.go', 'verify.mjs', 'verify.php', 'verify.py', 'verify.rb']);
+  });
+
+  it.each(programs)('shows docs/samples/%s verbatim, in the code block after its link', (file) => {
+    // "[samples/verify.py](samples/verify.py) …" up to the end of its paragraph, then the fenced block.
+    const link = `[samples/${file}](samples/${file})`;
+    const at = page.indexOf(link);
+    expect(at, `docs/receivers.md links ${link}`).toBeGreaterThan(-1);
+    expect(page.indexOf(link, at + 1), `${link} appears once`).toBe(-1);
+    const block = /\n\n```[a-z]+\n([\s\S]*?)```\n/.exec(page.slice(at));
+    expect(block, `a code block follows ${link}`).not.toBeNull();
+    expect(block![1]).toBe(read(`docs/samples/${file}`));
+  });
+});
+
 describe('links', () => {
   it.each(markdownFiles())('%s links nothing outside the repository, and nothing missing', (file) => {
     const text = read(file);
