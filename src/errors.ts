@@ -92,7 +92,7 @@ export const OPERATOR_ERRORS = {
   REGHOOK_START: 'something outside the process prevents the start: the database (read-only, unreachable, a newer schema), a port, a file',
   /** SecretKeyMismatchError (secrets/secret-box.ts). */
   REGHOOK_SECRET_KEY_MISMATCH: 'a stored signing secret does not open with REGHOOK_SECRET_KEY (another key, or an altered value)',
-  /** InvalidSecretError (signing/standard-webhooks.ts; the receiver SDK has the same class). */
+  /** InvalidSecretError (@reghook/receiver/signing, shared by the server and the receiver SDK). */
   REGHOOK_INVALID_SECRET: 'a signing secret is not whsec_ followed by base64',
   /** DestinationRefusedError (dispatch/network-policy/connector.ts): recorded as the attempt\'s error `destination_refused`. */
   REGHOOK_DESTINATION_REFUSED: 'the network policy refused the address a delivery would connect to (REGHOOK_ALLOW_PRIVATE_NETWORKS)',

@@ -90,7 +90,9 @@ describe('authentication', () => {
   it('/openapi.json describes every route with the schemas that validate it', async () => {
     const doc = (await svc.app!.inject({ method: 'GET', url: '/openapi.json' })).json();
     expect(doc.openapi).toMatch(/^3\./);
-    const reg = doc.paths['/v1/registrations'].post.requestBody.content['application/json'].schema;
+    // The body is a named component (#/components/schemas/RegistrationBody).
+    const { $ref } = doc.paths['/v1/registrations'].post.requestBody.content['application/json'].schema;
+    const reg = doc.components.schemas[String($ref).replace('#/components/schemas/', '')];
     expect(reg.additionalProperties).toBe(false);
     expect(reg.required).toContain('clientUuid');
     for (const path of ['/v1/purchases', '/v1/projects/{appId}/webhook', '/v1/projects/{appId}/events/{eventId}/redeliver']) {

@@ -2,7 +2,7 @@
  * The Fastify application factory: routes, validation, authentication and problem+json errors.
  * It never listens; the caller (cli.ts or a test using inject()) decides.
  */
-import swagger from '@fastify/swagger';
+import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
@@ -11,6 +11,7 @@ import { DATABASE_RETRY_AFTER_SECONDS, errorCode, isDatabaseUnavailable, Reghook
 import { LogThrottle } from '../logger.js';
 import { packageVersion } from '../package-info.js';
 import type { Principal } from '../auth/authenticator.js';
+import { documentRoute, documentBase, registerComponents } from './openapi.js';
 import { sendProblem } from './problem.js';
 import { SUBSCRIBER_ID_MAX_LENGTH } from './schemas.js';
 import { compileValidator, fieldErrors, nulCharacterPath } from './validation.js';
@@ -176,19 +177,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setNotFoundHandler((request, reply) => sendProblem(reply, 'REGHOOK_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
 
   await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'reghook',
-        version: packageVersion,
-        description: 'User-registration webhooks: ingest, endpoint configuration, delivery log.',
-      },
-      components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'Admin token or project API key' } },
-      },
-      security: [{ bearer: [] }],
-    },
+    openapi: documentBase(packageVersion) as FastifyDynamicSwaggerOptions['openapi'],
+    // Named schemas keep their names (`$id`) as components; any other `$id` gets a numbered one.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transform: documentRoute as unknown as FastifyDynamicSwaggerOptions['transform'],
   });
+  await registerComponents(app);
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(operationsRoutes, deps);

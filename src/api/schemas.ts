@@ -1,14 +1,31 @@
 /**
  * Request and response schemas (TypeBox = JSON Schema). The same objects validate requests (Ajv)
- * and generate /openapi.json, so the documentation cannot drift from what is enforced.
+ * and generate /openapi.json, so the documentation cannot drift from what is enforced. The named
+ * ones are listed in openapi.ts (COMPONENTS) and appear there as components; their descriptions
+ * and examples are annotations Ajv ignores, and a test validates every example against its schema.
  */
 import { Type, type Static } from 'typebox';
 import { MAX_ID } from '../domain/ids.js';
+import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
+import { problemType } from './problem.js';
 
 /** The longest subscriberId, in code points (Ajv's maxLength): ingest and erasure accept the same ids. */
 export const SUBSCRIBER_ID_MAX_LENGTH = 128;
 
 const PositiveId = (description: string) => Type.Integer({ minimum: 1, maximum: MAX_ID, description });
+
+/** Values shared by the examples, so that they tell one consistent story. */
+const EXAMPLE = {
+  clientUuid: '8a6e0804-2bd0-4672-b79d-d97027f9071a',
+  eventId: 'evt_01J8Z3K6Q4M2V7T9X0B5N8C1D3',
+  keyId: 'key_3f9a2c41d07be865',
+  apiKey: 'rhk_ExampleKeyNotReal_0123456789abcdefghijklmno',
+  secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  createdAt: '2024-05-01T09:30:00.000Z',
+  url: 'https://example.com/webhooks',
+} as const;
+
+const page = <T>(data: T[]) => ({ data, nextCursor: null });
 
 export const AppIdParams = Type.Object({ appId: PositiveId('The project (application) id') }, { additionalProperties: false });
 
@@ -33,14 +50,42 @@ export const RegistrationBody = Type.Object(
     }),
     registerOtpStatus: Type.Boolean(),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'A registration the platform reports: the fields of the webhook body; `registerDate` may also carry an offset.',
+    examples: [
+      {
+        clientUuid: EXAMPLE.clientUuid,
+        clientIp: '203.0.113.7',
+        country: 'TR',
+        language: 'en',
+        storeRegister: true,
+        subscriberId: '905555555555',
+        subscriberName: 'John Doe',
+        appId: 1,
+        flowId: 1,
+        siteId: 1,
+        registerDate: '2020-03-20 12:35:41',
+        registerOtpStatus: false,
+      },
+    ],
+  },
 );
 export type RegistrationBody = Static<typeof RegistrationBody>;
 
-export const RegistrationAnswer = Type.Object({
-  eventId: Type.Union([Type.String(), Type.Null()]),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('skipped'), Type.Literal('awaiting_first_purchase')]),
-});
+export const RegistrationAnswer = Type.Object(
+  {
+    eventId: Type.Union([Type.String(), Type.Null()], { description: 'The webhook event, null while a store registration awaits its first purchase' }),
+    status: Type.Union([Type.Literal('pending'), Type.Literal('skipped'), Type.Literal('awaiting_first_purchase')]),
+  },
+  {
+    description: 'What became of a reported registration.',
+    examples: [
+      { eventId: EXAMPLE.eventId, status: 'pending' },
+      { eventId: null, status: 'awaiting_first_purchase' },
+    ],
+  },
+);
 
 export const PurchaseBody = Type.Object(
   {
@@ -49,37 +94,77 @@ export const PurchaseBody = Type.Object(
     transactionId: Type.String({ minLength: 1, maxLength: 128 }),
     purchaseDate: Type.Optional(Type.String({ format: 'date-time', maxLength: 40 })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: "A purchase the platform reports; a store user's first one sends their webhook.",
+    examples: [{ appId: 1, clientUuid: EXAMPLE.clientUuid, transactionId: 'tx-20200321-0001', purchaseDate: '2020-03-21T10:00:00Z' }],
+  },
 );
 export type PurchaseBody = Static<typeof PurchaseBody>;
 
-export const PurchaseAnswer = Type.Object({
-  triggered: Type.Boolean(),
-  eventId: Type.Optional(Type.String()),
-  reason: Type.Optional(
-    Type.Union([Type.Literal('not_first_purchase'), Type.Literal('self_service_user'), Type.Literal('awaiting_registration')]),
-  ),
-});
+export const PurchaseAnswer = Type.Object(
+  {
+    triggered: Type.Boolean({ description: 'true: this purchase created the webhook event' }),
+    eventId: Type.Optional(Type.String()),
+    reason: Type.Optional(
+      Type.Union([Type.Literal('not_first_purchase'), Type.Literal('self_service_user'), Type.Literal('awaiting_registration')]),
+    ),
+  },
+  {
+    description: 'What a reported purchase did.',
+    examples: [
+      { triggered: true, eventId: EXAMPLE.eventId },
+      { triggered: false, reason: 'not_first_purchase' },
+    ],
+  },
+);
 
 export const ProjectBody = Type.Object(
   { appId: PositiveId('The platform app id this project receives registrations for'), name: Type.String({ minLength: 1, maxLength: 200 }) },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'A new project.', examples: [{ appId: 1, name: 'My shop' }] },
 );
 export type ProjectBody = Static<typeof ProjectBody>;
 
-export const Project = Type.Object({ appId: Type.Integer(), name: Type.String(), createdAt: Type.String({ format: 'date-time' }) });
+const projectExample = { appId: 1, name: 'My shop', createdAt: EXAMPLE.createdAt };
 
-export const ApiKey = Type.Object({
-  id: Type.String(),
-  prefix: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
-  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-});
+export const Project = Type.Object(
+  { appId: Type.Integer(), name: Type.String(), createdAt: Type.String({ format: 'date-time' }) },
+  { description: 'A project: one platform app and its webhook endpoint.', examples: [projectExample] },
+);
 
-export const NewApiKey = Type.Object({
-  id: Type.String(),
-  apiKey: Type.String({ description: 'Shown once: only its hash is stored' }),
-});
+export const NewProject = Type.Object(
+  {
+    ...Project.properties,
+    apiKeyId: Type.String(),
+    apiKey: Type.String({ description: 'The first project API key; shown once, only its hash is stored' }),
+  },
+  { description: 'A created project and its first API key.', examples: [{ ...projectExample, apiKeyId: EXAMPLE.keyId, apiKey: EXAMPLE.apiKey }] },
+);
+
+const apiKeyExample = { id: EXAMPLE.keyId, prefix: EXAMPLE.apiKey.slice(0, 8), createdAt: EXAMPLE.createdAt, revokedAt: null };
+
+export const ApiKey = Type.Object(
+  {
+    id: Type.String(),
+    prefix: Type.String({ description: 'The first 8 characters of the key, to recognise it' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { description: 'A project API key, never the key itself.', examples: [apiKeyExample] },
+);
+
+export const ProjectDetail = Type.Object(
+  { ...Project.properties, apiKeys: Type.Array(ApiKey) },
+  { description: 'A project and its API keys, revoked ones included.', examples: [{ ...projectExample, apiKeys: [apiKeyExample] }] },
+);
+
+export const NewApiKey = Type.Object(
+  {
+    id: Type.String(),
+    apiKey: Type.String({ description: 'Shown once: only its hash is stored' }),
+  },
+  { description: 'A created API key.', examples: [{ id: EXAMPLE.keyId, apiKey: EXAMPLE.apiKey }] },
+);
 
 export const KeyParams = Type.Object(
   { appId: PositiveId('The project'), keyId: Type.String({ pattern: '^key_[0-9a-f]{16}$' }) },
@@ -91,38 +176,55 @@ export const WebhookBody = Type.Object(
     url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL the webhooks are POSTed to' }),
     enabled: Type.Optional(Type.Boolean({ default: true })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: "The project's webhook endpoint, as set.", examples: [{ url: EXAMPLE.url, enabled: true }] },
 );
 export type WebhookBody = Static<typeof WebhookBody>;
 
-export const Webhook = Type.Object({
-  url: Type.String(),
-  enabled: Type.Boolean(),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-  signingSecret: Type.Optional(Type.String({ description: 'Returned when the endpoint is first created' })),
-});
+const endpointExample = { url: EXAMPLE.url, enabled: true, createdAt: EXAMPLE.createdAt, updatedAt: EXAMPLE.createdAt };
 
-export const Secret = Type.Object({
-  signingSecret: Type.String(),
-  previousSecretExpiresAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
-});
+export const Webhook = Type.Object(
+  {
+    url: Type.String(),
+    enabled: Type.Boolean(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    signingSecret: Type.Optional(Type.String({ description: 'Returned when the endpoint is first created' })),
+  },
+  {
+    description: "The project's webhook endpoint.",
+    examples: [endpointExample, { ...endpointExample, signingSecret: EXAMPLE.secret }],
+  },
+);
 
-export const TestResult = Type.Object({
-  success: Type.Boolean(),
-  statusCode: Type.Union([Type.Integer(), Type.Null()]),
-  durationMs: Type.Integer(),
-  error: Type.Union([Type.String(), Type.Null()]),
-  responseBody: Type.Union([Type.String(), Type.Null()]),
-});
+export const Secret = Type.Object(
+  {
+    signingSecret: Type.String({ description: '`whsec_` and the base64 HMAC key (Standard Webhooks)' }),
+    previousSecretExpiresAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Until when a rotated-out secret still co-signs' })),
+  },
+  {
+    description: "The endpoint's signing secret.",
+    examples: [{ signingSecret: EXAMPLE.secret, previousSecretExpiresAt: null }],
+  },
+);
 
-export const EventStatus = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('delivered'),
-  Type.Literal('failed'),
-  Type.Literal('skipped'),
-  Type.Literal('erased'),
-]);
+export const TestResult = Type.Object(
+  {
+    success: Type.Boolean(),
+    statusCode: Type.Union([Type.Integer(), Type.Null()]),
+    durationMs: Type.Integer(),
+    error: Type.Union([Type.String(), Type.Null()], { description: 'The error kind when there was no answer (timeout, refused, …)' }),
+    responseBody: Type.Union([Type.String(), Type.Null()], { description: "The first 1 KiB of the endpoint's answer" }),
+  },
+  {
+    description: 'The outcome of a test webhook (one attempt, not retried).',
+    examples: [{ success: true, statusCode: 200, durationMs: 42, error: null, responseBody: 'ok' }],
+  },
+);
+
+export const EventStatus = Type.Union(
+  [Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('skipped'), Type.Literal('erased')],
+  { description: 'Where an event stands; see the delivery log in docs/webhooks.md.', examples: ['delivered'] },
+);
 
 export const EventListQuery = Type.Object(
   {
@@ -138,46 +240,178 @@ export const EventParams = Type.Object(
   { additionalProperties: false },
 );
 
-export const EventSummary = Type.Object({
-  eventId: Type.String(),
-  clientUuid: Type.String(),
-  status: EventStatus,
-  attemptCount: Type.Integer(),
-  createdAt: Type.String({ format: 'date-time' }),
-  nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  deliveredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-});
+const eventSummaryExample = {
+  eventId: EXAMPLE.eventId,
+  clientUuid: EXAMPLE.clientUuid,
+  status: 'delivered',
+  attemptCount: 1,
+  createdAt: '2024-05-01T09:31:00.000Z',
+  nextAttemptAt: null,
+  deliveredAt: '2024-05-01T09:31:00.250Z',
+};
 
-export const Attempt = Type.Object({
-  number: Type.Integer(),
-  trigger: Type.Union([Type.Literal('scheduled'), Type.Literal('manual'), Type.Literal('test')]),
-  startedAt: Type.String({ format: 'date-time' }),
-  durationMs: Type.Union([Type.Integer(), Type.Null()]),
-  success: Type.Union([Type.Boolean(), Type.Null()]),
-  statusCode: Type.Union([Type.Integer(), Type.Null()]),
-  error: Type.Union([Type.String(), Type.Null()]),
-  responseBody: Type.Union([Type.String(), Type.Null()]),
-});
+export const EventSummary = Type.Object(
+  {
+    eventId: Type.String(),
+    clientUuid: Type.String(),
+    status: EventStatus,
+    attemptCount: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    deliveredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { description: 'A webhook event in the delivery log.', examples: [eventSummaryExample] },
+);
 
-export const EventDetail = Type.Object({
-  ...EventSummary.properties,
-  payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-  attempts: Type.Array(Attempt),
-});
+export const Attempt = Type.Object(
+  {
+    number: Type.Integer(),
+    trigger: Type.Union([Type.Literal('scheduled'), Type.Literal('manual'), Type.Literal('test')]),
+    startedAt: Type.String({ format: 'date-time' }),
+    durationMs: Type.Union([Type.Integer(), Type.Null()]),
+    success: Type.Union([Type.Boolean(), Type.Null()]),
+    statusCode: Type.Union([Type.Integer(), Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+    responseBody: Type.Union([Type.String(), Type.Null()]),
+  },
+  {
+    description: 'One delivery attempt of an event; no outcome (null success) means it was in flight when its process stopped.',
+    examples: [
+      { number: 1, trigger: 'scheduled', startedAt: '2024-05-01T09:31:00.010Z', durationMs: 240, success: true, statusCode: 200, error: null, responseBody: 'ok' },
+    ],
+  },
+);
+
+export const EventDetail = Type.Object(
+  {
+    ...EventSummary.properties,
+    payload: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], {
+      description: 'The webhook body (a RegisteredUser); null once the person was erased',
+    }),
+    attempts: Type.Array(Attempt),
+  },
+  {
+    description: 'An event, its payload and every attempt.',
+    examples: [
+      {
+        ...eventSummaryExample,
+        payload: {
+          clientUuid: EXAMPLE.clientUuid,
+          clientIp: '203.0.113.7',
+          country: 'TR',
+          language: 'en',
+          storeRegister: true,
+          subscriberId: '905555555555',
+          subscriberName: 'John Doe',
+          appId: 1,
+          flowId: 1,
+          siteId: 1,
+          registerDate: '2020-03-20 12:35:41',
+          registerOtpStatus: false,
+        },
+        attempts: [
+          { number: 1, trigger: 'scheduled', startedAt: '2024-05-01T09:31:00.010Z', durationMs: 240, success: true, statusCode: 200, error: null, responseBody: 'ok' },
+        ],
+      },
+    ],
+  },
+);
+
+export const Redelivery = Type.Object(
+  { eventId: Type.String(), status: Type.Literal('attempting') },
+  { description: 'A manual attempt was started; its outcome appears in the delivery log.', examples: [{ eventId: EXAMPLE.eventId, status: 'attempting' }] },
+);
 
 export const RecoverBody = Type.Object(
   { since: Type.String({ format: 'date-time', maxLength: 40 }) },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'Recover the failed events created since this time.', examples: [{ since: '2024-05-01T00:00:00Z' }] },
 );
 
-export const Problem = Type.Object({
-  type: Type.String(),
-  title: Type.String(),
-  status: Type.Integer(),
-  detail: Type.String(),
-  code: Type.String(),
-  errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
-});
+export const Recovered = Type.Object(
+  { recovered: Type.Integer({ description: 'How many failed events are back on a fresh schedule' }) },
+  { description: 'The outcome of a recovery.', examples: [{ recovered: 3 }] },
+);
 
-export const ListOf = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
-  Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+const auditExample = {
+  id: 7,
+  at: EXAMPLE.createdAt,
+  actor: 'admin',
+  action: 'secret.rotated',
+  details: { previousSecretExpiresAt: '2024-05-02T09:30:00.000Z' },
+  sourceIp: '198.51.100.4',
+};
+
+export const AuditEntry = Type.Object(
+  {
+    id: Type.Integer(),
+    at: Type.String({ format: 'date-time' }),
+    actor: Type.String({ description: '`admin` or `key:<keyId>`' }),
+    action: Type.String(),
+    details: Type.Record(Type.String(), Type.Unknown()),
+    sourceIp: Type.Union([Type.String(), Type.Null()]),
+  },
+  {
+    description: 'One change to keys, endpoints or secrets (never a secret itself).',
+    examples: [auditExample],
+  },
+);
+
+export const Erasure = Type.Object(
+  { erasedRegistrations: Type.Integer(), erasedPayloads: Type.Integer() },
+  { description: 'What the erasure of one person removed.', examples: [{ erasedRegistrations: 1, erasedPayloads: 1 }] },
+);
+
+export const Health = Type.Object({ status: Type.Literal('ok') }, { description: 'The process is alive.', examples: [{ status: 'ok' }] });
+
+export const Readiness = Type.Object(
+  { status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]) },
+  { description: 'Whether the database answers, takes writes and has its migrations.', examples: [{ status: 'ready' }, { status: 'not_ready' }] },
+);
+
+export const FieldError = Type.Object(
+  {
+    path: Type.String({ description: 'JSON pointer to the field: `/clientIp`, `/params/appId`, `/query/limit`' }),
+    message: Type.String(),
+  },
+  { description: 'What is wrong with one field of the request.', examples: [{ path: '/clientIp', message: 'must be an IPv4 or IPv6 address' }] },
+);
+
+const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+export const Problem = Type.Object(
+  {
+    type: Type.String({ pattern: '^urn:reghook:problem:[a-z-]+$', description: 'A stable URN per `code`' }),
+    title: Type.String({ description: "The code's title (the catalogue's); it never varies for a code" }),
+    status: Type.Integer({ minimum: 400, maximum: 599, description: 'The HTTP status' }),
+    detail: Type.String({ description: 'What went wrong this time, for a person; do not parse it' }),
+    code: Type.Enum(ERROR_CODES, { type: 'string', description: 'What to branch on: stable, never reused for another meaning' }),
+    errors: Type.Optional(Type.Array(FieldError, { description: 'For validation failures: each offending field' })),
+  },
+  {
+    description: 'An RFC 9457 problem: every error the API answers.',
+    examples: [
+      {
+        type: problemType('REGHOOK_VALIDATION'),
+        title: ERROR_CATALOGUE.REGHOOK_VALIDATION.title,
+        status: 400,
+        detail: 'invalid request: /clientIp',
+        code: 'REGHOOK_VALIDATION',
+        errors: [{ path: '/clientIp', message: 'must be an IPv4 or IPv6 address' }],
+      },
+    ],
+  },
+);
+
+export const ListOf = <T extends Parameters<typeof Type.Array>[0]>(item: T, description: string, examples: unknown[]) =>
+  Type.Object(
+    {
+      data: Type.Array(item),
+      nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass it back as `cursor` for the next page; null: this was the last' }),
+    },
+    { description, examples: [page(examples)] },
+  );
+
+export const ProjectList = ListOf(Project, 'A page of projects.', [projectExample]);
+export const ApiKeyList = ListOf(ApiKey, "The project's API keys, revoked ones included (one page, always the last).", [apiKeyExample]);
+export const EventList = ListOf(EventSummary, 'A page of the delivery log, newest first.', [eventSummaryExample]);
+export const AuditLog = ListOf(AuditEntry, 'A page of the audit log, newest first.', [auditExample]);

@@ -36,6 +36,8 @@ const positiveId = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEG
  */
 export const registeredUserEventSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
+  /** Also served by reghook at GET /schemas/registered-user.json. */
+  $id: 'urn:reghook:schema:registered-user',
   title: 'RegisteredUserEvent',
   description: 'The body of a reghook "user registered" webhook.',
   type: 'object',

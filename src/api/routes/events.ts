@@ -1,14 +1,13 @@
 /** The delivery log: events, their attempts, redelivery and recovery. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import { attemptErrorLabel } from '../../domain/attempt-error.js';
 import { ReghookError } from '../../errors.js';
 import { recoverFailed, redeliver } from '../../operations/deliveries.js';
 import { requireProject } from '../../operations/projects.js';
 import type { AttemptRecord, EventSummary } from '../../store/store.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
-import { AppIdParams, EventDetail, EventListQuery, EventParams, EventSummary as EventSummarySchema, ListOf, RecoverBody } from '../schemas.js';
+import { AppIdParams, EventDetail, EventList, EventListQuery, EventParams, RecoverBody, Recovered, Redelivery } from '../schemas.js';
 import { instantOf } from '../validation.js';
 
 const summary = (e: EventSummary) => ({
@@ -43,11 +42,13 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     {
       ...common,
       schema: {
+        operationId: 'listEvents',
         tags: ['events'],
         summary: 'The delivery log, newest first',
+        description: 'Optionally only the events of one `status`; cursor-paginated by eventId.',
         params: AppIdParams,
         querystring: EventListQuery,
-        response: { 200: ListOf(EventSummarySchema) },
+        response: { 200: EventList },
       },
     },
     async (request) => {
@@ -65,7 +66,14 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     '/v1/projects/:appId/events/:eventId',
     {
       ...common,
-      schema: { tags: ['events'], summary: 'An event, its payload and every attempt', params: EventParams, response: { 200: EventDetail } },
+      schema: {
+        operationId: 'getEvent',
+        tags: ['events'],
+        summary: 'An event, its payload and every attempt',
+        description: "Each attempt's number, trigger, start, duration, status code or error kind, and the first 1 KiB of the answer.",
+        params: EventParams,
+        response: { 200: EventDetail },
+      },
     },
     async (request) => {
       const event = await store.getEvent(request.params.appId, request.params.eventId);
@@ -83,10 +91,13 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     {
       ...common,
       schema: {
+        operationId: 'redeliverEvent',
         tags: ['events'],
         summary: 'Make one immediate manual attempt (answers before it finishes)',
+        description:
+          "Made in the background; it does not use the event's scheduled attempts. Refused while the project has no enabled endpoint, or while a scheduled attempt of the same event is in flight (one webhook-id is never sent twice at once).",
         params: EventParams,
-        response: { 202: Type.Object({ eventId: Type.String(), status: Type.Literal('attempting') }) },
+        response: { 202: Redelivery },
       },
     },
     async (request, reply) => {
@@ -101,11 +112,13 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     {
       ...common,
       schema: {
+        operationId: 'recoverEvents',
         tags: ['events'],
         summary: 'Put every failed event created since a time back on a fresh schedule',
+        description: 'For after an endpoint outage: every `failed` event created since `since` gets a full set of attempts again. Audited.',
         params: AppIdParams,
         body: RecoverBody,
-        response: { 200: Type.Object({ recovered: Type.Integer() }) },
+        response: { 200: Recovered },
       },
     },
     async (request) => {

@@ -5,16 +5,7 @@ import { Type } from 'typebox';
 import { eraseSubscriber } from '../../operations/deliveries.js';
 import { requireProject } from '../../operations/projects.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
-import { AppIdParams, ListOf, RegistrationBody } from '../schemas.js';
-
-const AuditEntry = Type.Object({
-  id: Type.Integer(),
-  at: Type.String({ format: 'date-time' }),
-  actor: Type.String({ description: '`admin` or `key:<keyId>`' }),
-  action: Type.String(),
-  details: Type.Record(Type.String(), Type.Unknown()),
-  sourceIp: Type.Union([Type.String(), Type.Null()]),
-});
+import { AppIdParams, AuditLog, Erasure, RegistrationBody } from '../schemas.js';
 
 export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -25,8 +16,10 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
     {
       config: { access: 'project' },
       schema: {
+        operationId: 'listAuditLog',
         tags: ['governance'],
         summary: 'Every change to keys, endpoints and secrets, newest first (append-only)',
+        description: 'Who (`admin` or `key:<keyId>`), what, when and from where; never a secret. Cursor-paginated by id.',
         params: AppIdParams,
         querystring: Type.Object(
           {
@@ -35,7 +28,7 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
           },
           { additionalProperties: false },
         ),
-        response: { 200: ListOf(AuditEntry) },
+        response: { 200: AuditLog },
       },
     },
     async (request) => {
@@ -55,6 +48,7 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
     {
       config: { access: 'project' },
       schema: {
+        operationId: 'eraseSubscriber',
         tags: ['governance'],
         summary: "Erase a person: their registrations, their events' payloads and attempt bodies",
         description: 'Delivery metadata (event ids, statuses, times, status codes) stays, without personal data.',
@@ -63,7 +57,7 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
           { appId: AppIdParams.properties.appId, subscriberId: RegistrationBody.properties.subscriberId },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ erasedRegistrations: Type.Integer(), erasedPayloads: Type.Integer() }) },
+        response: { 200: Erasure },
       },
     },
     async (request) => {

@@ -15,6 +15,7 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
     {
       config: { access: 'admin' },
       schema: {
+        operationId: 'reportRegistration',
         tags: ['ingest'],
         summary: 'Report a registration',
         description:
@@ -50,6 +51,7 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
     {
       config: { access: 'admin' },
       schema: {
+        operationId: 'reportPurchase',
         tags: ['ingest'],
         summary: 'Report a purchase',
         description: "A store user's first purchase creates the webhook event; later ones never do.",

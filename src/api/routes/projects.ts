@@ -9,7 +9,7 @@ import { Type } from 'typebox';
 import { createApiKey, createProject, listApiKeys, requireProject, revokeApiKey } from '../../operations/projects.js';
 import type { ApiKeyRecord } from '../../store/store.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
-import { ApiKey, AppIdParams, KeyParams, ListOf, NewApiKey, Project, ProjectBody } from '../schemas.js';
+import { ApiKeyList, AppIdParams, KeyParams, NewApiKey, NewProject, ProjectBody, ProjectDetail, ProjectList } from '../schemas.js';
 
 const apiKeyView = (k: ApiKeyRecord) => ({ id: k.id, prefix: k.prefix, createdAt: iso(k.createdAt), revokedAt: iso(k.revokedAt) });
 
@@ -22,10 +22,12 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     {
       config: { access: 'admin' },
       schema: {
+        operationId: 'createProject',
         tags: ['projects'],
         summary: 'Create a project; answers its first API key (shown once)',
+        description: 'The `appId` is the platform app this project receives registrations for. Only the hash of the API key is kept.',
         body: ProjectBody,
-        response: { 201: Type.Object({ ...Project.properties, apiKeyId: Type.String(), apiKey: Type.String() }) },
+        response: { 201: NewProject },
       },
     },
     async (request, reply) => {
@@ -39,8 +41,10 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     {
       config: { access: 'admin' },
       schema: {
+        operationId: 'listProjects',
         tags: ['projects'],
         summary: 'List projects',
+        description: 'Cursor-paginated by appId: pass `nextCursor` back as `cursor`.',
         querystring: Type.Object(
           {
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
@@ -48,7 +52,7 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
           },
           { additionalProperties: false },
         ),
-        response: { 200: ListOf(Project) },
+        response: { 200: ProjectList },
       },
     },
     async (request) => {
@@ -67,10 +71,12 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     {
       config: { access: 'project' },
       schema: {
+        operationId: 'getProject',
         tags: ['projects'],
         summary: 'A project and its API keys (never the keys themselves)',
+        description: 'A project key reaches its own project only; another appId answers 404, exactly like one that does not exist.',
         params: AppIdParams,
-        response: { 200: Type.Object({ ...Project.properties, apiKeys: Type.Array(ApiKey) }) },
+        response: { 200: ProjectDetail },
       },
     },
     async (request) => {
@@ -90,10 +96,12 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     {
       config: { access: 'project' },
       schema: {
+        operationId: 'listApiKeys',
         tags: ['projects'],
         summary: "The project's API keys, revoked ones included (never the keys themselves)",
+        description: 'A project holds a handful of keys: one page, always the last (`nextCursor` is null).',
         params: AppIdParams,
-        response: { 200: ListOf(ApiKey) },
+        response: { 200: ApiKeyList },
       },
     },
     async (request) => {
@@ -110,8 +118,10 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
       // handler), while a key of this project meets the 403 below.
       config: { access: 'project' },
       schema: {
+        operationId: 'createApiKey',
         tags: ['projects'],
         summary: 'Create an API key (shown once); needs the admin token',
+        description: 'A project key is refused (403): a leaked key must not be able to mint a successor that survives its revocation.',
         params: AppIdParams,
         response: { 201: NewApiKey },
       },
@@ -125,7 +135,13 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     '/v1/projects/:appId/api-keys/:keyId',
     {
       config: { access: 'project' },
-      schema: { tags: ['projects'], summary: 'Revoke an API key', params: KeyParams },
+      schema: {
+        operationId: 'revokeApiKey',
+        tags: ['projects'],
+        summary: 'Revoke an API key',
+        description: "A project key may revoke its own project's keys, itself included; a revoked key answers 401 from then on.",
+        params: KeyParams,
+      },
     },
     async (request, reply) => {
       await revokeApiKey(deps, actorOf(request), request.params.appId, request.params.keyId);

@@ -16,7 +16,17 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
 
   app.get(
     '/v1/projects/:appId/webhook',
-    { ...common, schema: { tags: ['webhook'], summary: 'The endpoint', params: AppIdParams, response: { 200: Webhook } } },
+    {
+      ...common,
+      schema: {
+        operationId: 'getEndpoint',
+        tags: ['webhook'],
+        summary: 'The endpoint',
+        description: 'Its URL and state; never the signing secret (reveal it with POST …/webhook/secret).',
+        params: AppIdParams,
+        response: { 200: Webhook },
+      },
+    },
     async (request) => view(await requireEndpoint(deps, request.params.appId)),
   );
 
@@ -25,8 +35,11 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
     {
       ...common,
       schema: {
+        operationId: 'setEndpoint',
         tags: ['webhook'],
         summary: 'Set the endpoint URL (active on save); the first time, answers the signing secret',
+        description:
+          'The URL must be http or https, carry no user name or password, be at most 2048 characters and point to a host the network policy allows (else 422). A changed URL applies to every pending delivery.',
         params: AppIdParams,
         body: WebhookBody,
         response: { 200: Webhook },
@@ -41,7 +54,17 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
 
   app.post(
     '/v1/projects/:appId/webhook/secret',
-    { ...common, schema: { tags: ['webhook'], summary: 'Reveal the signing secret', params: AppIdParams, response: { 200: Secret } } },
+    {
+      ...common,
+      schema: {
+        operationId: 'revealSigningSecret',
+        tags: ['webhook'],
+        summary: 'Reveal the signing secret',
+        description: 'The current secret, and until when a rotated-out one still co-signs (or null). Each reveal is audited.',
+        params: AppIdParams,
+        response: { 200: Secret },
+      },
+    },
     async (request) => {
       const secret = await revealSecret(deps, actorOf(request), request.params.appId);
       return { signingSecret: secret.signingSecret, previousSecretExpiresAt: iso(secret.previousSecretExpiresAt) };
@@ -53,8 +76,10 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
     {
       ...common,
       schema: {
+        operationId: 'rotateSigningSecret',
         tags: ['webhook'],
         summary: 'Rotate the signing secret; the old one keeps co-signing for 24 h',
+        description: 'For the next 24 hours every webhook carries two signatures, one per secret, so receivers keep verifying while the new secret is deployed.',
         params: AppIdParams,
         response: { 200: Secret },
       },
@@ -70,8 +95,10 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
     {
       ...common,
       schema: {
+        operationId: 'sendTestWebhook',
         tags: ['webhook'],
         summary: 'Send a sample event now and answer with the attempt (not retried)',
+        description: 'Signed like a real webhook; it creates no event in the delivery log. A failing endpoint still answers 200 here, with `success: false`.',
         params: AppIdParams,
         response: { 200: TestResult },
       },
