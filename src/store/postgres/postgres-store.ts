@@ -42,7 +42,7 @@ import type {
   RegistrationResult,
   Store,
 } from '../store.js';
-import { toEventLogItem, toEventSummary, type EventRow } from '../event-row.js';
+import { toEventLogItem, toEventSummary, type EventRow } from '../rows.js';
 import { CLAIM_DUE_SQL, type ClaimedRow } from './claim-due.js';
 import { createPool, inTransaction, parsePostgresUrl, retryingStatement, type PostgresTarget, type Queryable } from './connection.js';
 import { appliedVersion, applyMigrations, latestVersion, schemaDump } from './migrate.js';

@@ -32,7 +32,7 @@ import type {
   RegistrationResult,
   Store,
 } from '../store.js';
-import { toEventLogItem, toEventSummary, type EventRow } from '../event-row.js';
+import { toEventLogItem, toEventSummary, type EventRow } from '../rows.js';
 import { WorkSignal } from '../work-signal.js';
 import { DUE_ENDPOINTS_SQL, DUE_OF_APP_SQL, LEASE_SQL } from './claim-due.js';
 
