@@ -9,6 +9,7 @@ import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../../domain/triggers.js';
 import type { PurchaseReport, PurchaseResult, RegistrationResult } from '../store.js';
+import type { Recorded } from '../work-signal.js';
 import type { Endpoints } from './endpoints.js';
 import type { Projects } from './projects.js';
 
@@ -35,12 +36,6 @@ VALUES (@id, @appId, @clientUuid, @body, @status, @due, @now, CASE WHEN @status 
 ON CONFLICT (app_id, client_uuid) DO NOTHING`;
 
 const EVENT_BY_USER = `SELECT id, status FROM events WHERE app_id = ? AND client_uuid = ?`;
-
-/** A report's result, and whether the event it stands on is pending (then work is due once it commits). */
-export interface Recorded<R> {
-  result: R;
-  announce: boolean;
-}
 
 export class Ingest {
   private readonly getRegistration;

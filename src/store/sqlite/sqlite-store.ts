@@ -11,12 +11,12 @@ import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventLogItem,
   FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store } from '../store.js';
-import { WorkSignal } from '../work-signal.js';
+import { WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
 import { Claims } from './claim-due.js';
 import { Endpoints } from './endpoints.js';
 import { Events } from './events.js';
-import { Ingest, type Recorded } from './ingest.js';
+import { Ingest } from './ingest.js';
 import { KeysAndAudit } from './keys-and-audit.js';
 import { applyMigrations, appliedVersion, latestVersion, schemaDump } from './migrate.js';
 import { createPrivately } from './private-file.js';
