@@ -11,6 +11,7 @@ import { decidePurchaseReport, decideRegistration, purchaseAnswer, registrationA
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../../domain/triggers.js';
+import { ReghookError } from '../../errors.js';
 import { asRepeat } from '../invariants.js';
 import type { PurchaseReport, PurchaseResult, RegistrationResult } from '../store.js';
 import type { Recorded } from '../work-signal.js';
@@ -185,7 +186,9 @@ export class Ingest {
   private async winningRegistration(reg: NormalizedRegistration): Promise<RegistrationResult> {
     const { rows } = await this.pool.query<{ body: string | null; answer: string }>({ ...GET_REGISTRATION, values: [reg.appId, reg.clientUuid] });
     const winner = rows[0];
-    if (!winner) throw new Error('a concurrent identical registration won the insert but is gone (erased); report it again');
+    if (!winner) {
+      throw new ReghookError('REGHOOK_CONCURRENT_CHANGE', 'an identical registration recorded at the same moment was erased before its answer could be read; nothing was stored: send it again');
+    }
     const registration = { body: winner.body, answer: JSON.parse(winner.answer) as RegistrationAnswer };
     return asRepeat(decideRegistration({ projectExists: true, endpointEnabled: false, registration, purchased: false }, reg), 'registration');
   }
@@ -194,7 +197,9 @@ export class Ingest {
   private async winningPurchase(p: PurchaseReport): Promise<PurchaseResult> {
     const { rows } = await this.pool.query<{ client_uuid: string; answer: string }>({ ...GET_PURCHASE, values: [p.appId, p.transactionId] });
     const winner = rows[0];
-    if (!winner) throw new Error('a concurrent purchase with this transactionId won the insert but is gone; report it again');
+    if (!winner) {
+      throw new ReghookError('REGHOOK_CONCURRENT_CHANGE', 'a purchase with this transactionId recorded at the same moment is gone; nothing was stored: send it again');
+    }
     const purchase = { clientUuid: winner.client_uuid, answer: JSON.parse(winner.answer) as PurchaseAnswer };
     return asRepeat(decidePurchaseReport({ projectExists: true, endpointEnabled: false, purchase, registration: null, eventExists: false }, p.clientUuid), 'purchase');
   }
