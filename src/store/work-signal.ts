@@ -18,3 +18,9 @@ export class WorkSignal {
     for (const listener of this.listeners) listener();
   }
 }
+
+/** A write's result, and whether it may have made work due now: announce it once the write has committed. */
+export interface Recorded<R> {
+  result: R;
+  announce: boolean;
+}

@@ -40,6 +40,10 @@
  * $5 batch limit, $6 lease ms, $7 max attempts, $8 attempts already in flight per app id (JSON
  * object).
  */
+import type pg from 'pg';
+import { pendingBody } from '../invariants.js';
+import type { ClaimedDelivery, ClaimOptions } from '../store.js';
+
 export const CLAIM_DUE_SQL = `
 WITH ready AS (
   -- The projects that may take work now: something due on an enabled endpoint (next_due_at), not
@@ -126,3 +130,52 @@ export interface ClaimedRow {
   created_at: number;
   reclaimed: boolean;
 }
+
+const CLAIM_DUE = { name: 'claim_due', text: CLAIM_DUE_SQL };
+
+// endpoints.next_due_at is each enabled endpoint's earliest pending due time (migration 0002): the
+// earliest of them is one step of endpoints_due.
+const NEXT_DUE = { name: 'next_due', text: `SELECT next_due_at FROM endpoints WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1` };
+
+export class Claims {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async claimDue(o: ClaimOptions): Promise<ClaimedDelivery[]> {
+    if (o.limit <= 0) return [];
+    const { rows } = await this.pool.query<ClaimedRow>({
+      ...CLAIM_DUE,
+      values: [
+        o.now,
+        [...o.excludeAppIds],
+        // Projects considered at most: each gives a row at least, unless other claimers hold its rows.
+        Math.max(o.limit * 4, 64),
+        o.perEndpointLimit,
+        o.limit,
+        o.leaseMs,
+        o.maxAttempts,
+        JSON.stringify(o.inFlight),
+      ],
+    });
+    return rows.map(toClaimedDelivery);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const { rows } = await this.pool.query<{ next_due_at: number }>({ ...NEXT_DUE, values: [] });
+    return rows[0]?.next_due_at ?? null;
+  }
+}
+
+const toClaimedDelivery = (r: ClaimedRow): ClaimedDelivery => ({
+  eventId: r.id,
+  appId: r.app_id,
+  attemptId: r.attempt_id,
+  attemptNumber: r.attempt_number,
+  scheduledAttempts: r.scheduled_attempts,
+  url: r.url,
+  body: pendingBody(r),
+  secretSealed: r.secret_sealed,
+  previousSecretSealed: r.previous_secret_sealed,
+  previousSecretExpiresAt: r.previous_secret_expires_at,
+  createdAt: r.created_at,
+  reclaimed: r.reclaimed,
+});

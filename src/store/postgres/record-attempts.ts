@@ -8,6 +8,8 @@
  *
  * Parameters: $1..$9 parallel arrays (one element per attempt), $10 now.
  */
+import type { FinishedAttempt } from '../store.js';
+
 export const RECORD_ATTEMPTS_SQL = `
 WITH f AS (
   SELECT *
@@ -43,3 +45,42 @@ SET status = 'delivered', next_attempt_at = NULL, lease_token = NULL, delivered_
 FROM f
 WHERE f.next_status IS NULL AND f.success
   AND e.id = f.event_id AND e.status <> 'delivered'`;
+
+/** Splits a batch, keeping its order, so that no chunk names one event twice. */
+export function chunksWithDistinctEvents(finished: readonly FinishedAttempt[]): FinishedAttempt[][] {
+  const chunks: FinishedAttempt[][] = [];
+  let chunk: FinishedAttempt[] = [];
+  let events = new Set<string>();
+  for (const f of finished) {
+    if (events.has(f.eventId)) {
+      chunks.push(chunk);
+      chunk = [];
+      events = new Set();
+    }
+    chunk.push(f);
+    events.add(f.eventId);
+  }
+  chunks.push(chunk);
+  return chunks;
+}
+
+/** The parallel arrays RECORD_ATTEMPTS_SQL unnests, in its parameter order. */
+export function attemptArrays(chunk: readonly FinishedAttempt[]): unknown[][] {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], [], []];
+  for (const f of chunk) {
+    const o = f.outcome;
+    const values = [
+      f.attemptId,
+      f.eventId,
+      o.success,
+      o.statusCode,
+      o.errorKind,
+      Math.round(o.durationMs),
+      o.responseBody,
+      f.next?.status ?? null,
+      f.next?.status === 'pending' ? f.next.nextAttemptAt : null,
+    ];
+    values.forEach((value, i) => columns[i]!.push(value));
+  }
+  return columns;
+}

@@ -1,5 +1,6 @@
 /**
- * The dispatcher's claim, SQLite flavour, in two indexed steps (run in one transaction):
+ * The dispatcher's claim, SQLite flavour, in two indexed steps (run in one BEGIN IMMEDIATE
+ * transaction, so claimers in several processes on one file take turns):
  *
  * 1. DUE_ENDPOINTS_SQL takes the projects with due work, oldest due first, by a range scan of
  *    `endpoints_due`. `endpoints.next_due_at` is each project's earliest pending due time, kept
@@ -13,6 +14,12 @@
  * A project at its limit costs one skipped row of step 1 however large its backlog; it is
  * excluded by id, and a process has few such projects (concurrency / per-endpoint limit).
  */
+import type Database from 'better-sqlite3';
+import { pendingBody } from '../invariants.js';
+import type { EndpointRow, EventRow } from '../rows.js';
+import type { ClaimedDelivery, ClaimOptions } from '../store.js';
+import type { Attempts } from './attempts.js';
+
 export const DUE_ENDPOINTS_SQL = `
 SELECT app_id
 FROM endpoints INDEXED BY endpoints_due
@@ -38,3 +45,87 @@ SET attempt_count = attempt_count + 1,
     next_attempt_at = @leaseUntil,
     lease_token = @attemptId
 WHERE id = @id`;
+
+// What sending needs, from the event and its endpoint (a due event's endpoint exists: next_due_at
+// comes from it).
+const EVENT_FOR_CLAIM = `
+SELECT e.*, p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at
+FROM events e JOIN endpoints p ON p.app_id = e.app_id WHERE e.id = ?`;
+
+// Its last attempt was leased by a process that died: the attempts are used up.
+const FAIL_EXHAUSTED = `UPDATE events SET status = 'failed', next_attempt_at = NULL, lease_token = NULL, finished_at = ? WHERE id = ?`;
+
+// endpoints.next_due_at is each enabled endpoint's earliest pending due time (migration 0002): the
+// earliest of them is one step of the partial index.
+const NEXT_DUE = `SELECT next_due_at FROM endpoints INDEXED BY endpoints_due WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1`;
+
+export class Claims {
+  private readonly dueEndpoints;
+  private readonly dueOfApp;
+  private readonly lease;
+  private readonly eventForClaim;
+  private readonly failExhausted;
+  private readonly nextDue;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly attempts: Attempts,
+  ) {
+    this.dueEndpoints = db.prepare<{ now: number; limit: number }, { app_id: number }>(DUE_ENDPOINTS_SQL);
+    this.dueOfApp = db.prepare<{ appId: number; now: number; limit: number }, { id: string; app_id: number; next_attempt_at: number }>(DUE_OF_APP_SQL);
+    this.lease = db.prepare<{ id: string; leaseUntil: number; attemptId: number }>(LEASE_SQL);
+    this.eventForClaim = db.prepare<[string], EventRow & EndpointRow>(EVENT_FOR_CLAIM);
+    this.failExhausted = db.prepare<[number, string]>(FAIL_EXHAUSTED);
+    this.nextDue = db.prepare<[], { next_due_at: number }>(NEXT_DUE);
+  }
+
+  claimDue(o: ClaimOptions): ClaimedDelivery[] {
+    return this.db
+      .transaction(() => {
+        const claimed: ClaimedDelivery[] = [];
+        for (const { id } of this.dueRows(o)) {
+          const e = this.eventForClaim.get(id)!;
+          if (e.scheduled_attempts >= o.maxAttempts) {
+            this.failExhausted.run(o.now, id);
+            continue;
+          }
+          const attemptId = this.attempts.open({ eventId: id, appId: e.app_id, number: e.attempt_count + 1, trigger: 'scheduled', now: o.now });
+          this.lease.run({ id, leaseUntil: o.now + o.leaseMs, attemptId });
+          claimed.push({
+            eventId: id,
+            appId: e.app_id,
+            attemptId,
+            attemptNumber: e.attempt_count + 1,
+            scheduledAttempts: e.scheduled_attempts + 1,
+            url: e.url,
+            body: pendingBody(e),
+            secretSealed: e.secret_sealed,
+            previousSecretSealed: e.previous_secret_sealed,
+            previousSecretExpiresAt: e.previous_secret_expires_at,
+            createdAt: e.created_at,
+            reclaimed: e.lease_token !== null,
+          });
+        }
+        return claimed;
+      })
+      .immediate();
+  }
+
+  /** Projects in order of their oldest due work, each up to its room, until the batch is full. */
+  private dueRows(o: ClaimOptions): { id: string }[] {
+    const excluded = new Set(o.excludeAppIds);
+    const rows: { id: string }[] = [];
+    for (const { app_id } of this.dueEndpoints.all({ now: o.now, limit: o.limit + excluded.size })) {
+      if (excluded.has(app_id)) continue;
+      const room = Math.min(o.perEndpointLimit - (o.inFlight[app_id] ?? 0), o.limit - rows.length);
+      if (room <= 0) continue;
+      rows.push(...this.dueOfApp.all({ appId: app_id, now: o.now, limit: room }));
+      if (rows.length >= o.limit) break;
+    }
+    return rows;
+  }
+
+  nextDueAt(): number | null {
+    return this.nextDue.get()?.next_due_at ?? null;
+  }
+}

@@ -1,0 +1,134 @@
+/** Attempts: opening them (scheduled, by a claim, or manual), recording how they ended, test webhooks (SQLite). */
+import type Database from 'better-sqlite3';
+import type { AttemptOutcome, AttemptTrigger, FinishedAttempt, ManualAttempt } from '../store.js';
+import type { Endpoints } from './endpoints.js';
+import type { Events } from './events.js';
+
+// The new row's id is the fencing token of a scheduled attempt's lease.
+const OPEN_ATTEMPT = `
+INSERT INTO attempts (event_id, app_id, number, trigger, started_at)
+VALUES (@eventId, @appId, @number, @trigger, @now)`;
+
+// A manual attempt numbers on from the event's attempts without using one of its scheduled ones.
+const BUMP_ATTEMPT_COUNT = `UPDATE events SET attempt_count = attempt_count + 1 WHERE id = ?`;
+
+const FINISH_ATTEMPT = `
+UPDATE attempts
+SET finished = 1, success = @success, status_code = @statusCode, error_kind = @errorKind,
+    duration_ms = @durationMs, response_body = @responseBody
+WHERE id = @attemptId`;
+
+// Fenced: only the holder of the current lease may move the event on. A stale attempt (its lease
+// ran out and the event was claimed again) is recorded above, nothing more.
+const SETTLE_SCHEDULED = `
+UPDATE events
+SET status = @status, next_attempt_at = @next, lease_token = NULL,
+    delivered_at = CASE WHEN @status = 'delivered' THEN @now ELSE delivered_at END,
+    finished_at = CASE WHEN @status IN ('delivered', 'failed') THEN @now END
+WHERE id = @eventId AND lease_token = @attemptId AND status = 'pending'`;
+
+// A manual success delivers the event whatever its state, and voids any lease in flight.
+const SETTLE_MANUAL_SUCCESS = `
+UPDATE events
+SET status = 'delivered', next_attempt_at = NULL, lease_token = NULL, delivered_at = @now, finished_at = @now
+WHERE id = @eventId AND status <> 'delivered'`;
+
+// A test webhook has no stored event: its attempt is recorded finished, under the webhook id.
+const INSERT_TEST_ATTEMPT = `
+INSERT INTO attempts (event_id, app_id, number, trigger, started_at, finished, success, status_code,
+                      error_kind, duration_ms, response_body)
+VALUES (@eventId, @appId, 1, 'test', @startedAt, 1, @success, @statusCode, @errorKind, @durationMs, @responseBody)`;
+
+export interface OpenAttemptParams {
+  eventId: string;
+  appId: number;
+  number: number;
+  trigger: AttemptTrigger;
+  now: number;
+}
+
+export class Attempts {
+  private readonly openAttemptStatement;
+  private readonly bumpAttemptCount;
+  private readonly finishAttempt;
+  private readonly settleScheduled;
+  private readonly settleManualSuccess;
+  private readonly insertTestAttempt;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly events: Events,
+    private readonly endpoints: Endpoints,
+  ) {
+    this.openAttemptStatement = db.prepare<OpenAttemptParams>(OPEN_ATTEMPT);
+    this.bumpAttemptCount = db.prepare<[string]>(BUMP_ATTEMPT_COUNT);
+    this.finishAttempt = db.prepare<Record<string, unknown>>(FINISH_ATTEMPT);
+    this.settleScheduled = db.prepare<{ eventId: string; attemptId: number; status: string; next: number | null; now: number }>(SETTLE_SCHEDULED);
+    this.settleManualSuccess = db.prepare<{ eventId: string; now: number }>(SETTLE_MANUAL_SUCCESS);
+    this.insertTestAttempt = db.prepare<Record<string, unknown>>(INSERT_TEST_ATTEMPT);
+  }
+
+  /** Opens an attempt row inside the caller's transaction; answers its id. */
+  open(params: OpenAttemptParams): number {
+    return Number(this.openAttemptStatement.run(params).lastInsertRowid);
+  }
+
+  recordAttempts(finished: readonly FinishedAttempt[], now: number): void {
+    if (finished.length === 0) return;
+    this.db
+      .transaction(() => {
+        for (const f of finished) {
+          this.finishAttempt.run({ attemptId: f.attemptId, ...outcomeParams(f.outcome) });
+          if (f.next === null) {
+            if (f.outcome.success) this.settleManualSuccess.run({ eventId: f.eventId, now });
+          } else {
+            this.settleScheduled.run({
+              eventId: f.eventId,
+              attemptId: f.attemptId,
+              status: f.next.status,
+              next: f.next.status === 'pending' ? f.next.nextAttemptAt : null,
+              now,
+            });
+          }
+        }
+      })
+      .immediate();
+  }
+
+  openManualAttempt(appId: number, eventId: string, now: number): ManualAttempt | 'in_flight' | null {
+    return this.db
+      .transaction((): ManualAttempt | 'in_flight' | null => {
+        const e = this.events.row(appId, eventId);
+        const endpoint = this.endpoints.row(appId);
+        if (!e || !endpoint || e.body === null) return null;
+        if (e.status === 'pending' && e.lease_token !== null && (e.next_attempt_at ?? 0) > now) return 'in_flight';
+        const attemptId = this.open({ eventId, appId, number: e.attempt_count + 1, trigger: 'manual', now });
+        this.bumpAttemptCount.run(eventId);
+        return {
+          attemptId,
+          attemptNumber: e.attempt_count + 1,
+          url: endpoint.url,
+          body: e.body,
+          secretSealed: endpoint.secret_sealed,
+          previousSecretSealed: endpoint.previous_secret_sealed,
+          previousSecretExpiresAt: endpoint.previous_secret_expires_at,
+        };
+      })
+      .immediate();
+  }
+
+  recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): void {
+    this.insertTestAttempt.run({ eventId: webhookId, appId, startedAt, ...outcomeParams(outcome) });
+  }
+}
+
+/** An outcome as SQLite stores it: booleans as 0/1, the duration in whole milliseconds. */
+function outcomeParams(o: AttemptOutcome) {
+  return {
+    success: o.success ? 1 : 0,
+    statusCode: o.statusCode,
+    errorKind: o.errorKind,
+    durationMs: Math.round(o.durationMs),
+    responseBody: o.responseBody,
+  };
+}

@@ -1,0 +1,103 @@
+/** Forgetting personal data (SQLite): erasing one person, and the retention sweep. */
+import type Database from 'better-sqlite3';
+
+// registrations_by_subscriber (app_id, subscriber_id) answers it.
+const USERS_OF_SUBSCRIBER = `SELECT client_uuid FROM registrations WHERE app_id = ? AND subscriber_id = ?`;
+
+// Erasure cancels what is still owed: an event not delivered yet becomes `erased`, never sent.
+// A delivered one keeps its delivery metadata; every one loses its payload.
+const ERASE_EVENTS = `
+UPDATE events
+SET body = NULL,
+    status = CASE WHEN status = 'delivered' THEN status ELSE 'erased' END,
+    next_attempt_at = CASE WHEN status = 'delivered' THEN next_attempt_at END,
+    lease_token = CASE WHEN status = 'delivered' THEN lease_token END,
+    finished_at = CASE WHEN status = 'delivered' THEN finished_at ELSE @now END
+WHERE app_id = @appId AND client_uuid = @clientUuid`;
+
+// A receiver's answer may echo the payload: the response bodies of the user's attempts go too.
+const ERASE_ATTEMPT_BODIES = `
+UPDATE attempts SET response_body = NULL
+WHERE event_id IN (SELECT id FROM events WHERE app_id = ? AND client_uuid = ?)`;
+
+const DELETE_REGISTRATION = `DELETE FROM registrations WHERE app_id = ? AND client_uuid = ?`;
+
+// events_retention (finished_at) WHERE body IS NOT NULL: only events still holding a payload.
+const EXPIRED_PAYLOADS = `SELECT id, app_id, client_uuid FROM events WHERE body IS NOT NULL AND finished_at < ? LIMIT ?`;
+
+const DROP_PAYLOAD = `UPDATE events SET body = NULL WHERE id = ?`;
+
+const DROP_ATTEMPT_BODIES = `UPDATE attempts SET response_body = NULL WHERE event_id = ?`;
+
+// The registration stays (it answers repeats) without its payload and subscriber id.
+const ANONYMISE_REGISTRATION = `UPDATE registrations SET body = NULL, subscriber_id = NULL WHERE app_id = ? AND client_uuid = ?`;
+
+const DROP_TEST_BODIES = `
+UPDATE attempts SET response_body = NULL
+WHERE trigger = 'test' AND started_at < ? AND response_body IS NOT NULL`;
+
+// Store users who never bought within the awaiting retention are forgotten: at most `limit` per
+// call, through rowid (SQLite's DELETE has no LIMIT of its own without a compile option).
+const DROP_AWAITING = `
+DELETE FROM registrations WHERE rowid IN (
+  SELECT r.rowid FROM registrations r
+  WHERE r.store_register = 1 AND r.created_at < ?
+    AND NOT EXISTS (SELECT 1 FROM events e WHERE e.app_id = r.app_id AND e.client_uuid = r.client_uuid)
+  LIMIT ?)`;
+
+export class Retention {
+  private readonly usersOfSubscriber;
+  private readonly eraseEvents;
+  private readonly eraseAttemptBodies;
+  private readonly deleteRegistration;
+  private readonly expiredPayloads;
+  private readonly dropPayload;
+  private readonly dropAttemptBodies;
+  private readonly anonymiseRegistration;
+  private readonly dropTestBodies;
+  private readonly dropAwaiting;
+
+  constructor(private readonly db: Database.Database) {
+    this.usersOfSubscriber = db.prepare<[number, string], { client_uuid: string }>(USERS_OF_SUBSCRIBER);
+    this.eraseEvents = db.prepare<{ appId: number; clientUuid: string; now: number }>(ERASE_EVENTS);
+    this.eraseAttemptBodies = db.prepare<[number, string]>(ERASE_ATTEMPT_BODIES);
+    this.deleteRegistration = db.prepare<[number, string]>(DELETE_REGISTRATION);
+    this.expiredPayloads = db.prepare<[number, number], { id: string; app_id: number; client_uuid: string }>(EXPIRED_PAYLOADS);
+    this.dropPayload = db.prepare<[string]>(DROP_PAYLOAD);
+    this.dropAttemptBodies = db.prepare<[string]>(DROP_ATTEMPT_BODIES);
+    this.anonymiseRegistration = db.prepare<[number, string]>(ANONYMISE_REGISTRATION);
+    this.dropTestBodies = db.prepare<[number]>(DROP_TEST_BODIES);
+    this.dropAwaiting = db.prepare<[number, number]>(DROP_AWAITING);
+  }
+
+  eraseSubscriber(appId: number, subscriberId: string, now: number): { registrations: number; events: number } {
+    return this.db
+      .transaction(() => {
+        let events = 0;
+        const users = this.usersOfSubscriber.all(appId, subscriberId);
+        for (const { client_uuid } of users) {
+          events += this.eraseEvents.run({ appId, clientUuid: client_uuid, now }).changes;
+          this.eraseAttemptBodies.run(appId, client_uuid);
+          this.deleteRegistration.run(appId, client_uuid);
+        }
+        return { registrations: users.length, events };
+      })
+      .immediate();
+  }
+
+  sweepRetention(o: { finishedBefore: number; awaitingBefore: number; limit: number }): { payloads: number; awaiting: number } {
+    return this.db
+      .transaction(() => {
+        const expired = this.expiredPayloads.all(o.finishedBefore, o.limit);
+        for (const e of expired) {
+          this.dropPayload.run(e.id);
+          this.dropAttemptBodies.run(e.id);
+          this.anonymiseRegistration.run(e.app_id, e.client_uuid);
+        }
+        this.dropTestBodies.run(o.finishedBefore);
+        const awaiting = this.dropAwaiting.run(o.awaitingBefore, o.limit).changes;
+        return { payloads: expired.length, awaiting };
+      })
+      .immediate();
+  }
+}
