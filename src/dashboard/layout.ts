@@ -186,6 +186,11 @@ td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .tabs a[aria-current=true], .tabs a[aria-current=page] { font-weight:700; color:var(--fg); text-decoration:none; }
 .project-nav { margin:-.5rem 0 1rem; padding-bottom:.5rem; border-bottom:1px solid var(--line); }
 .copyable { user-select:all; }
+.spaced { margin-top:.75rem; }
+table.audit td:first-child { white-space:nowrap; }
+details.confirm summary { cursor:pointer; color:var(--accent); }
+details.confirm[open] { max-width:22rem; }
+details.confirm form { margin-top:.5rem; }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:.3rem 1rem; margin:0; }
 dl.facts dt { color:var(--muted); }
 dl.facts dd { margin:0; word-break:break-word; }

@@ -34,9 +34,10 @@ ${eraseSection(d)}`;
 }
 
 function keyStatus(k: ApiKeyRecord): SafeHtml {
+  // One element per cell: on a phone the cell is a flex row of its label and this.
   return k.revokedAt === null
     ? html`<span class="badge badge-enabled">● active</span>`
-    : html`<span class="badge badge-disabled">○ revoked</span> ${time(k.revokedAt)}`;
+    : html`<span><span class="badge badge-disabled">○ revoked</span> ${time(k.revokedAt)}</span>`;
 }
 
 function revokeControl(d: SettingsPageData, k: ApiKeyRecord): SafeHtml {
@@ -82,7 +83,7 @@ ${
 }
 ${
   d.mayCreateKeys
-    ? html`<form method="post" action="${settingsPath(d.project.appId)}/api-keys" class="actions" id="create-key">
+    ? html`<form method="post" action="${settingsPath(d.project.appId)}/api-keys" class="actions spaced" id="create-key">
 ${csrfField(d.csrf)}
 <button type="submit" class="primary">Create API key</button>
 <span class="muted">The new key is shown once, on the next page.</span>
@@ -136,8 +137,7 @@ function eraseSection(d: SettingsPageData): SafeHtml {
 <p class="muted">For a person's request to be forgotten: removes their registrations, their events' payloads and response bodies, and cancels the webhooks still owed to them. You confirm on the next page.</p>
 <form method="post" action="${settingsPath(d.project.appId)}/erase" novalidate autocomplete="off">
 ${csrfField(d.csrf)}
-<div class="row">
-<div class="grow field">
+<div class="field">
 <label for="subscriber-id">Subscriber id</label>
 <input id="subscriber-id" name="subscriberId" type="text" autocomplete="off" spellcheck="false" ${
     error !== null ? html`aria-invalid="true" aria-describedby="subscriber-id-error subscriber-id-help"` : html`aria-describedby="subscriber-id-help"`
@@ -145,8 +145,7 @@ ${csrfField(d.csrf)}
 ${error !== null && html`<p class="field-error" id="subscriber-id-error">${error}</p>`}
 <p class="muted" id="subscriber-id-help">Exactly as the platform reported it (the <code>subscriberId</code> of the webhook).</p>
 </div>
-<div class="field"><button type="submit" class="danger">Erase subscriber…</button></div>
-</div>
+<button type="submit" class="danger">Erase subscriber…</button>
 </form>
 </section>`;
 }
