@@ -187,6 +187,7 @@ td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .project-nav { margin:-.5rem 0 1rem; padding-bottom:.5rem; border-bottom:1px solid var(--line); }
 .copyable { user-select:all; }
 .spaced { margin-top:.75rem; }
+h1 button { font-size:.9rem; font-weight:400; }
 table.audit td:first-child { white-space:nowrap; }
 details.confirm summary { cursor:pointer; color:var(--accent); }
 details.confirm[open] { max-width:22rem; }
