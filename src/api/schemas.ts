@@ -8,9 +8,9 @@ import { Type, type Static } from 'typebox';
 import { MAX_ID } from '../domain/ids.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 import { problemType } from './problem.js';
+import { SUBSCRIBER_ID_MAX_LENGTH } from '../domain/registration.js';
 
-/** The longest subscriberId, in code points (Ajv's maxLength): ingest and erasure accept the same ids. */
-export const SUBSCRIBER_ID_MAX_LENGTH = 128;
+export { SUBSCRIBER_ID_MAX_LENGTH };
 
 const PositiveId = (description: string) => Type.Integer({ minimum: 1, maximum: MAX_ID, description });
 

@@ -9,6 +9,7 @@ import { MAX_ID } from '../domain/ids.js';
 import type { Actor, OperationDeps } from '../operations/deps.js';
 import { hashesEqual } from '../secrets/tokens.js';
 import type { Project } from '../store/store.js';
+import { ConfirmationCodec } from './confirmation.js';
 import { FLASH_COOKIE, FLASH_LIFETIME_MS, FlashCodec, type Flash } from './flash.js';
 import { html } from './html.js';
 import { sendPage } from './layout.js';
@@ -40,10 +41,12 @@ export interface DashboardDeps extends OperationDeps {
 export class DashboardContext {
   readonly sessions: SessionCodec;
   readonly flashes: FlashCodec;
+  readonly confirmations: ConfirmationCodec;
 
   constructor(readonly deps: DashboardDeps) {
     this.sessions = new SessionCodec(deps.sessionKey);
     this.flashes = new FlashCodec(deps.secretBox);
+    this.confirmations = new ConfirmationCodec(deps.secretBox);
   }
 
   now(): number {

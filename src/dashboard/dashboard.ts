@@ -11,6 +11,7 @@ import { DashboardContext, type DashboardDeps } from './context.js';
 import { html } from './html.js';
 import { SECURITY_HEADERS, sendPage } from './layout.js';
 import { eventPageRoutes } from './routes/events.js';
+import { settingsPageRoutes } from './routes/settings.js';
 import { signInRoutes } from './routes/sign-in.js';
 import { webhookPageRoutes } from './routes/webhooks.js';
 
@@ -46,4 +47,5 @@ export async function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps)
   await app.register(signInRoutes, ctx);
   await app.register(webhookPageRoutes, ctx);
   await app.register(eventPageRoutes, ctx);
+  await app.register(settingsPageRoutes, ctx);
 }

@@ -1,7 +1,8 @@
 /**
  * One-shot messages across redirect-after-POST: a cookie sealed (AES-256-GCM) with the secret box,
  * bound to the session that made it and valid for a minute. It can carry a signing secret the
- * person just asked to see, so it is encrypted, never merely signed, and cleared on first read.
+ * person just asked to see, or an API key just created, so it is encrypted, never merely signed,
+ * and cleared on first read.
  */
 import type { SecretBox } from '../secrets/secret-box.js';
 import { csrfMatches, type Session } from './session.js';
@@ -16,6 +17,8 @@ export type Tone = 'success' | 'error' | 'info';
 export interface Flash {
   notices?: { tone: Tone; text: string }[];
   secret?: { value: string; reason: 'created' | 'revealed' | 'rotated'; previousExpiresAt: number | null };
+  /** A key just created: shown on the next page only. */
+  apiKey?: { id: string; value: string };
   test?: { success: boolean; statusCode: number | null; durationMs: number; error: string | null; responseBody: string | null; at: number };
 }
 
@@ -45,6 +48,7 @@ export class FlashCodec {
     try {
       const sealed = JSON.parse(this.box.open(value)) as Sealed;
       if (!csrfMatches(session, sealed.csrf) || typeof sealed.exp !== 'number' || sealed.exp <= now) return null;
+      if (typeof sealed.flash !== 'object' || sealed.flash === null) return null;
       return sealed.flash;
     } catch {
       return null;

@@ -102,7 +102,10 @@ const SCRIPT = `
     button.addEventListener('click', function () {
       navigator.clipboard.writeText(target.textContent.trim()).then(function () {
         button.textContent = 'Copied';
-        setTimeout(function () { button.textContent = 'Copy'; }, 2000);
+        button.setAttribute('data-copied', 'true');
+        setTimeout(function () { button.textContent = 'Copy'; button.removeAttribute('data-copied'); }, 2000);
+      }, function () {
+        button.textContent = 'Copy failed: select the text';
       });
     });
   });
@@ -180,7 +183,15 @@ td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .table-wrap { overflow-x:auto; }
 .pager { display:flex; gap:1rem; margin-top:.75rem; }
 .tabs { display:flex; flex-wrap:wrap; gap:.25rem .75rem; margin:0 0 .5rem; }
-.tabs a[aria-current=true] { font-weight:700; color:var(--fg); text-decoration:none; }
+.tabs a[aria-current=true], .tabs a[aria-current=page] { font-weight:700; color:var(--fg); text-decoration:none; }
+.project-nav { margin:-.5rem 0 1rem; padding-bottom:.5rem; border-bottom:1px solid var(--line); }
+.copyable { user-select:all; }
+.spaced { margin-top:.75rem; }
+h1 button { font-size:.9rem; font-weight:400; }
+table.audit td:first-child { white-space:nowrap; }
+details.confirm summary { cursor:pointer; color:var(--accent); }
+details.confirm[open] { max-width:22rem; }
+details.confirm form { margin-top:.5rem; }
 dl.facts { display:grid; grid-template-columns:max-content 1fr; gap:.3rem 1rem; margin:0; }
 dl.facts dt { color:var(--muted); }
 dl.facts dd { margin:0; word-break:break-word; }

@@ -3,6 +3,12 @@
  * canonical form: two reports of one user carry "the same data" exactly when their bodies match.
  */
 
+/**
+ * The longest subscriberId, in code points (Ajv's maxLength): ingest, the API's erasure and the
+ * dashboard's erasure form accept the same ids.
+ */
+export const SUBSCRIBER_ID_MAX_LENGTH = 128;
+
 /** What the ingest route accepts (already schema-validated). */
 export interface RegistrationReport {
   clientUuid: string;

@@ -1,16 +1,13 @@
 /** Projects and their API keys (SPEC section 5, "Projects"). */
 import { ReghookError } from '../errors.js';
 import { generateApiKey, hashToken } from '../secrets/tokens.js';
-import type { ApiKeyRecord, Project, Store } from '../store/store.js';
+import type { Principal } from '../auth/authenticator.js';
+import type { ApiKeyRecord, Store } from '../store/store.js';
 import { recordAudit } from './audit.js';
 import type { Actor, OperationDeps } from './deps.js';
+import { requireProject } from './require-project.js';
 
-/** The project, or REGHOOK_PROJECT_NOT_FOUND (another project's id looks the same to a key: no probing). */
-export async function requireProject(store: Store, appId: number): Promise<Project> {
-  const project = await store.getProject(appId);
-  if (!project) throw new ReghookError('REGHOOK_PROJECT_NOT_FOUND', `project ${appId} not found`);
-  return project;
-}
+export { requireProject };
 
 /** Creates and stores a key; the plaintext is answered once and never stored. */
 async function issueKey(store: Store, appId: number, now: number): Promise<{ id: string; apiKey: string }> {
@@ -33,12 +30,18 @@ export async function createProject(deps: OperationDeps, actor: Actor, input: { 
 }
 
 /**
- * A new API key. Only the admin (later also a full portal session) may create one: a leaked
- * project key must not be able to mint a successor that survives its revocation.
+ * Who may create API keys: the admin (later also a full portal session), never a project key, so
+ * that a leaked key cannot mint a successor that survives its revocation. Interfaces ask this to
+ * decide whether to offer creating one; createApiKey enforces it.
  */
+export function mayCreateApiKeys(principal: Principal): boolean {
+  return principal.kind === 'admin';
+}
+
+/** A new API key, answered once (see mayCreateApiKeys for who may). */
 export async function createApiKey(deps: OperationDeps, actor: Actor, appId: number): Promise<{ id: string; apiKey: string }> {
   await requireProject(deps.store, appId);
-  if (actor.principal.kind !== 'admin') {
+  if (!mayCreateApiKeys(actor.principal)) {
     throw new ReghookError('REGHOOK_ADMIN_ONLY', 'creating an API key needs the admin token; a project key may list and revoke keys only');
   }
   const now = deps.clock.now();

@@ -2,14 +2,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { listAuditLog } from '../../operations/audit.js';
 import { eraseSubscriber } from '../../operations/deliveries.js';
-import { requireProject } from '../../operations/projects.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
 import { AppIdParams, AuditLog, Erasure, RegistrationBody } from '../schemas.js';
 
 export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const { store } = deps;
 
   app.get(
     '/v1/projects/:appId/audit-log',
@@ -32,13 +31,13 @@ export async function governanceRoutes(instance: FastifyInstance, deps: AppDeps)
       },
     },
     async (request) => {
-      await requireProject(store, request.params.appId);
-      const limit = request.query.limit ?? 50;
-      const rows = await store.listAudit(request.params.appId, limit + 1, request.query.cursor ? Number(request.query.cursor) : null);
-      const page = rows.slice(0, limit);
+      const page = await listAuditLog(deps, request.params.appId, {
+        limit: request.query.limit ?? 50,
+        cursor: request.query.cursor ? Number(request.query.cursor) : null,
+      });
       return {
-        data: page.map((e) => ({ id: e.id, at: iso(e.at), actor: e.actor, action: e.action, details: e.details, sourceIp: e.sourceIp })),
-        nextCursor: rows.length > limit ? String(page.at(-1)!.id) : null,
+        data: page.data.map((e) => ({ id: e.id, at: iso(e.at), actor: e.actor, action: e.action, details: e.details, sourceIp: e.sourceIp })),
+        nextCursor: page.nextCursor === null ? null : String(page.nextCursor),
       };
     },
   );

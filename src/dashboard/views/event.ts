@@ -40,7 +40,7 @@ export function eventView(d: EventPageData): SafeHtml {
   const { event: e, appId } = d;
   const self = `/projects/${appId}/events/${e.eventId}`;
   const attempts = [...e.attempts].sort((a, b) => b.number - a.number);
-  return html`<h1>Event <code>${e.eventId}</code></h1>
+  return html`<h1 class="secret">Event <code id="event-id" class="copyable">${e.eventId}</code><button type="button" data-copy="event-id" hidden>Copy</button></h1>
 <section class="card" aria-labelledby="summary-h">
 <h2 id="summary-h" class="visually-hidden">Summary</h2>
 <dl class="facts">

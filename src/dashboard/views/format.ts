@@ -59,3 +59,10 @@ export function outcomeText(outcome: AttemptOutcome): string {
   if (outcome.statusCode !== null) return `HTTP ${outcome.statusCode}${outcome.errorKind ? ` (${outcome.errorKind})` : ''}`;
   return outcome.errorKind ?? 'no response';
 }
+
+/** The pages of one project, under its heading: how the Settings page is found from Webhooks and back. */
+export function projectNav(appId: number, current: 'webhooks' | 'settings'): SafeHtml {
+  const link = (page: 'webhooks' | 'settings', label: string) =>
+    html`<a href="/projects/${appId}/${page}"${page === current && html` aria-current="page"`}>${label}</a>`;
+  return html`<nav class="tabs project-nav" aria-label="Project pages">${link('webhooks', 'Webhooks')}${link('settings', 'Settings')}</nav>`;
+}

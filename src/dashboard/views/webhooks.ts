@@ -5,7 +5,7 @@ import { deliveryChart, type ChartRange, type ChartWindow } from '../chart.js';
 import type { Flash } from '../flash.js';
 import { html, type HtmlValue, type SafeHtml } from '../html.js';
 import { maskName, maskSubscriberId } from '../personal-data.js';
-import { duration, statusBadge, time } from './format.js';
+import { duration, projectNav, statusBadge, time } from './format.js';
 
 export const LOG_STATUSES: readonly EventStatus[] = ['pending', 'delivered', 'failed', 'skipped', 'erased'];
 
@@ -43,6 +43,7 @@ const csrfField = (csrf: string) => html`<input type="hidden" name="_csrf" value
 export function webhooksView(d: WebhooksPageData): SafeHtml {
   const base = `/projects/${d.project.appId}/webhooks`;
   return html`<h1>Webhooks <span class="muted">· ${d.project.name} (app ${d.project.appId})</span></h1>
+${projectNav(d.project.appId, 'webhooks')}
 <p class="muted">reghook POSTs a signed <code>user registered</code> event to your endpoint for every user who completes registration. Only an HTTP 200 answer counts as delivered; anything else is retried on a schedule (by default hourly, up to 10 attempts in all).</p>
 ${endpointSection(d, base)}
 ${secretSection(d, base)}
@@ -87,7 +88,7 @@ function secretSection(d: WebhooksPageData, base: string): SafeHtml {
     body = html`<p class="muted">A signing secret is created when you first save the endpoint URL.</p>`;
   } else {
     const value: HtmlValue = shown
-      ? html`<code id="signing-secret">${shown.value}</code><button type="button" data-copy="signing-secret" hidden>Copy</button>`
+      ? html`<code id="signing-secret" class="copyable">${shown.value}</code><button type="button" data-copy="signing-secret" hidden>Copy</button>`
       : html`<code aria-label="hidden signing secret">whsec_••••••••••••••••••••••••</code>
 <form method="post" action="${base}/secret/reveal" class="inline">${csrfField(d.csrf)}<button type="submit">Reveal</button></form>`;
     const note: HtmlValue =
