@@ -36,6 +36,8 @@ export const ERROR_CATALOGUE = {
   REGHOOK_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   /** Not http(s), credentials in it, too long, or a host the network policy refuses. */
   REGHOOK_ENDPOINT_URL_REFUSED: { status: 422, title: 'The endpoint URL cannot be used' },
+  /** A reserved name (content-type, host, webhook-*, proxy-* …) or a name given twice: `errors` names `/headers/<name>`. */
+  REGHOOK_HEADER_REFUSED: { status: 422, title: 'A custom header cannot be used' },
   REGHOOK_RATE_LIMITED: { status: 429, title: 'Too many requests' },
   REGHOOK_INTERNAL: { status: 500, title: 'Internal server error' },
   /** The database cannot take writes right now (full, read-only, unreachable): retry after Retry-After. */

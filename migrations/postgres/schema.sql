@@ -50,6 +50,7 @@ CREATE TABLE endpoints (
   created_at bigint NOT NULL,
   updated_at bigint NOT NULL,
   next_due_at bigint,
+  headers_sealed text,
   CONSTRAINT endpoints_pkey PRIMARY KEY (app_id),
   CONSTRAINT endpoints_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
 );

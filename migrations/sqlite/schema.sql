@@ -43,7 +43,7 @@ CREATE TABLE endpoints (
   previous_secret_expires_at INTEGER,
   created_at                 INTEGER NOT NULL,
   updated_at                 INTEGER NOT NULL
-, next_due_at INTEGER) STRICT;
+, next_due_at INTEGER, headers_sealed TEXT) STRICT;
 
 CREATE TABLE "events" (
   id                 TEXT PRIMARY KEY,

@@ -186,7 +186,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   getEndpoint: { responses: { 200: 'The endpoint' }, problems: ['REGHOOK_ENDPOINT_NOT_FOUND'] },
   setEndpoint: {
     responses: { 200: 'Saved and active; the first time, with its `signingSecret`' },
-    problems: ['REGHOOK_ENDPOINT_URL_REFUSED'],
+    problems: ['REGHOOK_ENDPOINT_URL_REFUSED', 'REGHOOK_HEADER_REFUSED'],
   },
   revealSigningSecret: { responses: { 200: 'The current signing secret (the reveal is audited)' }, problems: ['REGHOOK_ENDPOINT_NOT_FOUND'] },
   rotateSigningSecret: { responses: { 200: 'The new signing secret; the old one co-signs for 24 hours' }, problems: ['REGHOOK_ENDPOINT_NOT_FOUND'] },
@@ -275,6 +275,7 @@ const EXAMPLE_DETAIL: Record<ErrorCode, string> = {
   REGHOOK_BODY_TOO_LARGE: 'the body is larger than 16384 bytes',
   REGHOOK_UNSUPPORTED_MEDIA_TYPE: 'send the body as application/json',
   REGHOOK_ENDPOINT_URL_REFUSED: 'the endpoint URL cannot be used: only http and https URLs are allowed',
+  REGHOOK_HEADER_REFUSED: 'custom headers refused: Host: Host is set by reghook or by HTTP itself',
   REGHOOK_RATE_LIMITED: 'this API key sent too many requests; slow down',
   REGHOOK_INTERNAL: 'an internal error occurred; it has been logged',
   REGHOOK_NOT_READY: 'the database cannot take writes right now (full, read-only or unreachable); retry later',
@@ -286,6 +287,7 @@ const EXAMPLE_ERRORS: Partial<Record<ErrorCode, { path: string; message: string 
   REGHOOK_TRANSACTION_REUSED: [{ path: '/transactionId', message: 'already used for another clientUuid' }],
   REGHOOK_PROJECT_EXISTS: [{ path: '/appId', message: 'is taken' }],
   REGHOOK_ENDPOINT_URL_REFUSED: [{ path: '/url', message: 'only http and https URLs are allowed' }],
+  REGHOOK_HEADER_REFUSED: [{ path: '/headers/Host', message: 'Host is set by reghook or by HTTP itself' }],
 };
 
 /** The problem a code answers, as an example. */

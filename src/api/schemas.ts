@@ -5,6 +5,7 @@
  * and examples are annotations Ajv ignores, and a test validates every example against its schema.
  */
 import { Type, type Static } from 'typebox';
+import { HEADER_NAME_PATTERN, HEADER_VALUE_PATTERN, MAX_CUSTOM_HEADERS } from '../domain/custom-headers.js';
 import { MAX_ID } from '../domain/ids.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../errors.js';
 import { problemType } from './problem.js';
@@ -175,17 +176,29 @@ export const WebhookBody = Type.Object(
   {
     url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL the webhooks are POSTed to' }),
     enabled: Type.Optional(Type.Boolean({ default: true })),
+    headers: Type.Optional(
+      Type.Record(Type.String({ pattern: HEADER_NAME_PATTERN }), Type.String({ pattern: HEADER_VALUE_PATTERN, maxLength: 1024 }), {
+        maxProperties: MAX_CUSTOM_HEADERS,
+        description:
+          'Custom request headers sent on every attempt (at most 20; names are HTTP tokens of at most 64 characters, values at most 1,024 printable ASCII characters). Replaces the ones set; `{}` clears them; omitted keeps them. Reserved names (content-type, host, user-agent, webhook-*, proxy-* …) answer 422.',
+      }),
+    ),
   },
-  { additionalProperties: false, description: "The project's webhook endpoint, as set.", examples: [{ url: EXAMPLE.url, enabled: true }] },
+  {
+    additionalProperties: false,
+    description: "The project's webhook endpoint, as set.",
+    examples: [{ url: EXAMPLE.url, enabled: true }, { url: EXAMPLE.url, enabled: true, headers: { 'X-Api-Key': 'key-your-firewall-checks' } }],
+  },
 );
 export type WebhookBody = Static<typeof WebhookBody>;
 
-const endpointExample = { url: EXAMPLE.url, enabled: true, createdAt: EXAMPLE.createdAt, updatedAt: EXAMPLE.createdAt };
+const endpointExample = { url: EXAMPLE.url, enabled: true, headers: {}, createdAt: EXAMPLE.createdAt, updatedAt: EXAMPLE.createdAt };
 
 export const Webhook = Type.Object(
   {
     url: Type.String(),
     enabled: Type.Boolean(),
+    headers: Type.Record(Type.String(), Type.String(), { description: 'The custom headers: names, with masked values (a value is never shown again)' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     signingSecret: Type.Optional(Type.String({ description: 'Returned when the endpoint is first created' })),

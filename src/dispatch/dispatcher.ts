@@ -205,6 +205,7 @@ export class Dispatcher {
         webhookId: delivery.eventId,
         body: delivery.body,
         keys: this.o.keys.keysFor(delivery, now),
+        headers: this.o.keys.headersFor(delivery.headersSealed),
         now,
       });
       finished = {

@@ -40,6 +40,7 @@ export class ManualAttempts {
       webhookId,
       body: JSON.stringify(sampleEvent(appId, now)),
       keys: this.keys.keysFor(endpoint, now),
+      headers: this.keys.headersFor(endpoint.headersSealed),
       now,
     });
     await this.store.recordTestAttempt(appId, webhookId, now, outcome);
@@ -64,6 +65,7 @@ export class ManualAttempts {
           webhookId: eventId,
           body: attempt.body,
           keys: this.keys.keysFor(attempt, now),
+          headers: this.keys.headersFor(attempt.headersSealed),
           now,
         });
         await this.store.recordAttempts([{ attemptId: attempt.attemptId, eventId, outcome, next: null }], this.clock.now());

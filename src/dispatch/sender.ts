@@ -49,6 +49,8 @@ export interface WebhookMessage {
   keys: readonly Buffer[];
   /** Epoch ms of this attempt, for webhook-timestamp. */
   now: number;
+  /** The endpoint's custom headers (never a name reghook sets: the domain refuses those). */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export interface Sender {
@@ -116,6 +118,7 @@ export function createSender(options: SenderOptions): Sender {
         dispatcher: project.agent,
         signal: controller.signal,
         headers: {
+          ...message.headers,
           'content-type': 'application/json',
           'user-agent': USER_AGENT,
           'webhook-id': message.webhookId,

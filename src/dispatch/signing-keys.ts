@@ -8,11 +8,12 @@ export interface SealedSecrets {
 }
 
 /**
- * Turns an endpoint's sealed secrets into HMAC keys: the current one, plus the rotated-out one
+ * Turns an endpoint's sealed secrets into HMAC keys (and its sealed custom headers into headers): the current one, plus the rotated-out one
  * while it is still valid. Opened keys are cached by their sealed form (which changes on rotation).
  */
 export class SigningKeys {
   private readonly cache = new Map<string, Buffer>();
+  private readonly headerCache = new Map<string, Readonly<Record<string, string>>>();
 
   constructor(private readonly box: SecretBox) {}
 
@@ -22,6 +23,18 @@ export class SigningKeys {
       keys.push(this.open(secrets.previousSecretSealed));
     }
     return keys;
+  }
+
+  /** The endpoint's custom headers, opened (cached by their sealed form, which changes with them). */
+  headersFor(headersSealed: string | null): Readonly<Record<string, string>> | undefined {
+    if (headersSealed === null) return undefined;
+    let headers = this.headerCache.get(headersSealed);
+    if (!headers) {
+      headers = Object.freeze(JSON.parse(this.box.open(headersSealed)) as Record<string, string>);
+      if (this.headerCache.size >= 10_000) this.headerCache.clear();
+      this.headerCache.set(headersSealed, headers);
+    }
+    return headers;
   }
 
   private open(sealed: string): Buffer {

@@ -1,5 +1,6 @@
 /** Developer Tools -> Webhooks: the endpoint and its signing secret (SPEC section 5). */
 import { checkEndpointUrl } from '../dispatch/network-policy.js';
+import { checkCustomHeaders, MASKED_HEADER_VALUE, type CustomHeaders } from '../domain/custom-headers.js';
 import { ReghookError } from '../errors.js';
 import { generateSecret } from '@reghook/receiver/signing';
 import type { Endpoint } from '../store/store.js';
@@ -25,12 +26,29 @@ export interface SetEndpointResult {
   signingSecret: string | null;
 }
 
+export interface EndpointInput {
+  url: string;
+  enabled: boolean;
+  /** Replaces the custom headers (`{}` clears them); undefined keeps them. */
+  headers?: CustomHeaders | undefined;
+}
+
 /**
- * Sets the endpoint URL and state; active on save. A URL the network policy refuses (or not
- * http(s), with credentials, too long) is REGHOOK_ENDPOINT_URL_REFUSED naming `/url`.
+ * Sets the endpoint URL, state and custom headers; active on save. A URL the network policy
+ * refuses (or not http(s), with credentials, too long) is REGHOOK_ENDPOINT_URL_REFUSED naming
+ * `/url`; a reserved or repeated header name is REGHOOK_HEADER_REFUSED naming `/headers/<name>`.
+ * Header values are sealed like the signing secret and audited by name only.
  */
-export async function setEndpoint(deps: OperationDeps, actor: Actor, appId: number, input: { url: string; enabled: boolean }): Promise<SetEndpointResult> {
+export async function setEndpoint(deps: OperationDeps, actor: Actor, appId: number, input: EndpointInput): Promise<SetEndpointResult> {
   await requireProject(deps.store, appId);
+  if (input.headers !== undefined) {
+    const refusals = checkCustomHeaders(input.headers);
+    if (refusals.length > 0) {
+      throw new ReghookError('REGHOOK_HEADER_REFUSED', `custom headers refused: ${refusals.map((r) => (r.name ? `${r.name}: ${r.reason}` : r.reason)).join('; ')}`, {
+        errors: refusals.map((r) => ({ path: r.name ? `/headers/${r.name.replace(/~/g, '~0').replace(/\//g, '~1')}` : '/headers', message: r.reason })),
+      });
+    }
+  }
   const refused = checkEndpointUrl(deps.networkPolicy, input.url);
   if (refused !== null) {
     throw new ReghookError('REGHOOK_ENDPOINT_URL_REFUSED', `the endpoint URL cannot be used: ${refused}`, {
@@ -39,8 +57,13 @@ export async function setEndpoint(deps: OperationDeps, actor: Actor, appId: numb
   }
   const secret = generateSecret();
   const now = deps.clock.now();
-  const { endpoint, created } = await deps.store.putEndpoint(appId, new URL(input.url).href, input.enabled, deps.secretBox.seal(secret), now);
-  await recordAudit(deps.store, actor, appId, created ? 'endpoint.created' : 'endpoint.updated', { url: endpoint.url, enabled: endpoint.enabled }, now);
+  const headersSealed =
+    input.headers === undefined ? undefined : Object.keys(input.headers).length === 0 ? null : deps.secretBox.seal(JSON.stringify(input.headers));
+  const { endpoint, created } = await deps.store.putEndpoint(appId, new URL(input.url).href, input.enabled, deps.secretBox.seal(secret), now, headersSealed);
+  const details: Record<string, unknown> = { url: endpoint.url, enabled: endpoint.enabled };
+  // Names only: a value is as secret as the signing secret.
+  if (input.headers !== undefined) details.headers = Object.keys(input.headers);
+  await recordAudit(deps.store, actor, appId, created ? 'endpoint.created' : 'endpoint.updated', details, now);
   return { endpoint, created, signingSecret: created ? secret : null };
 }
 
@@ -62,4 +85,11 @@ export async function rotateSecret(deps: OperationDeps, actor: Actor, appId: num
   await deps.store.rotateSecret(appId, deps.secretBox.seal(secret), expires, now);
   await recordAudit(deps.store, actor, appId, 'secret.rotated', { previousSecretExpiresAt: new Date(expires).toISOString() }, now);
   return { signingSecret: secret, previousSecretExpiresAt: expires };
+}
+
+/** The custom headers' names with masked values, as every read shows them. */
+export function maskedHeaders(deps: Pick<OperationDeps, 'secretBox'>, endpoint: Endpoint): Record<string, string> {
+  if (endpoint.headersSealed === null) return {};
+  const headers = JSON.parse(deps.secretBox.open(endpoint.headersSealed)) as Record<string, string>;
+  return Object.fromEntries(Object.keys(headers).map((name) => [name, MASKED_HEADER_VALUE]));
 }

@@ -59,6 +59,7 @@ export interface EndpointRow {
   secret_sealed: string;
   previous_secret_sealed: string | null;
   previous_secret_expires_at: number | null;
+  headers_sealed: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -70,6 +71,7 @@ export const toEndpoint = (r: EndpointRow): Endpoint => ({
   secretSealed: r.secret_sealed,
   previousSecretSealed: r.previous_secret_sealed,
   previousSecretExpiresAt: r.previous_secret_expires_at,
+  headersSealed: r.headers_sealed,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

@@ -31,6 +31,8 @@ export interface Endpoint {
   /** Sealed previous secret, co-signing until previousSecretExpiresAt. */
   previousSecretSealed: string | null;
   previousSecretExpiresAt: number | null;
+  /** Sealed JSON object of the custom request headers, or null when there are none. */
+  headersSealed: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -146,6 +148,7 @@ export interface ClaimedDelivery {
   secretSealed: string;
   previousSecretSealed: string | null;
   previousSecretExpiresAt: number | null;
+  headersSealed: string | null;
   /** When the event was created (delivery latency is measured from it). */
   createdAt: number;
   /** Whether this claim took over a lease that had run out (its holder died or stalled). */
@@ -168,6 +171,7 @@ export interface ManualAttempt {
   secretSealed: string;
   previousSecretSealed: string | null;
   previousSecretExpiresAt: number | null;
+  headersSealed: string | null;
 }
 
 export interface ClaimOptions {
@@ -197,7 +201,7 @@ export interface Store {
   /** Writes the setting, replacing any value it had. */
   putSetting(key: string, value: string): Promise<void>;
   /**
-   * Re-seals every endpoint's signing secrets (current and previous) with `reseal`, in one
+   * Re-seals every endpoint's signing secrets (current and previous) and custom headers with `reseal`, in one
    * transaction: `reghook rekey`. Returns how many endpoints it changed.
    */
   resealSecrets(reseal: (sealed: string) => string): Promise<number>;
@@ -213,8 +217,18 @@ export interface Store {
   revokeApiKey(appId: number, keyId: string, now: number): Promise<boolean>;
 
   getEndpoint(appId: number): Promise<Endpoint | null>;
-  /** Creates or changes the endpoint; `secretSealed` is used only when creating. */
-  putEndpoint(appId: number, url: string, enabled: boolean, secretSealedIfNew: string, now: number): Promise<{ endpoint: Endpoint; created: boolean }>;
+  /**
+   * Creates or changes the endpoint; `secretSealed` is used only when creating. `headersSealed`
+   * replaces the custom headers (null: none); undefined keeps them.
+   */
+  putEndpoint(
+    appId: number,
+    url: string,
+    enabled: boolean,
+    secretSealedIfNew: string,
+    now: number,
+    headersSealed?: string | null,
+  ): Promise<{ endpoint: Endpoint; created: boolean }>;
   rotateSecret(appId: number, newSecretSealed: string, previousExpiresAt: number, now: number): Promise<Endpoint | null>;
 
   /** Records a registration and, when the trigger rules say so, its event: one transaction. */

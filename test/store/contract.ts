@@ -152,6 +152,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           secretSealed: 'sealed-1',
           previousSecretSealed: null,
           previousSecretExpiresAt: null,
+          headersSealed: null,
           createdAt: T0,
           updatedAt: T0,
         });
@@ -162,6 +163,12 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect(rotated).toMatchObject({ secretSealed: 'sealed-2', previousSecretSealed: 'sealed-1', previousSecretExpiresAt: T0 + 86_400_000, updatedAt: T0 + 20 });
         expect(await store.getEndpoint(1)).toEqual(rotated);
         expect(await store.rotateSecret(2, 'x', 0, T0)).toBeNull();
+        // Custom headers: set, kept by a change that names none (undefined), cleared by null.
+        expect((await store.putEndpoint(1, 'https://b.example/hook', true, 'x', T0 + 30, 'sealed-headers')).endpoint.headersSealed).toBe('sealed-headers');
+        expect((await store.putEndpoint(1, 'https://c.example/hook', true, 'x', T0 + 31)).endpoint).toMatchObject({ headersSealed: 'sealed-headers', secretSealed: 'sealed-2' });
+        expect((await store.putEndpoint(1, 'https://c.example/hook', true, 'x', T0 + 32, null)).endpoint.headersSealed).toBeNull();
+        await project(3, null);
+        expect((await store.putEndpoint(3, 'https://d.example/hook', true, 'sealed-3', T0, 'sealed-headers-3')).endpoint).toMatchObject({ secretSealed: 'sealed-3', headersSealed: 'sealed-headers-3' });
         expect(await store.getEndpoint(2)).toBeNull();
       });
     });
@@ -372,6 +379,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           secretSealed: 'sealed-1',
           previousSecretSealed: null,
           previousSecretExpiresAt: null,
+          headersSealed: null,
           createdAt: T0,
           reclaimed: false,
         });
@@ -632,6 +640,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           secretSealed: 'sealed-1',
           previousSecretSealed: null,
           previousSecretExpiresAt: null,
+          headersSealed: null,
         });
         await store.recordAttempts([finished((manual as { attemptId: number }).attemptId, eventId, ok(500), null)], T0 + 3);
         expect(await event(1, eventId)).toMatchObject({ status: 'pending', attemptCount: 2, nextAttemptAt: T0 + 100 });

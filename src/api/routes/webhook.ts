@@ -3,15 +3,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { attemptErrorLabel } from '../../domain/attempt-error.js';
 import { sendTestWebhook } from '../../operations/deliveries.js';
-import { requireEndpoint, revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
+import { maskedHeaders, requireEndpoint, revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
 import type { Endpoint } from '../../store/store.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
 import { AppIdParams, Secret, TestResult, Webhook, WebhookBody } from '../schemas.js';
 
-const view = (e: Endpoint) => ({ url: e.url, enabled: e.enabled, createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt) });
-
 export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  const view = (e: Endpoint) => ({ url: e.url, enabled: e.enabled, headers: maskedHeaders(deps, e), createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt) });
   const common = { config: { access: 'project' as const } };
 
   app.get(
@@ -46,8 +45,8 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
       },
     },
     async (request) => {
-      const { url, enabled = true } = request.body;
-      const { endpoint, signingSecret } = await setEndpoint(deps, actorOf(request), request.params.appId, { url, enabled });
+      const { url, enabled = true, headers } = request.body;
+      const { endpoint, signingSecret } = await setEndpoint(deps, actorOf(request), request.params.appId, { url, enabled, headers });
       return signingSecret === null ? view(endpoint) : { ...view(endpoint), signingSecret };
     },
   );

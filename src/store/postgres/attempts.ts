@@ -11,7 +11,7 @@ const RECORD_ATTEMPTS = { name: 'record_attempts', text: RECORD_ATTEMPTS_SQL };
 // FOR UPDATE OF e: attempt numbers stay consecutive when a claim or another redelivery races this
 // one. LEFT JOIN: a missing endpoint reads as nulls (then there is nothing to send to).
 const EVENT_FOR_MANUAL_ATTEMPT = `
-SELECT e.attempt_count, e.body, e.status, e.lease_token, e.next_attempt_at, p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at
+SELECT e.attempt_count, e.body, e.status, e.lease_token, e.next_attempt_at, p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at, p.headers_sealed
 FROM events e LEFT JOIN endpoints p ON p.app_id = e.app_id
 WHERE e.app_id = $1 AND e.id = $2
 FOR UPDATE OF e`;
@@ -41,6 +41,7 @@ interface ManualAttemptRow {
   url: string | null;
   secret_sealed: string | null;
   previous_secret_sealed: string | null;
+  headers_sealed: string | null;
   previous_secret_expires_at: number | null;
 }
 
@@ -83,6 +84,7 @@ export class Attempts {
         secretSealed: e.secret_sealed,
         previousSecretSealed: e.previous_secret_sealed,
         previousSecretExpiresAt: e.previous_secret_expires_at,
+        headersSealed: e.headers_sealed,
       };
     });
   }

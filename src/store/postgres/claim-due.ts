@@ -108,7 +108,7 @@ leased AS (
   RETURNING e.id, e.app_id, e.body, e.scheduled_attempts, o.id AS attempt_id, o.number AS attempt_number
 )
 SELECT l.id, l.app_id, l.body, l.scheduled_attempts, l.attempt_id, l.attempt_number,
-       p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at,
+       p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at, p.headers_sealed,
        c.created_at,
        c.lease_token IS NOT NULL AS reclaimed  -- a lease that ran out is being taken over
 FROM leased l
@@ -127,6 +127,7 @@ export interface ClaimedRow {
   secret_sealed: string;
   previous_secret_sealed: string | null;
   previous_secret_expires_at: number | null;
+  headers_sealed: string | null;
   created_at: number;
   reclaimed: boolean;
 }
@@ -176,6 +177,7 @@ const toClaimedDelivery = (r: ClaimedRow): ClaimedDelivery => ({
   secretSealed: r.secret_sealed,
   previousSecretSealed: r.previous_secret_sealed,
   previousSecretExpiresAt: r.previous_secret_expires_at,
+  headersSealed: r.headers_sealed,
   createdAt: r.created_at,
   reclaimed: r.reclaimed,
 });

@@ -8,13 +8,17 @@ import { inTransaction } from './connection.js';
 const GET_ENDPOINT = { name: 'get_endpoint', text: `SELECT * FROM endpoints WHERE app_id = $1` };
 
 // Updating `enabled` fires the due-time trigger (migration 0002), which sets or clears next_due_at.
-const UPDATE_ENDPOINT = `UPDATE endpoints SET url = $2, enabled = $3, updated_at = $4 WHERE app_id = $1 RETURNING *`;
+// $5 true: a change that names no headers keeps the ones set.
+const UPDATE_ENDPOINT = `
+UPDATE endpoints
+SET url = $2, enabled = $3, updated_at = $4, headers_sealed = CASE WHEN $5::boolean THEN headers_sealed ELSE $6 END
+WHERE app_id = $1 RETURNING *`;
 
 // The secret is set only here, at creation. DO NOTHING: a concurrent request may have created it
 // a moment ago (then the update is tried again).
 const INSERT_ENDPOINT = `
-INSERT INTO endpoints (app_id, url, enabled, secret_sealed, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (app_id) DO NOTHING RETURNING *`;
+INSERT INTO endpoints (app_id, url, enabled, secret_sealed, headers_sealed, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $6, $5, $5) ON CONFLICT (app_id) DO NOTHING RETURNING *`;
 
 // The current secret becomes the previous one, which co-signs until it expires.
 const ROTATE_SECRET = {
@@ -28,12 +32,12 @@ RETURNING *`,
 };
 
 // Locked in app_id order, the order every other multi-endpoint lock takes (no deadlock).
-const SEALED_SECRETS = `SELECT app_id, secret_sealed, previous_secret_sealed FROM endpoints ORDER BY app_id FOR NO KEY UPDATE`;
+const SEALED_SECRETS = `SELECT app_id, secret_sealed, previous_secret_sealed, headers_sealed FROM endpoints ORDER BY app_id FOR NO KEY UPDATE`;
 
 // One statement for every endpoint: the endpoints triggers run once, not once per row.
 const RESEAL = `
-UPDATE endpoints e SET secret_sealed = u.secret, previous_secret_sealed = u.previous
-FROM unnest($1::int[], $2::text[], $3::text[]) AS u (app_id, secret, previous)
+UPDATE endpoints e SET secret_sealed = u.secret, previous_secret_sealed = u.previous, headers_sealed = u.headers
+FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) AS u (app_id, secret, previous, headers)
 WHERE e.app_id = u.app_id`;
 
 export class Endpoints {
@@ -48,12 +52,20 @@ export class Endpoints {
   }
 
   /** Update first, insert if there is none: one transaction, correct under a concurrent creation. */
-  putEndpoint(appId: number, url: string, enabled: boolean, secretSealedIfNew: string, now: number): Promise<{ endpoint: Endpoint; created: boolean }> {
+  putEndpoint(
+    appId: number,
+    url: string,
+    enabled: boolean,
+    secretSealedIfNew: string,
+    now: number,
+    headersSealed?: string | null,
+  ): Promise<{ endpoint: Endpoint; created: boolean }> {
+    const headers = headersSealed ?? null;
     return inTransaction(this.pool, this.logger, async (client) => {
-      const update = () => client.query<EndpointRow>(UPDATE_ENDPOINT, [appId, url, enabled, now]);
+      const update = () => client.query<EndpointRow>(UPDATE_ENDPOINT, [appId, url, enabled, now, headersSealed === undefined, headers]);
       let { rows } = await update();
       if (rows[0]) return { endpoint: toEndpoint(rows[0]), created: false };
-      ({ rows } = await client.query<EndpointRow>(INSERT_ENDPOINT, [appId, url, enabled, secretSealedIfNew, now]));
+      ({ rows } = await client.query<EndpointRow>(INSERT_ENDPOINT, [appId, url, enabled, secretSealedIfNew, now, headers]));
       if (rows[0]) return { endpoint: toEndpoint(rows[0]), created: true };
       // Created by a concurrent request a moment ago: change it like any existing one.
       ({ rows } = await update());
@@ -69,11 +81,15 @@ export class Endpoints {
   /** `reghook rekey`: every endpoint's secrets re-sealed in one transaction. */
   async resealSecrets(reseal: (sealed: string) => string): Promise<number> {
     return inTransaction(this.pool, this.logger, async (client) => {
-      const { rows } = await client.query<{ app_id: number; secret_sealed: string; previous_secret_sealed: string | null }>(SEALED_SECRETS);
+      const { rows } = await client.query<{ app_id: number; secret_sealed: string; previous_secret_sealed: string | null; headers_sealed: string | null }>(
+        SEALED_SECRETS,
+      );
+      const maybe = (sealed: string | null) => (sealed === null ? null : reseal(sealed));
       await client.query(RESEAL, [
         rows.map((r) => r.app_id),
         rows.map((r) => reseal(r.secret_sealed)),
-        rows.map((r) => (r.previous_secret_sealed === null ? null : reseal(r.previous_secret_sealed))),
+        rows.map((r) => maybe(r.previous_secret_sealed)),
+        rows.map((r) => maybe(r.headers_sealed)),
       ]);
       return rows.length;
     });

@@ -212,8 +212,15 @@ export class PostgresStore implements Store {
   getEndpoint(appId: number): Promise<Endpoint | null> {
     return this.endpoints.getEndpoint(appId);
   }
-  async putEndpoint(appId: number, url: string, enabled: boolean, secretSealedIfNew: string, now: number): Promise<{ endpoint: Endpoint; created: boolean }> {
-    const result = await this.endpoints.putEndpoint(appId, url, enabled, secretSealedIfNew, now);
+  async putEndpoint(
+    appId: number,
+    url: string,
+    enabled: boolean,
+    secretSealedIfNew: string,
+    now: number,
+    headersSealed?: string | null,
+  ): Promise<{ endpoint: Endpoint; created: boolean }> {
+    const result = await this.endpoints.putEndpoint(appId, url, enabled, secretSealedIfNew, now, headersSealed);
     // Deliveries that waited for this endpoint are due now.
     if (result.endpoint.enabled) this.notifier.notify();
     return result;

@@ -112,6 +112,7 @@ export class Attempts {
           secretSealed: endpoint.secret_sealed,
           previousSecretSealed: endpoint.previous_secret_sealed,
           previousSecretExpiresAt: endpoint.previous_secret_expires_at,
+          headersSealed: endpoint.headers_sealed,
         };
       })
       .immediate();

@@ -7,11 +7,16 @@ const GET_ENDPOINT = `SELECT * FROM endpoints WHERE app_id = ?`;
 
 // The secret is set only here, at creation; afterwards only rotateSecret changes it.
 const INSERT_ENDPOINT = `
-INSERT INTO endpoints (app_id, url, enabled, secret_sealed, created_at, updated_at)
-VALUES (@appId, @url, @enabled, @secret, @now, @now)`;
+INSERT INTO endpoints (app_id, url, enabled, secret_sealed, headers_sealed, created_at, updated_at)
+VALUES (@appId, @url, @enabled, @secret, @headers, @now, @now)`;
 
 // Updating `enabled` fires endpoints_due_on_enabled (migration 0002), which sets or clears next_due_at.
-const UPDATE_ENDPOINT = `UPDATE endpoints SET url = @url, enabled = @enabled, updated_at = @now WHERE app_id = @appId`;
+// @keepHeaders: a change that names no headers keeps the ones set.
+const UPDATE_ENDPOINT = `
+UPDATE endpoints
+SET url = @url, enabled = @enabled, updated_at = @now,
+    headers_sealed = CASE WHEN @keepHeaders THEN headers_sealed ELSE @headers END
+WHERE app_id = @appId`;
 
 // The current secret becomes the previous one, which co-signs until it expires.
 const ROTATE_SECRET = `
@@ -20,15 +25,17 @@ SET previous_secret_sealed = secret_sealed, previous_secret_expires_at = @expire
     secret_sealed = @secret, updated_at = @now
 WHERE app_id = @appId`;
 
-const SEALED_SECRETS = `SELECT app_id, secret_sealed, previous_secret_sealed FROM endpoints`;
+const SEALED_SECRETS = `SELECT app_id, secret_sealed, previous_secret_sealed, headers_sealed FROM endpoints`;
 
-const RESEAL = `UPDATE endpoints SET secret_sealed = ?, previous_secret_sealed = ? WHERE app_id = ?`;
+const RESEAL = `UPDATE endpoints SET secret_sealed = ?, previous_secret_sealed = ?, headers_sealed = ? WHERE app_id = ?`;
 
 interface EndpointParams {
   appId: number;
   url: string;
   enabled: number;
   secret: string;
+  headers: string | null;
+  keepHeaders: number;
   now: number;
 }
 
@@ -43,10 +50,12 @@ export class Endpoints {
   constructor(private readonly db: Database.Database) {
     this.getEndpointStatement = db.prepare<[number], EndpointRow & { enabled: number }>(GET_ENDPOINT);
     this.insertEndpoint = db.prepare<EndpointParams>(INSERT_ENDPOINT);
-    this.updateEndpoint = db.prepare<Omit<EndpointParams, 'secret'>>(UPDATE_ENDPOINT);
+    this.updateEndpoint = db.prepare<EndpointParams>(UPDATE_ENDPOINT);
     this.rotateSecretStatement = db.prepare<{ appId: number; secret: string; expires: number; now: number }>(ROTATE_SECRET);
-    this.sealedSecrets = db.prepare<[], { app_id: number; secret_sealed: string; previous_secret_sealed: string | null }>(SEALED_SECRETS);
-    this.reseal = db.prepare<[string, string | null, number]>(RESEAL);
+    this.sealedSecrets = db.prepare<[], { app_id: number; secret_sealed: string; previous_secret_sealed: string | null; headers_sealed: string | null }>(
+      SEALED_SECRETS,
+    );
+    this.reseal = db.prepare<[string, string | null, string | null, number]>(RESEAL);
   }
 
   /** The row itself, for reads inside another aggregate's transaction (ingest, manual attempts). */
@@ -59,10 +68,25 @@ export class Endpoints {
     return r ? toEndpoint(r) : null;
   }
 
-  putEndpoint(appId: number, url: string, enabled: boolean, secretSealedIfNew: string, now: number): { endpoint: Endpoint; created: boolean } {
+  putEndpoint(
+    appId: number,
+    url: string,
+    enabled: boolean,
+    secretSealedIfNew: string,
+    now: number,
+    headersSealed?: string | null,
+  ): { endpoint: Endpoint; created: boolean } {
     return this.db
       .transaction(() => {
-        const params = { appId, url, enabled: enabled ? 1 : 0, secret: secretSealedIfNew, now };
+        const params = {
+          appId,
+          url,
+          enabled: enabled ? 1 : 0,
+          secret: secretSealedIfNew,
+          headers: headersSealed ?? null,
+          keepHeaders: headersSealed === undefined ? 1 : 0,
+          now,
+        };
         const created = this.updateEndpoint.run(params).changes === 0;
         if (created) this.insertEndpoint.run(params);
         return { endpoint: toEndpoint(this.getEndpointStatement.get(appId)!), created };
@@ -81,7 +105,8 @@ export class Endpoints {
       .transaction(() => {
         const rows = this.sealedSecrets.all();
         for (const r of rows) {
-          this.reseal.run(reseal(r.secret_sealed), r.previous_secret_sealed === null ? null : reseal(r.previous_secret_sealed), r.app_id);
+          const maybe = (sealed: string | null) => (sealed === null ? null : reseal(sealed));
+          this.reseal.run(reseal(r.secret_sealed), maybe(r.previous_secret_sealed), maybe(r.headers_sealed), r.app_id);
         }
         return rows.length;
       })

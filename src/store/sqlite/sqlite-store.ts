@@ -239,8 +239,15 @@ export class SqliteStore implements Store {
   async getEndpoint(appId: number): Promise<Endpoint | null> {
     return this.parts.endpoints.getEndpoint(appId);
   }
-  async putEndpoint(appId: number, url: string, enabled: boolean, secretSealedIfNew: string, now: number): Promise<{ endpoint: Endpoint; created: boolean }> {
-    const result = this.parts.endpoints.putEndpoint(appId, url, enabled, secretSealedIfNew, now);
+  async putEndpoint(
+    appId: number,
+    url: string,
+    enabled: boolean,
+    secretSealedIfNew: string,
+    now: number,
+    headersSealed?: string | null,
+  ): Promise<{ endpoint: Endpoint; created: boolean }> {
+    const result = this.parts.endpoints.putEndpoint(appId, url, enabled, secretSealedIfNew, now, headersSealed);
     // Deliveries that waited for an enabled endpoint are due now.
     if (result.endpoint.enabled) this.work.announce();
     return result;
