@@ -242,6 +242,10 @@ export const EventStatus = Type.Union(
 export const EventListQuery = Type.Object(
   {
     status: Type.Optional(EventStatus),
+    eventId: Type.Optional(Type.String({ pattern: '^evt_[0-9A-Z]{26}$', description: 'Only this event' })),
+    clientUuid: Type.Optional(Type.String({ format: 'uuid', maxLength: 36, description: 'Only the event of this user (any letter case)' })),
+    since: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Created at or after this time' })),
+    until: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Created at or before this time' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
     cursor: Type.Optional(Type.String({ pattern: '^evt_[0-9A-Z]{26}$' })),
   },
@@ -262,6 +266,23 @@ const eventSummaryExample = {
   nextAttemptAt: null,
   deliveredAt: '2024-05-01T09:31:00.250Z',
 };
+
+const eventListItemExample = { ...eventSummaryExample, lastAttempt: { at: '2024-05-01T09:31:00.050Z', statusCode: 200, error: null } };
+
+export const LastAttempt = Type.Union(
+  [
+    Type.Object({
+      at: Type.String({ format: 'date-time', description: 'When the attempt started' }),
+      statusCode: Type.Union([Type.Integer(), Type.Null()]),
+      error: Type.Union([Type.String(), Type.Null()], { description: 'Why it failed (`http_500`, `timeout`, …), `interrupted` when its process stopped, null on success' }),
+    }),
+    Type.Null(),
+  ],
+  {
+    description: "The event's newest attempt (any trigger), or null before the first.",
+    examples: [{ at: '2024-05-01T09:31:00.050Z', statusCode: 500, error: 'http_500' }],
+  },
+);
 
 export const EventSummary = Type.Object(
   {
@@ -426,5 +447,37 @@ export const ListOf = <T extends Parameters<typeof Type.Array>[0]>(item: T, desc
 
 export const ProjectList = ListOf(Project, 'A page of projects.', [projectExample]);
 export const ApiKeyList = ListOf(ApiKey, "The project's API keys, revoked ones included (one page, always the last).", [apiKeyExample]);
-export const EventList = ListOf(EventSummary, 'A page of the delivery log, newest first.', [eventSummaryExample]);
+export const EventListItem = Type.Object(
+  { ...EventSummary.properties, lastAttempt: LastAttempt },
+  { description: 'A row of the delivery log: the event and its newest attempt.', examples: [eventListItemExample] },
+);
+export const EventList = ListOf(EventListItem, 'A page of the delivery log, newest first.', [eventListItemExample]);
+
+export const ReplayBody = Type.Object(
+  {
+    status: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('failed'), Type.Literal('skipped'), Type.Literal('delivered')]), {
+        minItems: 1,
+        maxItems: 3,
+        description: 'The statuses to replay (default `["failed"]`)',
+      }),
+    ),
+    since: Type.String({ format: 'date-time', maxLength: 40, description: 'Created at or after this time' }),
+    until: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Created at or before this time' })),
+    dryRun: Type.Optional(Type.Boolean({ default: false, description: 'Only count, change nothing' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'Which events a replay puts back on a fresh schedule.',
+    examples: [{ status: ['failed', 'skipped'], since: '2024-05-01T00:00:00Z', dryRun: true }],
+  },
+);
+
+export const Replayed = Type.Object(
+  {
+    count: Type.Integer({ description: 'How many events matched (and, without dryRun, are back on a fresh schedule)' }),
+    dryRun: Type.Optional(Type.Literal(true)),
+  },
+  { description: 'The outcome of a replay.', examples: [{ count: 12 }, { count: 12, dryRun: true }] },
+);
 export const AuditLog = ListOf(AuditEntry, 'A page of the audit log, newest first.', [auditExample]);

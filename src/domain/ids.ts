@@ -20,6 +20,15 @@ export function timeSortableId(nowMs: number): string {
   return time + tail;
 }
 
+/**
+ * The smallest event id of millisecond `ms`: every event created at `ms` or later sorts at or
+ * after it, every earlier one before it. Time filters on the log are id ranges, so they use the
+ * log's (app_id, id) index.
+ */
+export function eventIdFloor(ms: number): string {
+  return `evt_${timeSortableId(Math.max(0, ms)).slice(0, 10)}`;
+}
+
 /** `evt_<time-sortable id>`: the webhook-id of every attempt of one event. */
 export function newEventId(nowMs: number): string {
   return `evt_${timeSortableId(nowMs)}`;

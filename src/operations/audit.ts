@@ -16,6 +16,7 @@ export type AuditAction =
   | 'secret.revealed'
   | 'secret.rotated'
   | 'events.recovered'
+  | 'events.replayed'
   | 'subscriber.erased';
 
 /** `admin`, or `key:<keyId>` for a project key. */

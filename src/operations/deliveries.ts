@@ -1,7 +1,7 @@
 /** What a person asks of deliveries: a test webhook, a redelivery, a recovery (SPEC section 5). */
 import { setTimeout as delay } from 'node:timers/promises';
 import { ReghookError } from '../errors.js';
-import type { AttemptOutcome } from '../store/store.js';
+import type { AttemptOutcome, ReplayableStatus } from '../store/store.js';
 import { recordAudit } from './audit.js';
 import type { Actor, OperationDeps } from './deps.js';
 import { requireEndpoint } from './endpoint.js';
@@ -44,6 +44,33 @@ export async function redeliver(deps: OperationDeps, appId: number, eventId: str
       return outcome === null ? { status: 'attempting' } : { status: 'finished', outcome };
     }
   }
+}
+
+/**
+ * Replay by filter (SPEC section 5): every event of `statuses` (default failed) created in
+ * [since, until] that still has its payload gets a fresh schedule; with `dryRun`, only counted.
+ * Needs an endpoint to deliver to (REGHOOK_ENDPOINT_MISSING); a disabled one makes them wait.
+ * Audited, with the filter and the count.
+ */
+export async function replayEvents(
+  deps: OperationDeps,
+  actor: Actor,
+  appId: number,
+  input: { statuses?: readonly ReplayableStatus[] | undefined; since: number; until?: number | undefined; dryRun?: boolean | undefined },
+): Promise<{ count: number; dryRun: boolean }> {
+  await requireProject(deps.store, appId);
+  const dryRun = input.dryRun === true;
+  const statuses: ReplayableStatus[] = [...new Set(input.statuses ?? (['failed'] as const))];
+  if (!dryRun && !(await deps.store.getEndpoint(appId))) {
+    throw new ReghookError('REGHOOK_ENDPOINT_MISSING', 'a replay needs an endpoint to deliver to: set one first');
+  }
+  const now = deps.clock.now();
+  const count = await deps.store.replayEvents(appId, { statuses, since: input.since, until: input.until }, now, dryRun);
+  if (!dryRun) {
+    const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+    await recordAudit(deps.store, actor, appId, 'events.replayed', { statuses, since: iso(input.since), until: iso(input.until), count }, now);
+  }
+  return { count, dryRun };
 }
 
 /** Puts every failed event created since `since` back on a fresh schedule; answers how many (audited). */

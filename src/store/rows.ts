@@ -39,8 +39,42 @@ export const toEventSummary = (r: EventRow): EventSummary => ({
   deliveredAt: r.delivered_at,
 });
 
-/** A delivery-log row: the summary and the subscriber fields its page shows (masked there), read from the payload. */
-export const toEventLogItem = (r: EventRow): EventLogItem => ({ ...toEventSummary(r), subscriber: subscriberOf(r.body) });
+/** The newest attempt's columns as the log query selects them (`la_*`, all null before the first attempt). */
+export interface LastAttemptColumns {
+  la_number: number | null;
+  la_trigger: AttemptRecord['trigger'] | null;
+  la_started_at: number | null;
+  la_finished: Flag | null;
+  la_success: Flag | null;
+  la_status_code: number | null;
+  la_error_kind: AttemptErrorKind | null;
+  la_duration_ms: number | null;
+}
+
+/** A delivery-log row: the summary, the subscriber fields its page shows (masked there), and its newest attempt. */
+export const toEventLogItem = (r: EventRow & LastAttemptColumns): EventLogItem => ({
+  ...toEventSummary(r),
+  subscriber: subscriberOf(r.body),
+  lastAttempt:
+    r.la_number === null
+      ? null
+      : toAttempt({
+          number: r.la_number,
+          trigger: r.la_trigger!,
+          started_at: r.la_started_at!,
+          finished: r.la_finished ?? 0,
+          success: r.la_success,
+          status_code: r.la_status_code,
+          error_kind: r.la_error_kind,
+          duration_ms: r.la_duration_ms,
+          response_body: null,
+        }),
+});
+
+/** The `la_*` columns of the newest attempt of event `e`, for the log's query (both dialects). */
+export const LAST_ATTEMPT_COLUMNS = `la.number AS la_number, la.trigger AS la_trigger, la.started_at AS la_started_at,
+  la.finished AS la_finished, la.success AS la_success, la.status_code AS la_status_code,
+  la.error_kind AS la_error_kind, la.duration_ms AS la_duration_ms`;
 
 function subscriberOf(body: string | null): EventLogItem['subscriber'] {
   if (body === null) return null;

@@ -57,6 +57,18 @@ export interface AttemptRecord {
   outcome: AttemptOutcome | null;
 }
 
+/** The finished statuses a replay may take back (never `erased`, whose payload is gone). */
+export type ReplayableStatus = 'failed' | 'skipped' | 'delivered';
+
+export interface ReplayFilter {
+  statuses: readonly ReplayableStatus[];
+  since: number;
+  until?: number | undefined;
+}
+
+/** Events a replay reschedules per transaction. */
+export const REPLAY_BATCH = 1_000;
+
 export interface EventSummary {
   eventId: string;
   appId: number;
@@ -72,6 +84,20 @@ export interface EventSummary {
 export interface EventLogItem extends EventSummary {
   /** The subscriber fields of the payload; null once the payload is erased or past retention. */
   subscriber: { id: string | null; name: string | null } | null;
+  /** Its newest attempt (any trigger), without the response body; null before the first. */
+  lastAttempt: AttemptRecord | null;
+}
+
+/**
+ * What the delivery log may be narrowed to, all optional and combined with AND. Times are the
+ * events' creation times, `until` inclusive; an event's id carries its creation time (newEventId).
+ */
+export interface EventFilter {
+  status?: EventStatus | undefined;
+  eventId?: string | undefined;
+  clientUuid?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
 }
 
 export interface EventDetail extends EventSummary {
@@ -236,8 +262,15 @@ export interface Store {
   /** Records a purchase and, when it is a store user's first, the event: one transaction. */
   recordPurchase(purchase: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult>;
 
-  listEvents(appId: number, options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined }): Promise<Page<EventLogItem>>;
+  /** The delivery log, newest first, narrowed by `filter`; cursor-paginated by event id. */
+  listEvents(appId: number, options: EventFilter & { limit: number; cursor?: string | undefined }): Promise<Page<EventLogItem>>;
   getEvent(appId: number, eventId: string): Promise<EventDetail | null>;
+  /**
+   * Replay by filter: every event of `statuses` created in [since, until] that still has its
+   * payload. With `dryRun`, counts them; otherwise puts each on a fresh schedule (due now, a full
+   * set of attempts), in batches of REPLAY_BATCH so ingest and claims interleave. Returns how many.
+   */
+  replayEvents(appId: number, filter: ReplayFilter, now: number, dryRun: boolean): Promise<number>;
   /** Puts every failed event created since `since` back on a fresh schedule; returns how many. */
   recoverFailed(appId: number, since: number, now: number): Promise<number>;
 

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type NormalizedRegistration } from '../../src/domain/registration.js';
-import type { AttemptOutcome, ClaimOptions, FinishedAttempt, Store } from '../../src/store/store.js';
+import { REPLAY_BATCH, type AttemptOutcome, type ClaimOptions, type FinishedAttempt, type Store } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
   store: Store;
@@ -749,7 +749,39 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           deliveredAt: null,
           // What the dashboard's log shows, without reading each event.
           subscriber: { id: '905555555555', name: 'John Doe' },
+          lastAttempt: null,
         });
+        // The newest attempt rides along with the row.
+        expect((await store.listEvents(1, { limit: 10, status: 'delivered' })).data[0]!.lastAttempt).toEqual({
+          number: 1,
+          trigger: 'scheduled',
+          startedAt: T0 + 10_000,
+          outcome: { success: true, statusCode: 200, errorKind: null, durationMs: expect.any(Number), responseBody: null },
+        });
+      });
+
+      it('filters by eventId, clientUuid and creation time (inclusive), combined with status and the cursor', async () => {
+        await project(1);
+        await project(2);
+        const ids: string[] = [];
+        const uuids: string[] = [];
+        for (let i = 0; i < 6; i++) {
+          const clientUuid = `00000000-0000-4000-8000-00000000000${i}`;
+          uuids.push(clientUuid);
+          ids.push(await pendingEvent(1, T0 + i * 60_000, { clientUuid }));
+        }
+        await pendingEvent(2, T0 + 60_000);
+        const list = async (filter: Record<string, unknown>, limit = 10) => (await store.listEvents(1, { limit, ...filter })).data.map((e) => e.eventId);
+        expect(await list({ eventId: ids[2] })).toEqual([ids[2]]);
+        expect(await list({ eventId: ids[2], status: 'delivered' })).toEqual([]);
+        expect(await list({ clientUuid: uuids[4] })).toEqual([ids[4]]);
+        expect(await list({ since: T0 + 3 * 60_000 })).toEqual([ids[5], ids[4], ids[3]]);
+        expect(await list({ until: T0 + 60_000 })).toEqual([ids[1], ids[0]]);
+        expect(await list({ since: T0 + 60_000 + 1, until: T0 + 4 * 60_000 - 1 })).toEqual([ids[3], ids[2]]);
+        expect(await list({ since: T0 + 60_000, until: T0 + 4 * 60_000, status: 'pending' })).toEqual([ids[4], ids[3], ids[2], ids[1]]);
+        const first = await store.listEvents(1, { limit: 2, since: T0 + 60_000 });
+        expect(first.data.map((e) => e.eventId)).toEqual([ids[5], ids[4]]);
+        expect(await list({ since: T0 + 60_000, cursor: first.nextCursor }, 10)).toEqual([ids[3], ids[2], ids[1]]);
       });
 
       it('shows no next attempt time while a delivery is leased', async () => {
@@ -765,6 +797,57 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         const eventId = await pendingEvent(1);
         expect(await store.getEvent(2, eventId)).toBeNull();
         expect(await store.getEvent(1, 'evt_unknown')).toBeNull();
+      });
+    });
+
+    describe('replay by filter', () => {
+      it('counts with dryRun, then reschedules failed and skipped events in the window that still have their payload', async () => {
+        await project(1);
+        const o = { maxAttempts: 1 };
+        const before = await pendingEvent(1, T0);
+        const failedIn = await pendingEvent(1, T0 + 1_000);
+        const deliveredIn = await pendingEvent(1, T0 + 2_000);
+        for (const c of await store.claimDue(claimOptions(T0 + 3_000, o))) {
+          const next = c.eventId === deliveredIn ? { status: 'delivered' as const } : { status: 'failed' as const };
+          await store.recordAttempts([finished(c.attemptId, c.eventId, next.status === 'delivered' ? ok() : ok(500), next)], T0 + 3_001);
+        }
+        await project(2, null);
+        const skipped = await pendingEvent(2, T0 + 1_000);
+        expect(await event(2, skipped)).toMatchObject({ status: 'skipped' });
+
+        const window = { since: T0 + 500 };
+        expect(await store.replayEvents(1, { statuses: ['failed'], ...window }, T0 + 5_000, true)).toBe(1);
+        expect(await event(1, failedIn)).toMatchObject({ status: 'failed' });
+        expect(await store.replayEvents(1, { statuses: ['failed', 'delivered'], ...window }, T0 + 5_000, true)).toBe(2);
+        expect(await store.replayEvents(1, { statuses: ['failed', 'delivered'], since: T0 + 500, until: T0 + 1_500 }, T0 + 5_000, true)).toBe(1);
+
+        expect(await store.replayEvents(1, { statuses: ['failed', 'delivered'], ...window }, T0 + 5_000, false)).toBe(2);
+        expect(await event(1, failedIn)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 5_000 });
+        expect(await event(1, deliveredIn)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 5_000, deliveredAt: null });
+        expect(await event(1, before)).toMatchObject({ status: 'failed' });
+        // A fresh schedule: a full set of attempts again.
+        const claimed = await store.claimDue(claimOptions(T0 + 5_000, o));
+        expect(claimed.map((c) => c.scheduledAttempts)).toEqual([1, 1]);
+        expect(await store.replayEvents(2, { statuses: ['skipped'], since: T0 }, T0 + 5_000, false)).toBe(1);
+        expect(await event(2, skipped)).toMatchObject({ status: 'pending' });
+      });
+
+      it('never takes an event whose payload is gone, and works in batches past REPLAY_BATCH', async () => {
+        await project(1, null);
+        const n = REPLAY_BATCH + 150;
+        for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => pendingEvent(1, T0 + i + j)));
+        const erasedOne = (await store.listEvents(1, { limit: 1 })).data[0]!;
+        await store.eraseSubscriber(1, '905555555555', T0 + 1);
+        // Every report above is the same person: all erased now, payloads gone; nothing to replay.
+        expect(await store.replayEvents(1, { statuses: ['skipped'], since: T0 }, T0 + 10, true)).toBe(0);
+        expect(erasedOne).toBeDefined();
+        await project(2, null);
+        for (let i = 0; i < n; i += 50) {
+          await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => pendingEvent(2, T0 + i + j, { subscriberId: `s-${i + j}` })));
+        }
+        expect(await store.replayEvents(2, { statuses: ['skipped'], since: T0 }, T0 + 10, true)).toBe(n);
+        expect(await store.replayEvents(2, { statuses: ['skipped'], since: T0 }, T0 + 10, false)).toBe(n);
+        expect((await store.listEvents(2, { limit: 250, status: 'skipped' })).data).toEqual([]);
       });
     });
 

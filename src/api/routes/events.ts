@@ -3,11 +3,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { attemptErrorLabel } from '../../domain/attempt-error.js';
 import { ReghookError } from '../../errors.js';
-import { recoverFailed, redeliver } from '../../operations/deliveries.js';
+import { recoverFailed, redeliver, replayEvents } from '../../operations/deliveries.js';
 import { requireProject } from '../../operations/projects.js';
-import type { AttemptRecord, EventSummary } from '../../store/store.js';
+import type { AttemptRecord, EventLogItem, EventSummary } from '../../store/store.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
-import { AppIdParams, EventDetail, EventList, EventListQuery, EventParams, RecoverBody, Recovered, Redelivery } from '../schemas.js';
+import { AppIdParams, EventDetail, EventList, EventListQuery, EventParams, RecoverBody, Recovered, Redelivery, Replayed, ReplayBody } from '../schemas.js';
 import { instantOf } from '../validation.js';
 
 const summary = (e: EventSummary) => ({
@@ -18,6 +18,18 @@ const summary = (e: EventSummary) => ({
   createdAt: iso(e.createdAt),
   nextAttemptAt: iso(e.nextAttemptAt),
   deliveredAt: iso(e.deliveredAt),
+});
+
+const logItem = (e: EventLogItem) => ({
+  ...summary(e),
+  lastAttempt:
+    e.lastAttempt === null
+      ? null
+      : {
+          at: iso(e.lastAttempt.startedAt),
+          statusCode: e.lastAttempt.outcome?.statusCode ?? null,
+          error: e.lastAttempt.outcome ? attemptErrorLabel(e.lastAttempt.outcome) : 'interrupted',
+        },
 });
 
 const attempt = (a: AttemptRecord) => ({
@@ -45,7 +57,8 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
         operationId: 'listEvents',
         tags: ['events'],
         summary: 'The delivery log, newest first',
-        description: 'Optionally only the events of one `status`; cursor-paginated by eventId.',
+        description:
+          'Filters, all optional and combined: `status`, `eventId`, `clientUuid`, `since` / `until` (creation time, inclusive). Each row carries its newest attempt. Cursor-paginated by eventId.',
         params: AppIdParams,
         querystring: EventListQuery,
         response: { 200: EventList },
@@ -53,12 +66,17 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     },
     async (request) => {
       await requireProject(store, request.params.appId);
+      const { status, eventId, clientUuid, since, until, limit, cursor } = request.query;
       const page = await store.listEvents(request.params.appId, {
-        status: request.query.status,
-        limit: request.query.limit ?? 50,
-        cursor: request.query.cursor,
+        status,
+        eventId,
+        clientUuid: clientUuid?.toLowerCase(),
+        since: since === undefined ? undefined : instantOf(since, '/query/since'),
+        until: until === undefined ? undefined : instantOf(until, '/query/until'),
+        limit: limit ?? 50,
+        cursor,
       });
-      return { data: page.data.map(summary), nextCursor: page.nextCursor };
+      return { data: page.data.map(logItem), nextCursor: page.nextCursor };
     },
   );
 
@@ -124,6 +142,33 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     async (request) => {
       const since = instantOf(request.body.since, '/since');
       return { recovered: await recoverFailed(deps, actorOf(request), request.params.appId, since) };
+    },
+  );
+
+  app.post(
+    '/v1/projects/:appId/events/replay',
+    {
+      ...common,
+      schema: {
+        operationId: 'replayEvents',
+        tags: ['events'],
+        summary: 'Put every matching failed, skipped or delivered event back on a fresh schedule',
+        description:
+          'Every event of the given statuses (default failed) created in [since, until] that still has its payload gets a full set of attempts again, due now. With `dryRun` nothing changes and the answer is the count. Needs an endpoint. Audited.',
+        params: AppIdParams,
+        body: ReplayBody,
+        response: { 200: Replayed, 202: Replayed },
+      },
+    },
+    async (request, reply) => {
+      const { status, since, until, dryRun } = request.body;
+      const result = await replayEvents(deps, actorOf(request), request.params.appId, {
+        statuses: status,
+        since: instantOf(since, '/since'),
+        until: until === undefined ? undefined : instantOf(until, '/until'),
+        dryRun,
+      });
+      return result.dryRun ? reply.code(200).send({ count: result.count, dryRun: true as const }) : reply.code(202).send({ count: result.count });
     },
   );
 }

@@ -19,10 +19,10 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { NormalizedRegistration } from '../../domain/registration.js';
-import type { EventStatus } from '../../domain/retry-policy.js';
 import { createLogger } from '../../logger.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem, ReplayFilter,
   FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store } from '../store.js';
+import { REPLAY_BATCH } from '../store.js';
 import type { Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
 import { Claims } from './claim-due.js';
@@ -238,12 +238,23 @@ export class PostgresStore implements Store {
   }
 
   // The delivery log (events.ts).
-  listEvents(appId: number, options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined }): Promise<Page<EventLogItem>> {
+  listEvents(appId: number, options: EventFilter & { limit: number; cursor?: string | undefined }): Promise<Page<EventLogItem>> {
     return this.events.listEvents(appId, options);
   }
   getEvent(appId: number, eventId: string): Promise<EventDetail | null> {
     return this.events.getEvent(appId, eventId);
   }
+  async replayEvents(appId: number, filter: ReplayFilter, now: number, dryRun: boolean): Promise<number> {
+    if (dryRun) return this.events.replayBatch(appId, filter, now, true);
+    let total = 0;
+    for (;;) {
+      const batch = await this.events.replayBatch(appId, filter, now, false);
+      total += batch;
+      if (batch > 0) this.notifier.notify();
+      if (batch < REPLAY_BATCH) return total;
+    }
+  }
+
   async recoverFailed(appId: number, since: number, now: number): Promise<number> {
     const recovered = await this.events.recoverFailed(appId, since, now);
     if (recovered > 0) this.notifier.notify();

@@ -1,19 +1,32 @@
 /** The delivery log: listing events, one event with its attempts, and recovering failed ones (SQLite). */
 import type Database from 'better-sqlite3';
-import type { EventStatus } from '../../domain/retry-policy.js';
-import { toAttempt, toEventLogItem, toEventSummary, type AttemptRow, type EventRow } from '../rows.js';
-import type { EventDetail, EventLogItem, Page } from '../store.js';
+import { eventIdFloor } from '../../domain/ids.js';
+import { LAST_ATTEMPT_COLUMNS, toAttempt, toEventLogItem, toEventSummary, type AttemptRow, type EventRow, type LastAttemptColumns } from '../rows.js';
+import { REPLAY_BATCH, type EventDetail, type EventFilter, type EventLogItem, type Page, type ReplayFilter } from '../store.js';
 
 /**
  * One statement per filter combination, built per call rather than one with `@status IS NULL OR …`
- * terms: each shape is then answered by its own index (events_log, or events_log_by_status for a
- * status), newest id first, stopping at the page. One row beyond the page says whether there is more.
+ * terms: each shape is then answered by its own index — events_log (app_id, id), or
+ * events_log_by_status (app_id, status, id) for a status — newest id first, stopping at the page.
+ * Times are id ranges (an id starts with its creation time), so since/until narrow the same index
+ * scan; eventId is the primary key, clientUuid the (app_id, client_uuid) unique index. The newest
+ * attempt is one probe of attempts_by_event per row of the page. One row beyond the page says
+ * whether there is more.
  */
-const listEventsSql = (filter: { status: boolean; cursor: boolean }) => {
-  const where = ['app_id = @appId'];
-  if (filter.status) where.push('status = @status');
-  if (filter.cursor) where.push('id < @cursor');
-  return `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT @limit`;
+const listEventsSql = (filter: Record<'status' | 'eventId' | 'clientUuid' | 'since' | 'until' | 'cursor', boolean>) => {
+  const where = ['e.app_id = @appId'];
+  if (filter.status) where.push('e.status = @status');
+  if (filter.eventId) where.push('e.id = @eventId');
+  if (filter.clientUuid) where.push('e.client_uuid = @clientUuid');
+  if (filter.since) where.push('e.id >= @sinceId', 'e.created_at >= @since');
+  if (filter.until) where.push('e.id < @untilId', 'e.created_at <= @until');
+  if (filter.cursor) where.push('e.id < @cursor');
+  return `
+SELECT e.*, ${LAST_ATTEMPT_COLUMNS}
+FROM events e
+LEFT JOIN attempts la ON la.id = (SELECT a.id FROM attempts a WHERE a.event_id = e.id ORDER BY a.number DESC, a.id DESC LIMIT 1)
+WHERE ${where.join(' AND ')}
+ORDER BY e.id DESC LIMIT @limit`;
 };
 
 const GET_EVENT = `SELECT * FROM events WHERE app_id = ? AND id = ?`;
@@ -27,10 +40,35 @@ const RECOVER_FAILED = `
 UPDATE events SET status = 'pending', scheduled_attempts = 0, next_attempt_at = @now, lease_token = NULL, finished_at = NULL
 WHERE app_id = @appId AND status = 'failed' AND created_at >= @since`;
 
+/**
+ * The events a replay takes: by status (events_log_by_status ranges, one per status), by creation
+ * time as an id range, with their payload. A batch is one UPDATE of at most REPLAY_BATCH of them;
+ * a rescheduled event is pending, so the next batch no longer matches it.
+ */
+const replayWhere = (statuses: number, until: boolean) =>
+  [
+    'app_id = @appId',
+    `status IN (${Array.from({ length: statuses }, (_, i) => `@s${i}`).join(', ')})`,
+    'id >= @sinceId',
+    'created_at >= @since',
+    ...(until ? ['id < @untilId', 'created_at <= @until'] : []),
+    'body IS NOT NULL',
+  ].join(' AND ');
+
+const countReplaySql = (statuses: number, until: boolean) => `SELECT count(*) AS n FROM events WHERE ${replayWhere(statuses, until)}`;
+
+// A fresh schedule, as recovery gives. The events_due_on_update trigger moves next_due_at along.
+const replayBatchSql = (statuses: number, until: boolean) => `
+UPDATE events
+SET status = 'pending', scheduled_attempts = 0, next_attempt_at = @now, lease_token = NULL, finished_at = NULL, delivered_at = NULL
+WHERE id IN (SELECT id FROM events WHERE ${replayWhere(statuses, until)} LIMIT ${REPLAY_BATCH})`;
+
 export class Events {
   private readonly getEventStatement;
   private readonly attemptsOf;
   private readonly recoverFailedStatement;
+  /** The log's statements, one per filter shape (at most 64), prepared on first use. */
+  private readonly listStatements = new Map<string, Database.Statement<Record<string, unknown>, EventRow & LastAttemptColumns>>();
 
   constructor(private readonly db: Database.Database) {
     this.getEventStatement = db.prepare<[number, string], EventRow>(GET_EVENT);
@@ -43,10 +81,33 @@ export class Events {
     return this.getEventStatement.get(appId, eventId);
   }
 
-  listEvents(appId: number, options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined }): Page<EventLogItem> {
-    const rows = this.db
-      .prepare<Record<string, unknown>, EventRow>(listEventsSql({ status: Boolean(options.status), cursor: Boolean(options.cursor) }))
-      .all({ appId, status: options.status, cursor: options.cursor, limit: options.limit + 1 });
+  listEvents(appId: number, options: EventFilter & { limit: number; cursor?: string | undefined }): Page<EventLogItem> {
+    const shape = {
+      status: options.status !== undefined,
+      eventId: options.eventId !== undefined,
+      clientUuid: options.clientUuid !== undefined,
+      since: options.since !== undefined,
+      until: options.until !== undefined,
+      cursor: options.cursor !== undefined,
+    };
+    const key = Object.values(shape).map(Number).join('');
+    let statement = this.listStatements.get(key);
+    if (!statement) {
+      statement = this.db.prepare<Record<string, unknown>, EventRow & LastAttemptColumns>(listEventsSql(shape));
+      this.listStatements.set(key, statement);
+    }
+    const rows = statement.all({
+      appId,
+      status: options.status,
+      eventId: options.eventId,
+      clientUuid: options.clientUuid,
+      since: options.since,
+      sinceId: options.since === undefined ? undefined : eventIdFloor(options.since),
+      until: options.until,
+      untilId: options.until === undefined ? undefined : eventIdFloor(options.until + 1),
+      cursor: options.cursor,
+      limit: options.limit + 1,
+    });
     const more = rows.length > options.limit;
     const page = more ? rows.slice(0, options.limit) : rows;
     return { data: page.map(toEventLogItem), nextCursor: more ? page.at(-1)!.id : null };
@@ -56,6 +117,22 @@ export class Events {
     const row = this.getEventStatement.get(appId, eventId);
     if (!row) return null;
     return { ...toEventSummary(row), body: row.body, attempts: this.attemptsOf.all(eventId).map(toAttempt) };
+  }
+
+  /** Counts (dryRun) or reschedules one batch of a replay; answers how many. */
+  replayBatch(appId: number, filter: ReplayFilter, now: number, dryRun: boolean): number {
+    const until = filter.until !== undefined;
+    const params: Record<string, unknown> = {
+      appId,
+      now,
+      since: filter.since,
+      sinceId: eventIdFloor(filter.since),
+      until: filter.until,
+      untilId: until ? eventIdFloor(filter.until! + 1) : undefined,
+    };
+    filter.statuses.forEach((status, i) => (params[`s${i}`] = status));
+    if (dryRun) return (this.db.prepare(countReplaySql(filter.statuses.length, until)).get(params) as { n: number }).n;
+    return this.db.prepare(replayBatchSql(filter.statuses.length, until)).run(params).changes;
   }
 
   recoverFailed(appId: number, since: number, now: number): number {

@@ -8,9 +8,9 @@
  */
 import Database from 'better-sqlite3';
 import type { NormalizedRegistration } from '../../domain/registration.js';
-import type { EventStatus } from '../../domain/retry-policy.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem, ReplayFilter,
   FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store } from '../store.js';
+import { REPLAY_BATCH } from '../store.js';
 import { WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
 import { Claims } from './claim-due.js';
@@ -265,12 +265,25 @@ export class SqliteStore implements Store {
   }
 
   // The delivery log (events.ts).
-  async listEvents(appId: number, options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined }): Promise<Page<EventLogItem>> {
+  async listEvents(appId: number, options: EventFilter & { limit: number; cursor?: string | undefined }): Promise<Page<EventLogItem>> {
     return this.parts.events.listEvents(appId, options);
   }
   async getEvent(appId: number, eventId: string): Promise<EventDetail | null> {
     return this.parts.events.getEvent(appId, eventId);
   }
+  async replayEvents(appId: number, filter: ReplayFilter, now: number, dryRun: boolean): Promise<number> {
+    if (dryRun) return this.parts.events.replayBatch(appId, filter, now, true);
+    let total = 0;
+    for (;;) {
+      const batch = this.parts.events.replayBatch(appId, filter, now, false);
+      total += batch;
+      if (batch > 0) this.work.announce();
+      if (batch < REPLAY_BATCH) return total;
+      // Between batches, the event loop serves reports and claims.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
   async recoverFailed(appId: number, since: number, now: number): Promise<number> {
     const recovered = this.parts.events.recoverFailed(appId, since, now);
     if (recovered > 0) this.work.announce();
