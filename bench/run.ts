@@ -2,7 +2,9 @@
  * reghook's performance bench (issue 7). `npm run bench -- --quick` (about a minute or two) or
  * `npm run bench` (the full run, under 15 minutes). Options: `--profile` (a V8 CPU profile of every
  * reghook child into bench/profiles/, and the top self-time functions of S1), `--only=S1,S3`
- * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6, S7, S7pg; printed only, RESULTS.md is left alone),
+ * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6, S7, S7pg, and the peers P1bullmq, P1pgboss, P1relay,
+ * P2ceiling, P2reghook, P2reghookpg, P2bullmq, P2pgboss, P2relay; `peers` = S1, S1pg and every P1/P2,
+ * `p1` and `p2` one shape each; printed only, RESULTS.md is left alone),
  * `--no-pg`, `--keep` (keep the temp files). `node dist/bench/profile-top.js <file>` summarises a
  * profile.
  *
@@ -25,6 +27,7 @@ import { summariseProfile, type ProfileSummary } from './profile.js';
 import type { Lookup, ServerSpec } from './receiver-protocol.js';
 import { ReceiverClient } from './receiver-client.js';
 import { children, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
+import { Peer, type PeerKind, REDIS_SERVER, RedisServer } from './peers/peer-process.js';
 import { distribution, type Distribution, fmt, mb, ms, ratio } from './stats.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
@@ -39,7 +42,13 @@ const PROFILE = args.includes('--profile');
 const KEEP = args.includes('--keep');
 const NO_PG = args.includes('--no-pg');
 const onlyArg = args.find((a) => a.startsWith('--only='));
-const ONLY = onlyArg ? new Set(onlyArg.slice(7).split(',').map((s) => s.trim().toLowerCase())) : null;
+const P1_NAMES = ['P1bullmq', 'P1pgboss', 'P1relay'];
+const P2_NAMES = ['P2ceiling', 'P2reghook', 'P2reghookpg', 'P2bullmq', 'P2pgboss', 'P2relay'];
+/** Groups for --only: the peers with the reghook scenarios their ratios are taken against. */
+const ALIASES: Record<string, string[]> = { peers: ['S1', 'S1pg', ...P1_NAMES, ...P2_NAMES], p1: ['S1', 'S1pg', ...P1_NAMES], p2: P2_NAMES };
+const ONLY = onlyArg
+  ? new Set(onlyArg.slice(7).split(',').flatMap((s) => ALIASES[s.trim().toLowerCase()] ?? [s.trim()]).map((s) => s.toLowerCase()))
+  : null;
 for (const a of args) {
   if (!['--quick', '--profile', '--keep', '--no-pg'].includes(a) && !a.startsWith('--only=')) {
     process.stderr.write(`bench: unknown option ${a}\n`);
@@ -68,7 +77,11 @@ const P = QUICK
       s6KillAfterMs: 4_000,
       s7Projects: 2_000,
       s7Due: 40_000,
-      watchdogMs: 6 * 60_000,
+      p2Count: 10_000,
+      p2Warmup: 2_000,
+      p2Concurrency: 32,
+      p2TimeoutMs: 60_000,
+      watchdogMs: 10 * 60_000,
     }
   : {
       mode: 'full',
@@ -89,7 +102,11 @@ const P = QUICK
       s6KillAfterMs: 8_000,
       s7Projects: 10_000,
       s7Due: 200_000,
-      watchdogMs: 25 * 60_000,
+      p2Count: 20_000,
+      p2Warmup: 2_000,
+      p2Concurrency: 32,
+      p2TimeoutMs: 180_000,
+      watchdogMs: 35 * 60_000,
     };
 
 const PG_BASE_URL = process.env.REGHOOK_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -216,8 +233,11 @@ interface Cpu {
   bench: number;
 }
 
+/** What closedPhase measures the CPU of: reghook, or a peer (with its Redis). */
+type CpuSource = Pick<Reghook, 'cpuMs'>;
+
 /** CPU ms used so far by reghook, the receiver and this process (the load generator). */
-function cpuNow(r: Reghook): Cpu {
+function cpuNow(r: CpuSource): Cpu {
   const own = process.cpuUsage();
   return { reghook: r.cpuMs(), receiver: processCpuMs(receiver.child.pid), bench: (own.user + own.system) / 1000 };
 }
@@ -232,7 +252,7 @@ interface Phase {
 }
 
 /** Samples CPU when the warm-up ends; `end()` samples again and answers the window's use. */
-function cpuWindow(r: Reghook, warmupMs: number): { end: () => Cpu } {
+function cpuWindow(r: CpuSource, warmupMs: number): { end: () => Cpu } {
   let start: Cpu | null = null;
   const timer = setTimeout(() => (start = cpuNow(r)), warmupMs);
   return {
@@ -253,7 +273,7 @@ function cpuText(cpu: Cpu, windowMs: number, events: number): string {
 }
 
 /** Closed-loop registrations at `concurrency` for warm-up + measure, with progress. */
-async function closedPhase(label: string, r: Reghook, pool: Pool, appIds: number[], ledger: Ledger, counters: LoadCounters, extra?: Promise<void>[]): Promise<Phase> {
+async function closedPhase(label: string, r: CpuSource, pool: Pool, appIds: number[], ledger: Ledger, counters: LoadCounters, extra?: Promise<void>[]): Promise<Phase> {
   const base = await receiver.stats();
   let lastAccepted = counters.accepted;
   let lastDistinct = base.distinct;
@@ -535,7 +555,7 @@ async function runS1Sqlite(): Promise<void> {
  * lock (so no test restarts the server meanwhile), and drops the schema afterwards. Skipped, with a
  * note, under --no-pg or when no server answers.
  */
-async function withPostgresSchema(label: string, body: (urls: { reghook: string; client: string }) => Promise<void>): Promise<void> {
+async function withPostgresSchema(label: string, body: (urls: { reghook: string; client: string; schema: string }) => Promise<void>): Promise<void> {
   if (NO_PG) {
     notes.push(`${label}: skipped (--no-pg)`);
     return;
@@ -570,7 +590,7 @@ async function withPostgresSchema(label: string, body: (urls: { reghook: string;
   const clientUrl = new URL(PG_BASE_URL);
   clientUrl.searchParams.set('options', `-c search_path=${schema}`);
   try {
-    await body({ reghook: url.toString(), client: clientUrl.toString() });
+    await body({ reghook: url.toString(), client: clientUrl.toString(), schema });
   } catch (error) {
     const msg = `${label}: failed, skipped (${String((error as Error).message ?? error).split('\n').slice(0, 3).join(' ')})`;
     log(`\n${elapsed()}  ${msg}`);
@@ -1135,6 +1155,286 @@ async function runS7Postgres(): Promise<void> {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Peers: the same load through Fastify + BullMQ, Fastify + pg-boss, and the relay ceiling
+
+type SystemKind = 'reghook-sqlite' | 'reghook-pg' | PeerKind;
+const SYSTEM_NAMES: Record<SystemKind, string> = {
+  'reghook-sqlite': 'reghook sqlite',
+  'reghook-pg': 'reghook postgres',
+  bullmq: 'BullMQ',
+  pgboss: 'pg-boss',
+  relay: 'relay ceiling',
+};
+/** Whose CPU a system's "CPU per event" counts. */
+const CPU_COUNTS: Record<SystemKind, string> = {
+  'reghook-sqlite': 'reghook',
+  'reghook-pg': 'reghook; PostgreSQL server not counted',
+  bullmq: 'sender + redis-server',
+  pgboss: 'sender; PostgreSQL server not counted',
+  relay: 'relay',
+};
+
+interface PeerResult {
+  deliveriesPerSec: number;
+  ingestPerSec: number;
+  latency: Distribution | null;
+  cpuPerEvent: number;
+}
+/** By `P1:<kind>` / `P2:<kind>`; P1 reghook is S1 / S1pg (results.s1, results.s1pg). */
+const peerResults = new Map<string, PeerResult>();
+let p2Ceiling: number | undefined;
+
+interface RunningSystem {
+  url: string;
+  cpu: CpuSource;
+  db: DbTarget | null;
+}
+
+/** A peer's exit and what it wrote, as notes (they print nothing when all is well). */
+async function stopChild(name: string, c: { stop(): Promise<number | null>; output(): string }, quiet = false): Promise<void> {
+  const code = await c.stop();
+  if (quiet && code === 0) return;
+  const out = c
+    .output()
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('listening on '))
+    .join('\n');
+  if (code !== 0 || out !== '') notes.push(`${name} (${currentScenario}) exited ${code}${out ? `; its output: ${out.slice(-400).replace(/\s+/g, ' ')}` : ''}`);
+}
+
+/**
+ * Starts `kind` with project i + 1's endpoint at urls[i], runs `body`, stops it. A peer whose store
+ * is missing (no redis-server, no PostgreSQL) is skipped with a line saying so.
+ */
+async function withSystem(label: string, kind: SystemKind, urls: string[], body: (s: RunningSystem) => Promise<void>): Promise<void> {
+  const appIds = range(1, urls.length);
+  const dirName = label.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  const secret = randomBytes(24);
+  switch (kind) {
+    case 'reghook-sqlite': {
+      const dir = freshDir(dirName);
+      const file = path.join(dir, 'reghook.db');
+      const r = await startReghook(`${dirName}`, `sqlite:${file}`, dir);
+      try {
+        await projects(r, appIds, urls);
+        await body({ url: r.url, cpu: r, db: { sqlite: file } });
+      } finally {
+        await stopReghook(r);
+      }
+      return;
+    }
+    case 'reghook-pg':
+      await withPostgresSchema(label, async (u) => {
+        const r = await startReghook(`${dirName}`, u.reghook, freshDir(dirName));
+        try {
+          await projects(r, appIds, urls);
+          await body({ url: r.url, cpu: r, db: { postgres: u.client } });
+        } finally {
+          await stopReghook(r);
+        }
+      });
+      return;
+    case 'bullmq': {
+      if (!RedisServer.available()) {
+        const msg = `${label}: skipped, no redis-server at ${REDIS_SERVER} (set REGHOOK_BENCH_REDIS_SERVER)`;
+        log(`\n${elapsed()}  ${msg}`);
+        notes.push(msg);
+        return;
+      }
+      const redis = await RedisServer.start(freshDir(dirName));
+      try {
+        const peer = await Peer.start('bullmq', urls, secret, { PEER_REDIS_PORT: String(redis.port) });
+        try {
+          await body({ url: peer.url, cpu: { cpuMs: () => peer.cpuMs() + redis.cpuMs() }, db: null });
+        } finally {
+          await stopChild('the BullMQ sender', peer);
+        }
+      } finally {
+        // redis-server logs its start and stop (and a memory-overcommit advice) at warning level.
+        await stopChild('redis-server', redis, true);
+      }
+      return;
+    }
+    case 'pgboss':
+      await withPostgresSchema(label, async (u) => {
+        const peer = await Peer.start('pgboss', urls, secret, { PEER_DATABASE_URL: PG_BASE_URL, PEER_PGBOSS_SCHEMA: u.schema });
+        try {
+          await body({ url: peer.url, cpu: peer, db: null });
+        } finally {
+          await stopChild('the pg-boss sender', peer);
+        }
+      });
+      return;
+    case 'relay': {
+      const file = path.join(freshDir(dirName), 'relay.db');
+      const peer = await Peer.start('relay', urls, secret, { PEER_SQLITE_FILE: file });
+      try {
+        await body({ url: peer.url, cpu: peer, db: null });
+      } finally {
+        await stopChild('the relay ceiling', peer);
+      }
+      return;
+    }
+  }
+}
+
+/** P1: a peer under S1's load (closed loop, P.concurrency reports over P.loadProjects projects, each its own port). */
+async function runP1(kind: PeerKind): Promise<void> {
+  const label = `P1 ${SYSTEM_NAMES[kind]}`;
+  log(`\n${elapsed()}  == ${label}: S1's load (registrations at concurrency ${P.concurrency} over ${P.loadProjects} projects) through ${SYSTEM_NAMES[kind]}`);
+  await receiver.reset();
+  const urls = await listen(range(0, P.loadProjects).map(() => ({ mode: 'ok' as const })));
+  try {
+    await withSystem(label, kind, urls, async (s) => {
+      const pool = apiPool(s.url, P.concurrency);
+      const ledger = new Ledger();
+      const counters = new LoadCounters();
+      const phase = await closedPhase(label, s.cpu, pool, range(1, P.loadProjects), ledger, counters);
+      await pool.close();
+      const settled = await settle(label, ledger, phase.loadEnd, P.drainTimeoutMs, s.db);
+      const w = windowStats(ledger, settled.lookup, phase);
+      const windowMs = phase.windowEnd - phase.windowStart;
+      const events = (w.deliveriesPerSec * windowMs) / 1000;
+      const cpuPerEvent = phase.cpu.reghook / Math.max(1, events);
+      peerResults.set(`P1:${kind}`, { deliveriesPerSec: w.deliveriesPerSec, ingestPerSec: w.ingestPerSec, latency: w.latency, cpuPerEvent });
+      const cores = (v: number) => (v / windowMs).toFixed(2);
+      detail(`${label} (S1's load)`, [
+        `deliveries ${fmt(w.deliveriesPerSec)}/s, accepted ${fmt(w.ingestPerSec)}/s over ${(windowMs / 1000).toFixed(1)} s after ${P.warmupMs / 1000} s warm-up`,
+        `202 -> receiver first byte: ${latencyText(w.latency)}`,
+        `API (send -> 202): ${latencyText(w.apiLatency)}`,
+        `CPU in the window (cores busy): ${CPU_COUNTS[kind]} ${cores(phase.cpu.reghook)}, receiver ${cores(phase.cpu.receiver)}, load generator ${cores(phase.cpu.bench)}; ${cpuPerEvent.toFixed(3)} ms per event`,
+        `drain after the load stopped: ${ms(settled.drainMs)}; API answers other than 202: ${counters.rejected.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(counters.rejected))}; connection errors ${counters.errors}`,
+        ledgerLine(settled),
+      ]);
+      if (settled.missing.length > 0) notes.push(`${label}: ${settled.missing.length} accepted events had not reached the receiver ${P.drainTimeoutMs / 1000} s after the load`);
+    });
+  } finally {
+    await receiver.closeServers();
+  }
+}
+
+/** P2, the issue's shape: P.p2Count registrations at concurrency P.p2Concurrency, one project, one endpoint. */
+async function runP2(kind: SystemKind): Promise<void> {
+  const label = `P2 ${SYSTEM_NAMES[kind]}`;
+  log(`\n${elapsed()}  == ${label}: ${fmt(P.p2Count)} registrations at concurrency ${P.p2Concurrency} to one endpoint (after ${fmt(P.p2Warmup)} not counted)`);
+  await receiver.reset();
+  const urls = await listen([{ mode: 'ok' }]);
+  try {
+    await withSystem(label, kind, urls, async (s) => {
+      const pool = apiPool(s.url, P.p2Concurrency);
+      // Warm-up (not counted): connections open, code compiled, the queue's first pages in memory.
+      const warm = new Ledger();
+      await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Warmup, appIds: [1], ledger: warm, counters: new LoadCounters() });
+      await settle(`${label} warm-up`, warm, nowMs(), P.drainTimeoutMs, null);
+      const ledger = new Ledger();
+      const counters = new LoadCounters();
+      let lastAccepted = 0;
+      let lastDistinct = 0;
+      const stop = progress(label, async () => {
+        const st = await receiver.stats();
+        const text = `accepted ${fmt(counters.accepted - lastAccepted).padStart(6)}/s  delivered ${fmt(st.distinct - lastDistinct).padStart(6)}/s  total accepted ${fmt(counters.accepted)}`;
+        lastAccepted = counters.accepted;
+        lastDistinct = st.distinct;
+        return text;
+      });
+      const cpu0 = cpuNow(s.cpu);
+      const start = nowMs();
+      await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Count, appIds: [1], ledger, counters });
+      const loadEnd = nowMs();
+      stop();
+      await pool.close();
+      const settled = await settle(label, ledger, loadEnd, P.drainTimeoutMs, s.db);
+      const cpu = cpuDelta(cpu0, cpuNow(s.cpu));
+      let last = 0;
+      for (const t of settled.lookup.first) last = Math.max(last, t);
+      // The whole run is the window: from the first report to the last arrival.
+      const phase: Phase = { windowStart: start, windowEnd: Math.max(last, loadEnd) + 0.001, loadEnd, cpu };
+      const w = windowStats(ledger, settled.lookup, phase);
+      const spanMs = phase.windowEnd - start;
+      const cpuPerEvent = cpu.reghook / Math.max(1, settled.reached);
+      peerResults.set(`P2:${kind}`, { deliveriesPerSec: w.deliveriesPerSec, ingestPerSec: (ledger.size * 1000) / (loadEnd - start), latency: w.latency, cpuPerEvent });
+      const cores = (v: number) => (v / spanMs).toFixed(2);
+      detail(`${label} (${fmt(P.p2Count)} registrations, concurrency ${P.p2Concurrency}, one endpoint)`, [
+        `${fmt(settled.reached)} delivered in ${ms(spanMs)} from the first report to the last arrival = ${fmt(w.deliveriesPerSec)}/s; accepted ${fmt((ledger.size * 1000) / (loadEnd - start))}/s over ${ms(loadEnd - start)}`,
+        `202 -> receiver first byte: ${latencyText(w.latency)}`,
+        `API (send -> 202): ${latencyText(w.apiLatency)}`,
+        `CPU over the run (cores busy): ${CPU_COUNTS[kind]} ${cores(cpu.reghook)}, receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; ${cpuPerEvent.toFixed(3)} ms per event`,
+        `API answers other than 202: ${counters.rejected.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(counters.rejected))}; connection errors ${counters.errors}`,
+        ledgerLine(settled),
+      ]);
+      if (settled.missing.length > 0) notes.push(`${label}: ${settled.missing.length} accepted events had not reached the receiver ${P.drainTimeoutMs / 1000} s after the load`);
+    });
+  } finally {
+    await receiver.closeServers();
+  }
+}
+
+/** P2's physical reference: raw signed undici POSTs at P2's concurrency to one receiver port. */
+async function runP2Ceiling(): Promise<void> {
+  log(`\n${elapsed()}  == P2 ceiling: raw undici Pool -> one receiver port, concurrency ${P.p2Concurrency}`);
+  await receiver.reset();
+  const [base] = await receiver.listen([{ mode: 'ok' }]);
+  try {
+    const result = await ceiling({
+      url: base!,
+      body: canonicalBody(1),
+      key: randomBytes(24),
+      concurrency: P.p2Concurrency,
+      warmupMs: P.ceilingWarmupMs,
+      measureMs: P.ceilingMeasureMs,
+    });
+    p2Ceiling = result.reqPerSec;
+    detail('P2 ceiling (raw undici POSTs to one endpoint)', [`${fmt(result.reqPerSec)} req/s at concurrency ${P.p2Concurrency}; ${fmt(result.total)} requests, ${result.errors} errors`]);
+  } finally {
+    await receiver.closeServers();
+    await receiver.reset();
+  }
+}
+
+/** The summary rows of the peers, every ratio between figures of this run. */
+function peerRows(): void {
+  const each = (refs: [string, PeerResult | undefined][], f: (ref: PeerResult) => number): string =>
+    refs
+      .filter((r): r is [string, PeerResult] => r[1] !== undefined)
+      .map(([name, ref]) => `${name} ${ratio(f(ref))}`)
+      .join(', ');
+  const latencyValue = (d: Distribution | null) => (d ? `p50 ${ms(d.p50)} / p99 ${ms(d.p99)}` : 'n/a');
+  const shapes: { shape: 'P1' | 'P2'; refs: [string, PeerResult | undefined][] }[] = [
+    {
+      shape: 'P1',
+      refs: [
+        ['sqlite', results.s1 && { ...results.s1 }],
+        ['pg', results.s1pg && { ...results.s1pg }],
+      ],
+    },
+    { shape: 'P2', refs: [['sqlite', peerResults.get('P2:reghook-sqlite')], ['pg', peerResults.get('P2:reghook-pg')]] },
+  ];
+  for (const { shape, refs } of shapes) {
+    if (shape === 'P2') {
+      if (p2Ceiling !== undefined) row('P2 ceiling', `raw POSTs, concurrency ${P.p2Concurrency}, one endpoint`, `${fmt(p2Ceiling)} req/s`, 'reference');
+      for (const kind of ['reghook-sqlite', 'reghook-pg'] as const) {
+        const r = peerResults.get(`P2:${kind}`);
+        if (!r) continue;
+        const name = `P2 ${SYSTEM_NAMES[kind]}`;
+        row(name, 'deliveries/s', `${fmt(r.deliveriesPerSec)}/s`, 'vs P2 ceiling', p2Ceiling ? ratio(r.deliveriesPerSec / p2Ceiling) : '');
+        row(name, 'latency (202 -> first byte)', latencyValue(r.latency));
+        row(name, 'CPU per event', `${r.cpuPerEvent.toFixed(3)} ms`, CPU_COUNTS[kind]);
+      }
+    }
+    for (const kind of ['bullmq', 'pgboss', 'relay'] as const) {
+      const r = peerResults.get(`${shape}:${kind}`);
+      if (!r) continue;
+      const name = `${shape} ${SYSTEM_NAMES[kind]}`;
+      const who = SYSTEM_NAMES[kind];
+      row(name, 'deliveries/s', `${fmt(r.deliveriesPerSec)}/s`, `reghook / ${who}`, each(refs, (ref) => ref.deliveriesPerSec / r.deliveriesPerSec));
+      row(name, 'accepted/s (ingest)', `${fmt(r.ingestPerSec)}/s`, '', r.ingestPerSec > r.deliveriesPerSec * 1.03 ? 'delivery falls behind' : '');
+      row(name, 'latency (202 -> first byte)', latencyValue(r.latency), `reghook / ${who}, p99`, each(refs, (ref) => (ref.latency?.p99 ?? Number.NaN) / (r.latency?.p99 ?? Number.NaN)));
+      row(name, 'CPU per event', `${r.cpuPerEvent.toFixed(3)} ms (${CPU_COUNTS[kind]})`, `reghook / ${who}`, each(refs, (ref) => ref.cpuPerEvent / r.cpuPerEvent));
+    }
+  }
+}
+
 function table(): string {
   const header = ['scenario', 'figure', 'value', 'target', 'ratio', 'verdict'];
   const lines = [header, ...rows.map((r) => [r.scenario, r.figure, r.value, r.target, r.ratio, r.verdict])];
@@ -1157,6 +1457,15 @@ async function main(): Promise<void> {
     ['S6', runS6],
     ['S7', runS7],
     ['S7pg', runS7Postgres],
+    ['P1bullmq', () => runP1('bullmq')],
+    ['P1pgboss', () => runP1('pgboss')],
+    ['P1relay', () => runP1('relay')],
+    ['P2ceiling', runP2Ceiling],
+    ['P2reghook', () => runP2('reghook-sqlite')],
+    ['P2reghookpg', () => runP2('reghook-pg')],
+    ['P2bullmq', () => runP2('bullmq')],
+    ['P2pgboss', () => runP2('pgboss')],
+    ['P2relay', () => runP2('relay')],
   ];
   for (const [name, run] of scenarios) {
     if (!wanted(name)) continue;
@@ -1171,6 +1480,8 @@ async function main(): Promise<void> {
       await receiver.closeServers().catch(() => {});
     }
   }
+
+  peerRows();
 
   if (PROFILE && profiles['S1-sqlite'] && existsSync(profiles['S1-sqlite'])) {
     profileSummary = summariseProfile(profiles['S1-sqlite']);
