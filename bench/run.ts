@@ -743,7 +743,7 @@ async function runS3(hostile: boolean): Promise<void> {
     ];
     if (hostile) {
       lines.push(
-        `most attempts held open by the ${P.s3Hanging} hanging endpoints at once: ${held.hangingMax} (REGHOOK_CONCURRENCY 256, REGHOOK_ENDPOINT_CONCURRENCY 16 -> ${16 * P.s3Hanging} expected at most)`,
+        `most attempts held open by the ${P.s3Hanging} hanging endpoints at once: ${held.hangingMax} (REGHOOK_CONCURRENCY 256; adaptive windows start at 4 and halve on each timeout -> ${4 * P.s3Hanging} expected at most)`,
         `hanging projects: ${fmt(hangLedger.size)} accepted, ${fmt(hangReached)} reached the receiver (and hung); the others in the database: ${statusText(hangStatuses)}`,
       );
     }

@@ -1,7 +1,7 @@
 /**
  * The dispatcher: claim -> send -> classify -> record, in a loop. It claims due deliveries in
- * batches under a lease, runs up to `concurrency` attempts at once (at most `endpointConcurrency`
- * per project, so a slow endpoint cannot hold up the others), and records finished attempts in
+ * batches under a lease, runs up to `concurrency` attempts at once (at most each endpoint's
+ * adaptive window, 1 to `endpointConcurrency`, so a slow endpoint cannot hold up the others), and records finished attempts in
  * batches. No timer per delivery: one loop sleeps until woken by new work, a freed slot, or the
  * next due time.
  */
@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { errorCode, isDatabaseUnavailable, toError } from '../errors.js';
 import { LogThrottle } from '../logger.js';
+import { initialWindow, nextWindow, signalOf, type WindowPolicy, type WindowState } from '../domain/concurrency-window.js';
 import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.js';
 import type { ClaimedDelivery, FinishedAttempt, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -22,6 +23,7 @@ export interface DispatcherOptions {
   clock: Clock;
   retry: RetryPolicy;
   concurrency: number;
+  /** The most attempts one endpoint may have in flight; each endpoint's adaptive window is at most this. */
   endpointConcurrency: number;
   /** How long a claim is held; must exceed the delivery timeout. */
   leaseMs: number;
@@ -33,10 +35,19 @@ export interface DispatcherOptions {
   metrics?: Metrics;
 }
 
+/** Endpoints whose adaptive window a dispatcher remembers (a bounded map, oldest use forgotten first). */
+const MAX_WINDOWS = 10_000;
+
 export class Dispatcher {
   private readonly o: Required<Omit<DispatcherOptions, 'metrics'>> & Pick<DispatcherOptions, 'metrics'>;
   private inFlight = 0;
   private readonly inFlightByApp = new Map<number, number>();
+  /**
+   * Each endpoint's adaptive window (domain/concurrency-window.ts), most recently used last. At
+   * most MAX_WINDOWS are remembered; a forgotten endpoint starts again from the initial window.
+   */
+  private readonly windows = new Map<number, WindowState>();
+  private readonly windowPolicy: WindowPolicy;
   private readonly finished: FinishedAttempt[] = [];
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
@@ -51,6 +62,8 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.o = { batchSize: 100, idlePollMs: 1_000, ...options };
+    // Prompt: well inside the deadline (a tenth of the lease is a fifth of the timeout), at most 1 s.
+    this.windowPolicy = { max: options.endpointConcurrency, promptMs: Math.min(1_000, Math.max(50, Math.floor(options.leaseMs / 10))) };
     this.databaseErrors = new LogThrottle(options.clock, 60_000);
   }
 
@@ -121,7 +134,9 @@ export class Dispatcher {
             limit,
             leaseMs: this.o.leaseMs,
             maxAttempts: this.o.retry.maxAttempts,
-            perEndpointLimit: this.o.endpointConcurrency,
+            // A project this process knows nothing of yet starts at the initial window.
+            perEndpointLimit: initialWindow(this.windowPolicy).window,
+            windows: this.currentWindows(),
             inFlight: Object.fromEntries(this.inFlightByApp),
             excludeAppIds: this.saturatedApps(),
           });
@@ -145,8 +160,24 @@ export class Dispatcher {
 
   private saturatedApps(): number[] {
     const apps: number[] = [];
-    for (const [appId, count] of this.inFlightByApp) if (count >= this.o.endpointConcurrency) apps.push(appId);
+    for (const [appId, count] of this.inFlightByApp) if (count >= this.windowOf(appId).window) apps.push(appId);
     return apps;
+  }
+
+  private windowOf(appId: number): WindowState {
+    return this.windows.get(appId) ?? initialWindow(this.windowPolicy);
+  }
+
+  private currentWindows(): Record<number, number> {
+    return Object.fromEntries([...this.windows].map(([appId, state]) => [appId, state.window]));
+  }
+
+  /** What a finished scheduled attempt says about its endpoint's capacity. */
+  private adapt(appId: number, outcome: FinishedAttempt['outcome']): void {
+    const next = nextWindow(this.windowOf(appId), signalOf(outcome, this.windowPolicy), this.windowPolicy);
+    this.windows.delete(appId);
+    this.windows.set(appId, next);
+    if (this.windows.size > MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
   }
 
   private async msUntilNextDue(): Promise<number> {
@@ -181,6 +212,7 @@ export class Dispatcher {
   private launch(delivery: ClaimedDelivery): void {
     this.inFlight++;
     if (delivery.reclaimed) this.o.metrics?.leaseExpirations.inc();
+    this.o.metrics?.endpointWindow.observe(this.windowOf(delivery.appId).window);
     this.inFlightByApp.set(delivery.appId, (this.inFlightByApp.get(delivery.appId) ?? 0) + 1);
     void this.attempt(delivery).finally(() => {
       this.inFlight--;
@@ -225,6 +257,7 @@ export class Dispatcher {
       };
     }
     this.finished.push(finished);
+    this.adapt(delivery.appId, finished.outcome);
     const m = this.o.metrics;
     if (m) {
       const { outcome } = finished;

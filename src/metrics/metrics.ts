@@ -16,6 +16,7 @@ export class Metrics {
   readonly attempts: Counter<'trigger' | 'outcome'>;
   readonly deliveryLatency: Histogram;
   readonly leaseExpirations: Counter;
+  readonly endpointWindow: Histogram;
 
   constructor(store: Store, clock: Clock) {
     const registry = this.registry;
@@ -36,6 +37,13 @@ export class Metrics {
       name: 'reghook_delivery_latency_seconds',
       help: 'From event creation to its successful delivery',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 300, 3600, 36000],
+      registers: [registry],
+    });
+    // One histogram, not a gauge per endpoint: no label set that grows with the projects.
+    this.endpointWindow = new Histogram({
+      name: 'reghook_endpoint_window',
+      help: "The adaptive per-endpoint concurrency window each scheduled attempt was started under (1 to REGHOOK_ENDPOINT_CONCURRENCY): low values are endpoints that time out, refuse or answer 429/5xx",
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
       registers: [registry],
     });
     this.leaseExpirations = new Counter({

@@ -205,8 +205,10 @@ export interface ClaimOptions {
   limit: number;
   leaseMs: number;
   maxAttempts: number;
-  /** At most this many attempts of one project in flight, counting `inFlight`. */
+  /** At most this many attempts of one project in flight, counting `inFlight` (unless `windows` names it). */
   perEndpointLimit: number;
+  /** Per project, its own limit instead of perEndpointLimit (the dispatcher's adaptive windows). */
+  windows?: Readonly<Record<number, number>>;
   /** Attempts this process already has in flight, per project (absent = none). */
   inFlight: Readonly<Record<number, number>>;
   /** Projects whose endpoints already have all the attempts in flight they may have. */

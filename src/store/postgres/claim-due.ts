@@ -38,7 +38,7 @@
  *
  * Parameters: $1 now, $2 excluded app ids, $3 most projects considered, $4 per-endpoint limit,
  * $5 batch limit, $6 lease ms, $7 max attempts, $8 attempts already in flight per app id (JSON
- * object).
+ * object), $9 per-app limits overriding $4 (JSON object: the dispatcher's adaptive windows).
  */
 import type pg from 'pg';
 import { pendingBody } from '../invariants.js';
@@ -52,7 +52,8 @@ WITH ready AS (
   -- claimer holds its rows, so that fills a batch).
   SELECT app_id, oldest, capacity
   FROM (
-    SELECT p.app_id, p.next_due_at AS oldest, $4::int - COALESCE(($8::jsonb ->> p.app_id::text)::int, 0) AS capacity
+    SELECT p.app_id, p.next_due_at AS oldest,
+           COALESCE(($9::jsonb ->> p.app_id::text)::int, $4::int) - COALESCE(($8::jsonb ->> p.app_id::text)::int, 0) AS capacity
     FROM endpoints p
     WHERE p.next_due_at <= $1::bigint
       AND p.app_id <> ALL ($2::int[])
@@ -155,6 +156,7 @@ export class Claims {
         o.leaseMs,
         o.maxAttempts,
         JSON.stringify(o.inFlight),
+        JSON.stringify(o.windows ?? {}),
       ],
     });
     return rows.map(toClaimedDelivery);

@@ -118,7 +118,7 @@ export class Claims {
     const rows: { id: string }[] = [];
     for (const { app_id } of this.dueEndpoints.all({ now: o.now, limit: o.limit + excluded.size })) {
       if (excluded.has(app_id)) continue;
-      const room = Math.min(o.perEndpointLimit - (o.inFlight[app_id] ?? 0), o.limit - rows.length);
+      const room = Math.min((o.windows?.[app_id] ?? o.perEndpointLimit) - (o.inFlight[app_id] ?? 0), o.limit - rows.length);
       if (room <= 0) continue;
       rows.push(...this.dueOfApp.all({ appId: app_id, now: o.now, limit: room }));
       if (rows.length >= o.limit) break;
