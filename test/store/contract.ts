@@ -466,6 +466,19 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect(claimed.map((c) => c.appId)).toEqual([1, 2, 2, 2]);
       });
 
+      it("takes a project's own window instead of perEndpointLimit when given one, counting its attempts in flight", async () => {
+        await project(1);
+        await project(2);
+        await project(3);
+        for (let i = 0; i < 5; i++) {
+          await pendingEvent(1, T0 + i);
+          await pendingEvent(2, T0 + 10 + i);
+          await pendingEvent(3, T0 + 20 + i);
+        }
+        const claimed = await store.claimDue(claimOptions(T0 + 100, { perEndpointLimit: 2, windows: { 1: 1, 3: 4 }, inFlight: { 3: 1 } }));
+        expect(claimed.map((c) => c.appId)).toEqual([1, 2, 2, 3, 3, 3]);
+      });
+
       it('skips the projects it is told to exclude', async () => {
         await project(1);
         await project(2);
