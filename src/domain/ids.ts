@@ -27,3 +27,20 @@ export function newEventId(nowMs: number): string {
 
 /** The largest appId, flowId or siteId (a PostgreSQL integer). */
 export const MAX_ID = 2_147_483_647;
+
+/** The millisecond an id made by timeSortableId (or newEventId) carries, or null when it is not one. */
+export function idTime(id: string): number | null {
+  const match = /^(?:evt_)?([0-9A-HJKMNP-TV-Z]{10})[0-9A-HJKMNP-TV-Z]{16}$/.exec(id);
+  if (!match) return null;
+  let t = 0;
+  for (const char of match[1]!) t = t * 32 + ALPHABET.indexOf(char);
+  return t;
+}
+
+/**
+ * An event id bound below every event id made at or after `nowMs` (the time part alone: a proper
+ * prefix sorts first), for "events created since" as a range of ids.
+ */
+export function eventIdFloor(nowMs: number): string {
+  return newEventId(Math.max(0, nowMs)).slice(0, 'evt_'.length + 10);
+}

@@ -74,6 +74,12 @@ export interface EventLogItem extends EventSummary {
   subscriber: { id: string | null; name: string | null } | null;
 }
 
+/** An event as the development stream sends it: its id and the exact body every attempt sends. */
+export interface StreamedEvent {
+  eventId: string;
+  body: string;
+}
+
 export interface EventDetail extends EventSummary {
   /** The exact body every attempt sends; null once erased or past retention. */
   body: string | null;
@@ -238,6 +244,12 @@ export interface Store {
 
   listEvents(appId: number, options: { status?: EventStatus | undefined; limit: number; cursor?: string | undefined }): Promise<Page<EventLogItem>>;
   getEvent(appId: number, eventId: string): Promise<EventDetail | null>;
+  /**
+   * The project's events whose id sorts after `afterId`, oldest first, at most `limit`; events
+   * without a body (erased, past retention) are left out. Ids are time-sortable, so this is "events
+   * created since", one range scan of the log's index: the development stream's read.
+   */
+  listEventsAfter(appId: number, afterId: string, limit: number): Promise<StreamedEvent[]>;
   /** Puts every failed event created since `since` back on a fresh schedule; returns how many. */
   recoverFailed(appId: number, since: number, now: number): Promise<number>;
 
@@ -281,4 +293,11 @@ export interface Store {
    * Returns an unsubscribe function.
    */
   onWorkAvailable(listener: () => void): () => void;
+  /**
+   * Calls `listener` once a committed report may have created events, with the projects concerned,
+   * whatever their status (a `skipped` event too), or null when any project may have (a lost
+   * notification). On PostgreSQL other processes' reports count too (LISTEN/NOTIFY). The
+   * development streams' cue; returns an unsubscribe function.
+   */
+  onEventsCreated(listener: (appIds: readonly number[] | null) => void): () => void;
 }

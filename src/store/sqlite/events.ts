@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import { toAttempt, toEventLogItem, toEventSummary, type AttemptRow, type EventRow } from '../rows.js';
-import type { EventDetail, EventLogItem, Page } from '../store.js';
+import type { EventDetail, EventLogItem, Page, StreamedEvent } from '../store.js';
 
 /**
  * One statement per filter combination, built per call rather than one with `@status IS NULL OR …`
@@ -18,6 +18,13 @@ const listEventsSql = (filter: { status: boolean; cursor: boolean }) => {
 
 const GET_EVENT = `SELECT * FROM events WHERE app_id = ? AND id = ?`;
 
+// The development stream's read: events_log (app_id, id) from afterId upwards, stopping at the
+// page, so its cost is the page, not the project's history. Erased and swept events have no body.
+const EVENTS_AFTER = `
+SELECT id AS eventId, body FROM events
+WHERE app_id = ? AND id > ? AND body IS NOT NULL
+ORDER BY id LIMIT ?`;
+
 // attempts_by_event (event_id, number) gives the order.
 const ATTEMPTS_OF_EVENT = `SELECT * FROM attempts WHERE event_id = ? ORDER BY number, id`;
 
@@ -31,11 +38,17 @@ export class Events {
   private readonly getEventStatement;
   private readonly attemptsOf;
   private readonly recoverFailedStatement;
+  private readonly eventsAfterStatement;
 
   constructor(private readonly db: Database.Database) {
     this.getEventStatement = db.prepare<[number, string], EventRow>(GET_EVENT);
     this.attemptsOf = db.prepare<[string], AttemptRow>(ATTEMPTS_OF_EVENT);
     this.recoverFailedStatement = db.prepare<{ appId: number; since: number; now: number }>(RECOVER_FAILED);
+    this.eventsAfterStatement = db.prepare<[number, string, number], StreamedEvent>(EVENTS_AFTER);
+  }
+
+  listEventsAfter(appId: number, afterId: string, limit: number): StreamedEvent[] {
+    return this.eventsAfterStatement.all(appId, afterId, limit);
   }
 
   /** The row itself, for reads inside another aggregate's transaction (manual attempts). */
