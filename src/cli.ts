@@ -1,10 +1,11 @@
 /**
  * The `reghook` command: `serve` (API + dashboard + dispatcher), `worker` (dispatcher only),
- * `migrate`, `--help` (also per command) and `--version`. Flags mirror the REGHOOK_* variables
+ * `migrate`, the operator's commands, `listen` (a developer's machine gets its project's
+ * webhooks), `--help` (also per command) and `--version`. Flags mirror the REGHOOK_* variables
  * (`--port 0` = REGHOOK_PORT=0).
  */
 import type { Logger } from 'pino';
-import { FILE_VARIABLES, loadConfig, VARIABLES, type DatabaseTarget } from './config.js';
+import { FILE_VARIABLES, loadConfig, loadListenConfig, VARIABLES, type DatabaseTarget } from './config.js';
 import { ConfigError, StartupError, toError } from './errors.js';
 import { createLogger } from './logger.js';
 import { packageVersion } from './package-info.js';
@@ -17,11 +18,38 @@ const COMMANDS = {
   backup: 'backup <file>: a consistent copy of the running SQLite database (PostgreSQL: pg_dump)',
   rekey: 'Re-seals every signing secret under the first key of REGHOOK_SECRET_KEY=new,old',
   'admin-token': 'admin-token rotate: replaces the generated admin token and prints the new one, once',
+  listen: "Forwards a project's webhooks to a local URL, as they happen, for development (reads the service's event stream)",
 } as const;
 type Command = keyof typeof COMMANDS;
 
 /** What a command takes before its options. */
-const SYNOPSIS: Partial<Record<Command, string>> = { migrate: 'migrate [--status]', backup: 'backup <file>', 'admin-token': 'admin-token rotate' };
+const SYNOPSIS: Partial<Record<Command, string>> = {
+  migrate: 'migrate [--status]',
+  backup: 'backup <file>',
+  'admin-token': 'admin-token rotate',
+  listen: 'listen --key <project key> --app <appId> --forward-to <local url> [--url <reghook url>]',
+};
+
+/** `reghook listen --help`: its own options (it is a client of a service, not one). */
+const LISTEN_USAGE = `usage: reghook ${SYNOPSIS.listen}
+
+${COMMANDS.listen}.
+
+Each webhook of the project (every new event, and every test webhook sent from the dashboard or
+POST …/webhook/test) is POSTed to --forward-to with exactly the headers and body a delivery has,
+signed with the project's secret, so your handler verifies it as in production. One line is
+printed per forward: time, webhook-id, the status your handler answered (or the error), duration.
+
+Options:
+  --url <base URL>        the reghook service, default: http://127.0.0.1:8080
+  --key <project key>     the project's API key (rhk_…); or set REGHOOK_LISTEN_KEY instead,
+                          which other users of the machine cannot read in the process list
+  --app <appId>           the project
+  --forward-to <URL>      where each webhook is POSTed, e.g. http://localhost:3000/webhooks
+
+The project needs an endpoint (its secret signs what is forwarded); it may stay disabled.
+A lost connection is retried, resuming after the last webhook forwarded. Ctrl-C stops.
+`;
 
 const isCommand = (name: string): name is Command => Object.hasOwn(COMMANDS, name);
 const isHelp = (arg: string) => arg === '--help' || arg === '-h';
@@ -42,6 +70,7 @@ Every option is also an environment variable: --retry-interval 250ms is REGHOOK_
 
 /** One command's help: what it does and every option, with its variable and default. */
 function commandUsage(command: Command): string {
+  if (command === 'listen') return LISTEN_USAGE;
   const options = VARIABLES.map((v) => `  ${flagOf(v.name)} <value>   ${v.name}, default: ${v.default}\n      ${v.meaning}`);
   const files = FILE_VARIABLES.map((name) => `${name}_FILE`).join(', ');
   return `usage: reghook ${SYNOPSIS[command] ?? command} [--option value …]
@@ -108,6 +137,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (command === 'serve' || command === 'worker') {
       const config = loadConfig(undefined, rest);
       await run(command, config, createLogger(config.logLevel));
+    } else if (command === 'listen') {
+      process.exitCode = await runListen(rest);
     } else {
       process.exitCode = await operatorCommand(command, rest);
     }
@@ -124,7 +155,7 @@ function positional(rest: readonly string[]): [string | undefined, string[]] {
 }
 
 /** Commands an operator runs beside the service: each does one thing and answers with its exit code. */
-async function operatorCommand(command: Exclude<Command, 'serve' | 'worker'>, rest: readonly string[]): Promise<number> {
+async function operatorCommand(command: Exclude<Command, 'serve' | 'worker' | 'listen'>, rest: readonly string[]): Promise<number> {
   const say = (line: string) => process.stdout.write(`${line}\n`);
   if (command === 'migrate') {
     const status = rest.includes('--status');
@@ -184,6 +215,26 @@ async function operatorCommand(command: Exclude<Command, 'serve' | 'worker'>, re
     await store.close();
   }
   return 0;
+}
+
+/** `reghook listen` until SIGINT or SIGTERM (exit 0), or until the service refuses for good (exit 1). */
+async function runListen(rest: readonly string[]): Promise<number> {
+  const config = loadListenConfig(undefined, rest);
+  const { listen } = await import('./listen.js');
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await listen(config, {
+      print: (line) => process.stdout.write(`${line}\n`),
+      say: (line) => process.stderr.write(`${line}\n`),
+      signal: stop.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 /** `migrate --status`: one line per migration; exit 0 when the database is up to date, 1 otherwise. */

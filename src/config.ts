@@ -101,6 +101,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'REGHOOK_KEY_RATE_LIMIT', default: '1200', meaning: 'requests per minute one project API key may make' },
   { name: 'REGHOOK_TRUST_PROXY', default: 'none', meaning: "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed" },
   { name: 'REGHOOK_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'REGHOOK_LISTEN_KEY', default: 'none', meaning: "reghook listen only: the project API key, instead of --key (which other users of the machine can read in the process list); the service ignores it" },
 ];
 
 /** Secrets that may come from a file instead: REGHOOK_X_FILE=<path> holds the value of REGHOOK_X. */
@@ -319,4 +320,60 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     trustProxy: parseTrustProxy(get('REGHOOK_TRUST_PROXY')),
     logLevel: logLevel as ResolvedConfig['logLevel'],
   };
+}
+
+/** `reghook listen`: where the stream is, whose, and where each webhook goes. */
+export interface ListenConfig {
+  /** The reghook service's base URL. */
+  url: string;
+  /** The project API key (or the admin token). */
+  key: string;
+  appId: number;
+  /** The local URL each webhook is POSTed to. */
+  forwardTo: string;
+}
+
+const LISTEN_OPTIONS: Record<string, keyof ListenConfig> = {
+  REGHOOK_URL: 'url',
+  REGHOOK_KEY: 'key',
+  REGHOOK_APP: 'appId',
+  REGHOOK_FORWARD_TO: 'forwardTo',
+};
+
+/** An http(s) URL without credentials, or a ConfigError naming the option. */
+function httpUrl(option: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${option} "${raw}" is not a URL (example: http://localhost:3000/webhooks)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${option} "${raw}" must be an http or https URL`);
+  if (url.username !== '' || url.password !== '') throw new ConfigError(`${option} must not carry a user name or password`);
+  return url.toString();
+}
+
+/**
+ * Validates `reghook listen --url … --key … --app … --forward-to …` (the key may come from
+ * REGHOOK_LISTEN_KEY instead) into a ListenConfig, or throws a ConfigError naming the option.
+ * Other REGHOOK_* variables are a service's, not the listener's: they are not read here.
+ */
+export function loadListenConfig(env: Source = process.env, args: readonly string[] = []): ListenConfig {
+  const flags = flagsToVariables(args);
+  for (const name of Object.keys(flags)) {
+    if (!(name in LISTEN_OPTIONS)) throw new ConfigError(`unknown option ${flagOf(name)} for reghook listen (its options: --url, --key, --app, --forward-to)`);
+  }
+  const flag = (name: string) => (flags[name] === undefined || flags[name] === '' || flags[name] === 'true' ? undefined : flags[name]);
+  const url = httpUrl('--url', flag('REGHOOK_URL') ?? 'http://127.0.0.1:8080');
+  const key = flag('REGHOOK_KEY') ?? (env.REGHOOK_LISTEN_KEY === '' ? undefined : env.REGHOOK_LISTEN_KEY);
+  if (key === undefined) throw new ConfigError('reghook listen needs the project API key: --key rhk_… or REGHOOK_LISTEN_KEY');
+  const app = flag('REGHOOK_APP');
+  if (app === undefined) throw new ConfigError('reghook listen needs the project: --app <appId>');
+  const appId = Number(app);
+  if (!/^\d+$/.test(app) || !Number.isSafeInteger(appId) || appId < 1 || appId > 2_147_483_647) {
+    throw new ConfigError(`--app "${app}" must be a project's appId, a whole number from 1 to 2147483647`);
+  }
+  const forwardTo = flag('REGHOOK_FORWARD_TO');
+  if (forwardTo === undefined) throw new ConfigError('reghook listen needs where to forward: --forward-to http://localhost:3000/webhooks');
+  return { url: url.replace(/\/+$/, ''), key, appId, forwardTo: httpUrl('--forward-to', forwardTo) };
 }

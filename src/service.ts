@@ -6,11 +6,13 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { buildApp, type App } from './api/app.js';
+import type { StreamSettings } from './api/routes/stream.js';
 import { Authenticator } from './auth/authenticator.js';
 import { FixedWindowLimiter } from './auth/rate-limit.js';
 import { systemClock, type Clock } from './clock.js';
 import type { ResolvedConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
+import { DevStreams, type DevStreamOptions } from './dispatch/dev-streams.js';
 import { ManualAttempts } from './dispatch/manual-attempts.js';
 import { createSender } from './dispatch/sender.js';
 import { SigningKeys } from './dispatch/signing-keys.js';
@@ -37,12 +39,16 @@ export interface ServiceOptions {
    * started is closed, and startService rejects with the signal's reason.
    */
   signal?: AbortSignal;
+  /** The development stream's heartbeat, slow-listener bounds and reads (tests shorten them). */
+  stream?: StreamSettings & DevStreamOptions;
 }
 
 export interface Service {
   store: Store;
   app: App | null;
   dispatcher: Dispatcher | null;
+  /** The development streams this process serves. */
+  streams: DevStreams;
   /** The URL the API listens on (serve mode). */
   url: string | null;
   /** Runs the retention sweep now (it also runs periodically where the dispatcher runs). */
@@ -98,7 +104,8 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
           metrics,
         })
       : null;
-    const manual = new ManualAttempts(store, sender, keys, clock, logger.child({ component: 'manual' }), metrics);
+    const streams = new DevStreams(store, keys, clock, logger.child({ component: 'stream' }), options.stream);
+    const manual = new ManualAttempts(store, sender, keys, clock, logger.child({ component: 'manual' }), metrics, streams);
 
     let url: string | null = null;
     if (options.mode === 'serve') {
@@ -109,6 +116,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         secretBox: box,
         networkPolicy: config.networkPolicy,
         manual,
+        streams,
       };
       const authenticator = new Authenticator(store, adminToken, new FixedWindowLimiter(clock, AUTH_FAILURES_PER_MINUTE, 60_000));
       app = await buildApp({
@@ -118,6 +126,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         authenticator,
         keyRateLimitPerMinute: config.keyRateLimitPerMinute,
         trustProxy: config.trustProxy,
+        ...(options.stream ? { stream: options.stream } : {}),
       });
       await app.register(dashboardRoutes, {
         ...operations,
@@ -143,6 +152,8 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
     const stop = () => {
       stopping ??= (async () => {
         logger.info('draining');
+        // Development streams end at once (app.close ends them too, before it waits for connections).
+        streams.close();
         await app?.close();
         await dispatcher?.stop();
         await sweeper.stop();
@@ -154,7 +165,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       })();
       return stopping;
     };
-    return { store, app, dispatcher, url, stop, sweepRetention: () => sweeper.sweep() };
+    return { store, app, dispatcher, streams, url, stop, sweepRetention: () => sweeper.sweep() };
   } catch (error) {
     // Nothing was claimed or sent yet: closing the listener and the store is the whole cleanup.
     await app?.close();

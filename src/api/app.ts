@@ -20,6 +20,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { projectRoutes } from './routes/projects.js';
 import { webhookRoutes } from './routes/webhook.js';
 import { eventRoutes } from './routes/events.js';
+import { streamRoutes } from './routes/stream.js';
 import { operationsRoutes } from './routes/operations.js';
 import { governanceRoutes } from './routes/governance.js';
 
@@ -190,6 +191,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(projectRoutes, deps);
   await app.register(webhookRoutes, deps);
   await app.register(eventRoutes, deps);
+  await app.register(streamRoutes, deps);
   await app.register(governanceRoutes, deps);
   return app;
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Actor, OperationDeps } from '../operations/deps.js';
+import type { StreamSettings } from './routes/stream.js';
 
 export interface AppDeps extends OperationDeps {
   logger: Logger;
@@ -20,6 +21,8 @@ export interface AppDeps extends OperationDeps {
    * default none: request.ip is the peer's address, and a forwarded header from anyone is ignored.
    */
   trustProxy?: readonly string[];
+  /** The development stream's heartbeat and slow-listener bounds (defaults: STREAM_DEFAULTS). */
+  stream?: StreamSettings;
 }
 
 /** The authenticated caller of an API route, for the operations and their audit records. */

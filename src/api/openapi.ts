@@ -209,6 +209,29 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     responses: { 200: 'With dryRun: how many events match (nothing changed)', 202: 'How many events are back on a fresh schedule' },
     problems: ['REGHOOK_ENDPOINT_MISSING'],
   },
+  streamEvents: {
+    responses: {
+      200: {
+        description:
+          'Server-sent events, open until the client leaves: `event: webhook`, `id: <webhook-id>`, `data: {"webhookId","headers","body"}` per webhook, and a `: keep-alive` comment at least every 15 s',
+        headers: {
+          'cache-control': { type: 'string', examples: ['no-store'] },
+          'x-accel-buffering': { type: 'string', description: 'Tells nginx not to buffer the stream', examples: ['no'] },
+        },
+        content: {
+          'text/event-stream': {
+            schema: {
+              type: 'string',
+              examples: [
+                'event: webhook\nid: evt_01J8Z3K6Q4M2V7T9X0B5N8C1D3\ndata: {"webhookId":"evt_01J8Z3K6Q4M2V7T9X0B5N8C1D3","headers":{"content-type":"application/json","webhook-id":"evt_01J8Z3K6Q4M2V7T9X0B5N8C1D3","webhook-timestamp":"1727000000","webhook-signature":"v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="},"body":"{\\"clientUuid\\":\\"…\\"}"}\n\n',
+              ],
+            },
+          },
+        },
+      },
+    },
+    problems: ['REGHOOK_ENDPOINT_MISSING'],
+  },
 
   listAuditLog: { responses: { 200: 'A page of the audit log' } },
   eraseSubscriber: { responses: { 200: 'What was erased (zero and zero when the person was unknown)' } },

@@ -30,6 +30,16 @@ const page = <T>(data: T[]) => ({ data, nextCursor: null });
 
 export const AppIdParams = Type.Object({ appId: PositiveId('The project (application) id') }, { additionalProperties: false });
 
+/** The development stream's request headers: a reconnect names the last message it got. */
+export const StreamHeaders = Type.Object({
+  'last-event-id': Type.Optional(
+    Type.String({
+      pattern: '^evt_[0-9A-Z]{26}$',
+      description: "The `id:` of the last message received: the stream resumes after it with the project's events that still have their body (within retention)",
+    }),
+  ),
+});
+
 export const RegistrationBody = Type.Object(
   {
     clientUuid: Type.String({ format: 'uuid', maxLength: 36, description: 'The user, unique within the app' }),

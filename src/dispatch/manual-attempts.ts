@@ -1,6 +1,7 @@
 /**
  * Attempts a person asks for: "Send Test Webhook" (a sample event, answered synchronously, never
- * retried) and "Redeliver" (one immediate attempt of a stored event, recorded as `manual`).
+ * retried; this process's development streams of the project get it too) and "Redeliver" (one
+ * immediate attempt of a stored event, recorded as `manual`).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -8,6 +9,7 @@ import { toError } from '../errors.js';
 import { newEventId, sampleEvent } from '../domain/index.js';
 import type { AttemptOutcome, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { DevStreams } from './dev-streams.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -26,6 +28,8 @@ export class ManualAttempts {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly metrics?: Metrics,
+    /** The development streams of this process, which get every test webhook too. */
+    private readonly streams?: Pick<DevStreams, 'publish'>,
   ) {}
 
   /** Sends a sample event to the project's endpoint now; null when no endpoint is set. */
@@ -34,11 +38,14 @@ export class ManualAttempts {
     if (!endpoint) return null;
     const now = this.clock.now();
     const webhookId = newEventId(now);
+    const body = JSON.stringify(sampleEvent(appId, now));
+    // At once, not after the endpoint answers (which can take the whole delivery timeout).
+    this.streams?.publish(appId, endpoint, webhookId, body);
     const outcome = await this.sender.send({
       appId,
       url: endpoint.url,
       webhookId,
-      body: JSON.stringify(sampleEvent(appId, now)),
+      body,
       keys: this.keys.keysFor(endpoint, now),
       headers: this.keys.headersFor(endpoint.headersSealed),
       now,

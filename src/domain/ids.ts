@@ -22,8 +22,8 @@ export function timeSortableId(nowMs: number): string {
 
 /**
  * The smallest event id of millisecond `ms`: every event created at `ms` or later sorts at or
- * after it, every earlier one before it. Time filters on the log are id ranges, so they use the
- * log's (app_id, id) index.
+ * after it, every earlier one before it (a proper prefix sorts first). Time filters on the log and
+ * the development stream's "created since" are id ranges, so they use the log's (app_id, id) index.
  */
 export function eventIdFloor(ms: number): string {
   return `evt_${timeSortableId(Math.max(0, ms)).slice(0, 10)}`;
@@ -36,3 +36,12 @@ export function newEventId(nowMs: number): string {
 
 /** The largest appId, flowId or siteId (a PostgreSQL integer). */
 export const MAX_ID = 2_147_483_647;
+
+/** The millisecond an id made by timeSortableId (or newEventId) carries, or null when it is not one. */
+export function idTime(id: string): number | null {
+  const match = /^(?:evt_)?([0-9A-HJKMNP-TV-Z]{10})[0-9A-HJKMNP-TV-Z]{16}$/.exec(id);
+  if (!match) return null;
+  let t = 0;
+  for (const char of match[1]!) t = t * 32 + ALPHABET.indexOf(char);
+  return t;
+}

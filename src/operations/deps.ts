@@ -4,6 +4,7 @@
  */
 import type { Principal } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
+import type { DevStreams } from '../dispatch/dev-streams.js';
 import type { ManualAttempts } from '../dispatch/manual-attempts.js';
 import type { NetworkPolicy } from '../dispatch/network-policy.js';
 import type { SecretBox } from '../secrets/secret-box.js';
@@ -15,6 +16,8 @@ export interface OperationDeps {
   secretBox: SecretBox;
   networkPolicy: NetworkPolicy;
   manual: ManualAttempts;
+  /** The development streams this process serves (GET …/events/stream). */
+  streams: DevStreams;
 }
 
 /** Who asks, for the audit log: the principal, from where, and through which interface. */

@@ -100,6 +100,12 @@ export interface EventFilter {
   until?: number | undefined;
 }
 
+/** An event as the development stream sends it: its id and the exact body every attempt sends. */
+export interface StreamedEvent {
+  eventId: string;
+  body: string;
+}
+
 export interface EventDetail extends EventSummary {
   /** The exact body every attempt sends; null once erased or past retention. */
   body: string | null;
@@ -273,6 +279,12 @@ export interface Store {
    * set of attempts), in batches of REPLAY_BATCH so ingest and claims interleave. Returns how many.
    */
   replayEvents(appId: number, filter: ReplayFilter, now: number, dryRun: boolean): Promise<number>;
+  /**
+   * The project's events whose id sorts after `afterId`, oldest first, at most `limit`; events
+   * without a body (erased, past retention) are left out. Ids are time-sortable, so this is "events
+   * created since", one range scan of the log's index: the development stream's read.
+   */
+  listEventsAfter(appId: number, afterId: string, limit: number): Promise<StreamedEvent[]>;
   /** Puts every failed event created since `since` back on a fresh schedule; returns how many. */
   recoverFailed(appId: number, since: number, now: number): Promise<number>;
 
@@ -316,4 +328,11 @@ export interface Store {
    * Returns an unsubscribe function.
    */
   onWorkAvailable(listener: () => void): () => void;
+  /**
+   * Calls `listener` once a committed report may have created events, with the projects concerned,
+   * whatever their status (a `skipped` event too), or null when any project may have (a lost
+   * notification). On PostgreSQL other processes' reports count too (LISTEN/NOTIFY). The
+   * development streams' cue; returns an unsubscribe function.
+   */
+  onEventsCreated(listener: (appIds: readonly number[] | null) => void): () => void;
 }

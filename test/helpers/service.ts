@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type ResolvedConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
-import { startService, type Service } from '../../src/service.js';
+import { startService, type Service, type ServiceOptions } from '../../src/service.js';
 import { dropSchema, freshSchemaName, holdServerLock, postgresForTests, schemaUrl } from '../store/postgres-database.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -54,7 +54,12 @@ export interface TestService extends Service {
  * Starts a service on a fresh database: a new SQLite file, or (backend `postgres`) a new schema on
  * the test server, dropped again by stop().
  */
-export async function startTestService(env: Record<string, string> = {}, clock?: Clock, backend: Backend = 'sqlite'): Promise<TestService> {
+export async function startTestService(
+  env: Record<string, string> = {},
+  clock?: Clock,
+  backend: Backend = 'sqlite',
+  options: Pick<ServiceOptions, 'stream'> = {},
+): Promise<TestService> {
   const dir = mkdtempSync(path.join(tmpdir(), 'reghook-test-'));
   const schema = backend === 'postgres' ? freshSchemaName() : null;
   const releaseServer = schema === null ? null : await holdServerLock('shared');
@@ -80,7 +85,7 @@ export async function startTestService(env: Record<string, string> = {}, clock?:
     },
   });
   const logger = createLogger('info', sink);
-  const service = await startService(config, { mode: 'serve', logger, print: () => {}, ...(clock ? { clock } : {}) });
+  const service = await startService(config, { mode: 'serve', logger, print: () => {}, ...options, ...(clock ? { clock } : {}) });
 
   const call: TestService['call'] = async (method, url, body, token = ADMIN_TOKEN) => {
     const res = await service.app!.inject({

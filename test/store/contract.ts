@@ -4,7 +4,7 @@
  * no state. Time is a parameter: `now` values are made up, so ten hours of leases take no time.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newEventId } from '../../src/domain/ids.js';
+import { eventIdFloor, newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type NormalizedRegistration } from '../../src/domain/registration.js';
 import { REPLAY_BATCH, type AttemptOutcome, type ClaimOptions, type FinishedAttempt, type Store } from '../../src/store/store.js';
 
@@ -802,6 +802,72 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         const eventId = await pendingEvent(1);
         await store.claimDue(claimOptions(T0));
         expect((await store.listEvents(1, { limit: 10 })).data[0]).toMatchObject({ eventId, nextAttemptAt: null });
+      });
+
+      it('lists the events created after an id, oldest first, by page, with their exact bodies (the development stream)', async () => {
+        await project(1);
+        await project(2);
+        const ids: string[] = [];
+        for (let i = 0; i < 5; i++) ids.push(await pendingEvent(1, T0 + i * 1_000));
+        await pendingEvent(2, T0 + 500);
+        // A skipped event (no enabled endpoint) is an event of the project too.
+        await store.putEndpoint(1, 'https://hooks.example/1', false, 'x', T0);
+        const skipped = await pendingEvent(1, T0 + 9_000);
+        expect((await event(1, skipped)).status).toBe('skipped');
+        ids.push(skipped);
+
+        const all = await store.listEventsAfter(1, eventIdFloor(T0), 100);
+        expect(all.map((e) => e.eventId)).toEqual(ids);
+        expect(all[0]!.body).toBe((await event(1, ids[0]!)).body);
+        expect(JSON.parse(all[0]!.body)).toMatchObject({ appId: 1, subscriberId: '905555555555' });
+        // After an id (exclusive), at most the page.
+        expect((await store.listEventsAfter(1, ids[1]!, 2)).map((e) => e.eventId)).toEqual([ids[2], ids[3]]);
+        // "Created since": the time part alone bounds the ids of that millisecond and later.
+        expect((await store.listEventsAfter(1, eventIdFloor(T0 + 3_000), 100)).map((e) => e.eventId)).toEqual(ids.slice(3));
+        expect(await store.listEventsAfter(1, ids.at(-1)!, 100)).toEqual([]);
+        expect((await store.listEventsAfter(2, eventIdFloor(T0), 100)).map((e) => e.eventId)).toHaveLength(1);
+        expect(await store.listEventsAfter(3, eventIdFloor(T0), 100)).toEqual([]);
+
+        // An erased person's event has no body left to stream.
+        const erased = await pendingEvent(1, T0 + 10_000, { subscriberId: 'erase-me' });
+        expect((await store.listEventsAfter(1, skipped, 100)).map((e) => e.eventId)).toEqual([erased]);
+        await store.eraseSubscriber(1, 'erase-me', T0 + 11_000);
+        expect(await store.listEventsAfter(1, skipped, 100)).toEqual([]);
+      });
+
+      it('announces created events with their project, whatever their status, once committed', async () => {
+        await project(1);
+        await project(2, false);
+        const heard: (readonly number[] | null)[] = [];
+        const stop = store.onEventsCreated((appIds) => heard.push(appIds));
+        try {
+          await pendingEvent(1, T0 + 1);
+          // On PostgreSQL the same notification comes back through LISTEN too: at least once each.
+          expect(heard).toContainEqual([1]);
+          heard.length = 0;
+          await pendingEvent(2, T0 + 2);
+          expect(heard).toContainEqual([2]);
+          heard.length = 0;
+          // Waiting for a purchase creates no event; the first purchase does; a repeat does not.
+          const storeUser = reg(1, { storeRegister: true });
+          await store.recordRegistration(storeUser, newEventId(T0 + 3), T0 + 3);
+          await store.recordRegistration(storeUser, newEventId(T0 + 3), T0 + 3);
+          expect(heard.filter((h) => h !== null && h.includes(1))).toEqual([]);
+          const purchase = { appId: 1, clientUuid: storeUser.clientUuid, transactionId: 'tx-1', purchaseDate: null };
+          await store.recordPurchase(purchase, newEventId(T0 + 4), T0 + 4);
+          expect(heard).toContainEqual([1]);
+          heard.length = 0;
+          await store.recordPurchase({ ...purchase, transactionId: 'tx-2' }, newEventId(T0 + 5), T0 + 5);
+          await store.recordPurchase(purchase, newEventId(T0 + 5), T0 + 5);
+          // Let a notification of the earlier purchase that is still on its way arrive.
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          heard.length = 0;
+          await store.recordPurchase({ ...purchase, transactionId: 'tx-3' }, newEventId(T0 + 6), T0 + 6);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(heard.filter((h) => h !== null && h.includes(1))).toEqual([]);
+        } finally {
+          stop();
+        }
       });
 
       it("does not show one project's event to another", async () => {

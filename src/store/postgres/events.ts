@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { eventIdFloor } from '../../domain/ids.js';
 import { LAST_ATTEMPT_COLUMNS, toAttempt, toEventLogItem, toEventSummary, type AttemptRow, type EventRow, type LastAttemptColumns } from '../rows.js';
-import { REPLAY_BATCH, type EventDetail, type EventFilter, type EventLogItem, type Page, type ReplayFilter } from '../store.js';
+import { REPLAY_BATCH, type EventDetail, type EventFilter, type EventLogItem, type Page, type ReplayFilter, type StreamedEvent } from '../store.js';
 
 /** The columns EventRow names. */
 const EVENT_COLUMNS = `id, app_id, client_uuid, body, status, attempt_count, scheduled_attempts,
@@ -37,6 +37,16 @@ WHERE ${where.join(' AND ')}
 ORDER BY e.id DESC LIMIT ${param(options.limit + 1)}`;
   return { text, values };
 }
+
+// The development stream's read: events_log (app_id, id) from afterId upwards (ids are COLLATE
+// "C": byte order is time order), stopping at the page. Erased and swept events have no body.
+const EVENTS_AFTER = {
+  name: 'events_after',
+  text: `
+SELECT id AS "eventId", body FROM events
+WHERE app_id = $1 AND id > $2 AND body IS NOT NULL
+ORDER BY id LIMIT $3`,
+};
 
 const GET_EVENT = { name: 'get_event', text: `SELECT ${EVENT_COLUMNS} FROM events WHERE app_id = $1 AND id = $2` };
 
@@ -79,6 +89,11 @@ export class Events {
     const more = rows.length > options.limit;
     const page = more ? rows.slice(0, options.limit) : rows;
     return { data: page.map(toEventLogItem), nextCursor: more ? page.at(-1)!.id : null };
+  }
+
+  async listEventsAfter(appId: number, afterId: string, limit: number): Promise<StreamedEvent[]> {
+    const { rows } = await this.pool.query<StreamedEvent>({ ...EVENTS_AFTER, values: [appId, afterId, limit] });
+    return rows;
   }
 
   async getEvent(appId: number, eventId: string): Promise<EventDetail | null> {

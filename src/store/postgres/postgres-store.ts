@@ -21,9 +21,9 @@ import type { Logger } from 'pino';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import { createLogger } from '../../logger.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem, ReplayFilter,
-  FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store } from '../store.js';
+  FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store, StreamedEvent } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
-import type { Recorded } from '../work-signal.js';
+import { createdAnEvent, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
 import { Claims } from './claim-due.js';
 import { createPool, parsePostgresUrl, type PostgresTarget } from './connection.js';
@@ -156,10 +156,22 @@ export class PostgresStore implements Store {
     return this.notifier.subscribe(listener);
   }
 
-  /** A write's result, once committed; tells every process when it may have made work due. */
-  private async announcing<R>(recording: Promise<Recorded<R>>): Promise<R> {
+  /**
+   * Calls `listener` whenever any process reports events it created (LISTEN reghook_events), with
+   * their projects, or null after the LISTEN connection was restored (one may have been missed).
+   */
+  onEventsCreated(listener: (appIds: readonly number[] | null) => void): () => void {
+    return this.notifier.subscribeEvents(listener);
+  }
+
+  /**
+   * A report's result, once committed; tells every process when it may have made work due, and
+   * (for the development streams) when it created an event, whatever its status.
+   */
+  private async announcing<R extends RegistrationResult | PurchaseResult>(appId: number, recording: Promise<Recorded<R>>): Promise<R> {
     const { result, announce } = await recording;
     if (announce) this.notifier.notify();
+    if (createdAnEvent(result)) this.notifier.notifyEvents(appId);
     return result;
   }
 
@@ -231,10 +243,10 @@ export class PostgresStore implements Store {
 
   // Ingest (ingest.ts).
   recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
-    return this.announcing(this.ingest.recordRegistration(reg, newEventId, now));
+    return this.announcing(reg.appId, this.ingest.recordRegistration(reg, newEventId, now));
   }
   recordPurchase(p: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult> {
-    return this.announcing(this.ingest.recordPurchase(p, newEventId, now));
+    return this.announcing(p.appId, this.ingest.recordPurchase(p, newEventId, now));
   }
 
   // The delivery log (events.ts).
@@ -255,6 +267,9 @@ export class PostgresStore implements Store {
     }
   }
 
+  listEventsAfter(appId: number, afterId: string, limit: number): Promise<StreamedEvent[]> {
+    return this.events.listEventsAfter(appId, afterId, limit);
+  }
   async recoverFailed(appId: number, since: number, now: number): Promise<number> {
     const recovered = await this.events.recoverFailed(appId, since, now);
     if (recovered > 0) this.notifier.notify();

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import { eventIdFloor } from '../../domain/ids.js';
 import { LAST_ATTEMPT_COLUMNS, toAttempt, toEventLogItem, toEventSummary, type AttemptRow, type EventRow, type LastAttemptColumns } from '../rows.js';
-import { REPLAY_BATCH, type EventDetail, type EventFilter, type EventLogItem, type Page, type ReplayFilter } from '../store.js';
+import { REPLAY_BATCH, type EventDetail, type EventFilter, type EventLogItem, type Page, type ReplayFilter, type StreamedEvent } from '../store.js';
 
 /**
  * One statement per filter combination, built per call rather than one with `@status IS NULL OR …`
@@ -30,6 +30,13 @@ ORDER BY e.id DESC LIMIT @limit`;
 };
 
 const GET_EVENT = `SELECT * FROM events WHERE app_id = ? AND id = ?`;
+
+// The development stream's read: events_log (app_id, id) from afterId upwards, stopping at the
+// page, so its cost is the page, not the project's history. Erased and swept events have no body.
+const EVENTS_AFTER = `
+SELECT id AS eventId, body FROM events
+WHERE app_id = ? AND id > ? AND body IS NOT NULL
+ORDER BY id LIMIT ?`;
 
 // attempts_by_event (event_id, number) gives the order.
 const ATTEMPTS_OF_EVENT = `SELECT * FROM attempts WHERE event_id = ? ORDER BY number, id`;
@@ -69,11 +76,17 @@ export class Events {
   private readonly recoverFailedStatement;
   /** The log's statements, one per filter shape (at most 64), prepared on first use. */
   private readonly listStatements = new Map<string, Database.Statement<Record<string, unknown>, EventRow & LastAttemptColumns>>();
+  private readonly eventsAfterStatement;
 
   constructor(private readonly db: Database.Database) {
     this.getEventStatement = db.prepare<[number, string], EventRow>(GET_EVENT);
     this.attemptsOf = db.prepare<[string], AttemptRow>(ATTEMPTS_OF_EVENT);
     this.recoverFailedStatement = db.prepare<{ appId: number; since: number; now: number }>(RECOVER_FAILED);
+    this.eventsAfterStatement = db.prepare<[number, string, number], StreamedEvent>(EVENTS_AFTER);
+  }
+
+  listEventsAfter(appId: number, afterId: string, limit: number): StreamedEvent[] {
+    return this.eventsAfterStatement.all(appId, afterId, limit);
   }
 
   /** The row itself, for reads inside another aggregate's transaction (manual attempts). */

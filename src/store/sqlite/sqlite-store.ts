@@ -9,9 +9,9 @@
 import Database from 'better-sqlite3';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem, ReplayFilter,
-  FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store } from '../store.js';
+  FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store, StreamedEvent } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
-import { WorkSignal, type Recorded } from '../work-signal.js';
+import { createdAnEvent, EventsSignal, WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
 import { Claims } from './claim-due.js';
 import { Endpoints } from './endpoints.js';
@@ -68,6 +68,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly parts: Aggregates;
   private readonly work = new WorkSignal();
+  private readonly eventsCreated = new EventsSignal();
   private readonly latestMigration = latestVersion();
   private readonly pendingWrites: { work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
   private readinessProbe: Database.Transaction<() => void> | undefined;
@@ -98,6 +99,10 @@ export class SqliteStore implements Store {
 
   onWorkAvailable(listener: () => void): () => void {
     return this.work.subscribe(listener);
+  }
+
+  onEventsCreated(listener: (appIds: readonly number[] | null) => void): () => void {
+    return this.eventsCreated.subscribe(listener);
   }
 
   /**
@@ -183,10 +188,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  /** One report through the group commit; resolved after the group's commit, when its new delivery is due now. */
-  private async ingest<R>(record: () => Recorded<R>): Promise<R> {
+  /**
+   * One report through the group commit; resolved after the group's commit, announcing its new
+   * delivery when it is due now, and its new event (whatever its status) to the development streams.
+   */
+  private async ingest<R extends RegistrationResult | PurchaseResult>(appId: number, record: () => Recorded<R>): Promise<R> {
     const { result, announce } = await this.groupCommit(record);
     if (announce) this.work.announce();
+    if (createdAnEvent(result)) this.eventsCreated.announce([appId]);
     return result;
   }
 
@@ -258,10 +267,10 @@ export class SqliteStore implements Store {
 
   // Ingest (ingest.ts), through the group commit.
   recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
-    return this.ingest(() => this.parts.ingest.recordRegistration(reg, newEventId, now));
+    return this.ingest(reg.appId, () => this.parts.ingest.recordRegistration(reg, newEventId, now));
   }
   recordPurchase(p: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult> {
-    return this.ingest(() => this.parts.ingest.recordPurchase(p, newEventId, now));
+    return this.ingest(p.appId, () => this.parts.ingest.recordPurchase(p, newEventId, now));
   }
 
   // The delivery log (events.ts).
@@ -284,6 +293,9 @@ export class SqliteStore implements Store {
     }
   }
 
+  async listEventsAfter(appId: number, afterId: string, limit: number): Promise<StreamedEvent[]> {
+    return this.parts.events.listEventsAfter(appId, afterId, limit);
+  }
   async recoverFailed(appId: number, since: number, now: number): Promise<number> {
     const recovered = this.parts.events.recoverFailed(appId, since, now);
     if (recovered > 0) this.work.announce();
