@@ -46,7 +46,7 @@ export interface Service {
   /** The URL the API listens on (serve mode). */
   url: string | null;
   /** Runs the retention sweep now (it also runs periodically where the dispatcher runs). */
-  sweepRetention(): Promise<{ payloads: number; awaiting: number }>;
+  sweepRetention(): Promise<{ payloads: number; awaiting: number; portalLinks: number }>;
   stop(): Promise<void>;
 }
 
