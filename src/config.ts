@@ -8,7 +8,10 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { type NetworkPolicy, parseNetworkPolicy } from './dispatch/network-policy.js';
+import { parseDuration } from './domain/duration.js';
 import { parseSecretKeys } from './secrets/key-file.js';
+
+export { parseDuration };
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
@@ -48,16 +51,6 @@ export interface ResolvedConfig {
   /** Origins whose pages may embed the dashboard in a frame (REGHOOK_DASHBOARD_FRAME_ANCESTORS); empty: none. */
   dashboardFrameAncestors: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-}
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Parses `250ms`, `30s`, `5m`, `1h`, `30d` (a bare number is milliseconds) into milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const value = Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!;
-  return Number.isFinite(value) ? Math.round(value) : undefined;
 }
 
 type Source = Record<string, string | undefined>;

@@ -118,12 +118,15 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         authenticator,
         keyRateLimitPerMinute: config.keyRateLimitPerMinute,
         trustProxy: config.trustProxy,
+        publicUrl: () => config.publicUrl ?? url ?? '',
       });
       await app.register(dashboardRoutes, {
         ...operations,
         authenticator,
         adminToken,
         sessionKey: createHmac('sha256', secretKeys[0]!).update('reghook dashboard sessions').digest(),
+        frameAncestors: config.dashboardFrameAncestors,
+        publicOrigin: config.publicUrl,
       });
       await app.listen({ host: config.host, port: config.port });
       signal?.throwIfAborted();

@@ -20,6 +20,11 @@ export interface AppDeps extends OperationDeps {
    * default none: request.ip is the peer's address, and a forwarded header from anyone is ignored.
    */
   trustProxy?: readonly string[];
+  /**
+   * The base URL people reach the service at, for the links the API answers (portal sessions):
+   * REGHOOK_PUBLIC_URL, else the listen URL (known once listening, hence a function).
+   */
+  publicUrl?: () => string;
 }
 
 /** The authenticated caller of an API route, for the operations and their audit records. */
