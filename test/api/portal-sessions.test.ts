@@ -106,6 +106,14 @@ describe.each(backends)('portal sessions (%s)', (backend) => {
     now = T0;
   });
 
+  it('is not used up by a HEAD request (a link checker, a prefetch)', async () => {
+    const token = tokenOf((await mint()).json.url);
+    const head = await svc.app!.inject({ method: 'HEAD', url: `/portal/${token}` });
+    expect(head.statusCode).toBe(404);
+    expect(head.headers['set-cookie']).toBeUndefined();
+    expect((await open(token)).statusCode).toBe(303);
+  });
+
   it('gives exactly one of two simultaneous uses the session', async () => {
     const token = tokenOf((await mint()).json.url);
     const uses = await Promise.all([open(token), open(token)]);

@@ -132,6 +132,15 @@ describe('the dashboard embedded in the platform panel', () => {
     expect(delivered!.headers['webhook-signature']).toMatch(/^v1,/);
     await shot(page, '02-test-webhook');
 
+    // The confirmation dialog of Rotate secret works inside the frame too.
+    const dialogs: string[] = [];
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
+    await submitInFrame(frame, 'Rotate secret', 'Signing secret rotated');
+    expect(dialogs).toEqual([expect.stringContaining('Rotate the signing secret?')]);
+
     // The session holds across pages inside the frame; its cookie is the embeddable kind.
     await frame.getByRole('link', { name: 'Settings' }).click();
     await frame.getByRole('heading', { name: /^Settings/ }).waitFor();

@@ -9,7 +9,8 @@ import { openPortalSession, portalPrincipal } from '../../operations/portal.js';
 import type { DashboardContext } from '../context.js';
 import { html } from '../html.js';
 
-const route = { config: { access: 'public' as const }, schema: { hide: true } };
+// No automatic HEAD route: a HEAD (a link checker, a prefetch) must not use the link up.
+const route = { config: { access: 'public' as const }, schema: { hide: true }, exposeHeadRoute: false };
 
 export async function portalRoutes(app: FastifyInstance, ctx: DashboardContext): Promise<void> {
   app.get<{ Params: { token: string } }>('/portal/:token', route, async (request, reply) => {
