@@ -8,7 +8,10 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { type NetworkPolicy, parseNetworkPolicy } from './dispatch/network-policy.js';
+import { parseDuration } from './domain/duration.js';
 import { parseSecretKeys } from './secrets/key-file.js';
+
+export { parseDuration };
 
 export type DatabaseTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
@@ -40,17 +43,14 @@ export interface ResolvedConfig {
    * peer's own address is the client's).
    */
   trustProxy: string[];
+  /**
+   * The base URL people reach the service at (REGHOOK_PUBLIC_URL), as an origin (`https://host`,
+   * no path); undefined: the address it listens on. Portal session links are built on it.
+   */
+  publicUrl: string | undefined;
+  /** Origins whose pages may embed the dashboard in a frame (REGHOOK_DASHBOARD_FRAME_ANCESTORS); empty: none. */
+  dashboardFrameAncestors: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-}
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Parses `250ms`, `30s`, `5m`, `1h`, `30d` (a bare number is milliseconds) into milliseconds. */
-export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const value = Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!;
-  return Number.isFinite(value) ? Math.round(value) : undefined;
 }
 
 type Source = Record<string, string | undefined>;
@@ -100,6 +100,8 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'REGHOOK_ENDPOINT_CONCURRENCY', default: '64', meaning: 'the most attempts in flight at once to one endpoint (1 to 1000); each endpoint adapts below it' },
   { name: 'REGHOOK_KEY_RATE_LIMIT', default: '1200', meaning: 'requests per minute one project API key may make' },
   { name: 'REGHOOK_TRUST_PROXY', default: 'none', meaning: "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed" },
+  { name: 'REGHOOK_PUBLIC_URL', default: 'the listen address', meaning: 'base URL people reach the service at (https://reghook.example.com), without a path; portal session links are built on it' },
+  { name: 'REGHOOK_DASHBOARD_FRAME_ANCESTORS', default: 'none', meaning: "comma-separated origins (https://panel.example.com) whose pages may embed the dashboard: a portal session then works inside an iframe there, and nowhere else" },
   { name: 'REGHOOK_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'REGHOOK_LISTEN_KEY', default: 'none', meaning: "reghook listen only: the project API key, instead of --key (which other users of the machine can read in the process list); the service ignores it" },
 ];
@@ -205,6 +207,62 @@ export function parseTrustProxy(raw: string | undefined): string[] {
   return entries;
 }
 
+/**
+ * Parses REGHOOK_PUBLIC_URL: an http(s) URL without credentials, path, query or fragment (the
+ * dashboard's links are absolute paths, so it cannot live below one). Answers its origin.
+ */
+export function parsePublicUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const refuse = (why: string) => new ConfigError(`REGHOOK_PUBLIC_URL="${raw}" ${why} (example: https://reghook.example.com)`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw refuse('is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse('must be an http or https URL');
+  if (url.username !== '' || url.password !== '') throw refuse('must not carry a user name or password');
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || /[?#]/.test(raw)) throw refuse('must have no path, query or fragment');
+  return url.origin;
+}
+
+/**
+ * Parses REGHOOK_DASHBOARD_FRAME_ANCESTORS: comma-separated origins (`https://panel.example.com`,
+ * `http://localhost:3000`, `https://*.example.com`), each a CSP frame-ancestors source. No paths,
+ * no keywords, no bare `*`: only listed sites may embed the dashboard.
+ */
+export function parseFrameAncestors(raw: string | undefined): string[] {
+  if (raw === undefined) return [];
+  return raw.split(',').map((entry) => {
+    const source = entry.trim();
+    const refuse = () =>
+      new ConfigError(
+        `REGHOOK_DASHBOARD_FRAME_ANCESTORS="${raw}": "${source}" is not an origin (scheme://host[:port], no path; examples: https://panel.example.com, https://*.example.com)`,
+      );
+    // A wildcard stands for one or more leading labels; the rest must be a host.
+    const wildcard = /^(https?:\/\/)\*\.(.+)$/.exec(source);
+    let url: URL;
+    try {
+      url = new URL(wildcard ? `${wildcard[1]}x.${wildcard[2]}` : source);
+    } catch {
+      throw refuse();
+    }
+    const bare = source.replace(/\/$/, '');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw refuse();
+    if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') throw refuse();
+    const origin = wildcard ? url.origin.replace('//x.', '//*.') : url.origin;
+    // Anything the URL parser repaired or changed (spaces, odd characters) is refused, not guessed at.
+    if (origin.toLowerCase() !== bare.toLowerCase()) throw refuse();
+    return origin;
+  });
+}
+
+/** Whether a host name is this machine (browsers treat http to it as a secure context). */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** Validates the environment (and CLI flags, which win) into a ResolvedConfig, or throws ConfigError. */
 export function loadConfig(env: Source = process.env, args: readonly string[] = []): ResolvedConfig {
   const flags = flagsToVariables(args);
@@ -300,6 +358,18 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
   }
 
   const host = get('REGHOOK_HOST') ?? '127.0.0.1';
+  const publicUrl = parsePublicUrl(get('REGHOOK_PUBLIC_URL'));
+  const dashboardFrameAncestors = parseFrameAncestors(get('REGHOOK_DASHBOARD_FRAME_ANCESTORS'));
+  // An embedded session's cookie is Secure (a framed page gets only SameSite=None; Secure;
+  // Partitioned cookies back), and browsers keep Secure cookies from https or loopback only.
+  if (dashboardFrameAncestors.length > 0) {
+    const served = new URL(publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}`);
+    if (served.protocol !== 'https:' && !isLoopbackHost(served.hostname)) {
+      throw new ConfigError(
+        `REGHOOK_DASHBOARD_FRAME_ANCESTORS needs the dashboard on https: set REGHOOK_PUBLIC_URL=https://… (an embedded session's cookie is Secure, which browsers keep from https or loopback addresses only)`,
+      );
+    }
+  }
   return {
     database,
     dataDir,
@@ -318,6 +388,8 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     endpointConcurrency: integer('REGHOOK_ENDPOINT_CONCURRENCY', 64, 1, 1_000),
     keyRateLimitPerMinute: integer('REGHOOK_KEY_RATE_LIMIT', 1200, 1, 10_000_000),
     trustProxy: parseTrustProxy(get('REGHOOK_TRUST_PROXY')),
+    publicUrl,
+    dashboardFrameAncestors,
     logLevel: logLevel as ResolvedConfig['logLevel'],
   };
 }

@@ -28,9 +28,12 @@ export const REDACTED_PATHS = [
   '*.payload',
 ];
 
-/** Paths can carry personal data too (`/subscribers/<subscriberId>`): such segments are masked. */
+/**
+ * Paths can carry personal data (`/subscribers/<subscriberId>`) and credentials (a portal session
+ * link, `/portal/<token>`) too: such segments are masked.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/subscribers\/)[^/?#]+/g, '$1[redacted]');
+  return url.replace(/(\/subscribers\/)[^/?#]+/g, '$1[redacted]').replace(/(\/portal\/)[^/?#]+/g, '$1[redacted]');
 }
 
 interface LoggedRequest {

@@ -52,7 +52,7 @@ export interface Service {
   /** The URL the API listens on (serve mode). */
   url: string | null;
   /** Runs the retention sweep now (it also runs periodically where the dispatcher runs). */
-  sweepRetention(): Promise<{ payloads: number; awaiting: number }>;
+  sweepRetention(): Promise<{ payloads: number; awaiting: number; portalLinks: number }>;
   stop(): Promise<void>;
 }
 
@@ -127,12 +127,15 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         keyRateLimitPerMinute: config.keyRateLimitPerMinute,
         trustProxy: config.trustProxy,
         ...(options.stream ? { stream: options.stream } : {}),
+        publicUrl: () => config.publicUrl ?? url ?? '',
       });
       await app.register(dashboardRoutes, {
         ...operations,
         authenticator,
         adminToken,
         sessionKey: createHmac('sha256', secretKeys[0]!).update('reghook dashboard sessions').digest(),
+        frameAncestors: config.dashboardFrameAncestors,
+        publicOrigin: config.publicUrl,
       });
       await app.listen({ host: config.host, port: config.port });
       signal?.throwIfAborted();

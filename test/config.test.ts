@@ -52,6 +52,18 @@ describe('configuration', () => {
     ['REGHOOK_TRUST_PROXY', 'proxy.internal'],
     ['REGHOOK_TRUST_PROXY', '10.0.0.1,'],
     ['REGHOOK_TRUST_PROXY', 'fd00::/129'],
+    ['REGHOOK_PUBLIC_URL', 'reghook.example.com'],
+    ['REGHOOK_PUBLIC_URL', 'ftp://reghook.example.com'],
+    ['REGHOOK_PUBLIC_URL', 'https://reghook.example.com/sub'],
+    ['REGHOOK_PUBLIC_URL', 'https://user:pw@reghook.example.com'],
+    ['REGHOOK_PUBLIC_URL', 'https://reghook.example.com/?x=1'],
+    ['REGHOOK_DASHBOARD_FRAME_ANCESTORS', '*'],
+    ['REGHOOK_DASHBOARD_FRAME_ANCESTORS', "'self'"],
+    ['REGHOOK_DASHBOARD_FRAME_ANCESTORS', 'panel.example.com'],
+    ['REGHOOK_DASHBOARD_FRAME_ANCESTORS', 'https://panel.example.com/embed'],
+    ['REGHOOK_DASHBOARD_FRAME_ANCESTORS', 'https://panel.example.com,'],
+    ['REGHOOK_DASHBOARD_FRAME_ANCESTORS', 'https://panel.example.com; script-src *'],
+    ['REGHOOK_DASHBOARD_FRAME_ANCESTORS', 'javascript://panel.example.com'],
   ])('a bad %s (%j) stops with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
@@ -61,6 +73,25 @@ describe('configuration', () => {
     expect(loadConfig({}).trustProxy).toEqual([]);
     expect(loadConfig({ REGHOOK_TRUST_PROXY: '10.0.0.1, 192.0.2.0/24,fd00::/8' }).trustProxy).toEqual(['10.0.0.1', '192.0.2.0/24', 'fd00::/8']);
     expect(loadConfig({}, ['--trust-proxy', '127.0.0.1']).trustProxy).toEqual(['127.0.0.1']);
+  });
+
+  it('REGHOOK_PUBLIC_URL: none by default, else an origin', () => {
+    expect(loadConfig({}).publicUrl).toBeUndefined();
+    expect(loadConfig({ REGHOOK_PUBLIC_URL: 'https://Reghook.Example.com/' }).publicUrl).toBe('https://reghook.example.com');
+    expect(loadConfig({ REGHOOK_PUBLIC_URL: 'https://reghook.example.com:443' }).publicUrl).toBe('https://reghook.example.com');
+    expect(loadConfig({ REGHOOK_PUBLIC_URL: 'http://10.0.0.5:8080' }).publicUrl).toBe('http://10.0.0.5:8080');
+  });
+
+  it('REGHOOK_DASHBOARD_FRAME_ANCESTORS: none by default, else origins, and only with the dashboard on https or loopback', () => {
+    expect(loadConfig({}).dashboardFrameAncestors).toEqual([]);
+    expect(
+      loadConfig({ REGHOOK_DASHBOARD_FRAME_ANCESTORS: 'https://panel.example.com, http://localhost:3000/,https://*.example.org:8443' }).dashboardFrameAncestors,
+    ).toEqual(['https://panel.example.com', 'http://localhost:3000', 'https://*.example.org:8443']);
+    const embedded = { REGHOOK_DASHBOARD_FRAME_ANCESTORS: 'https://panel.example.com' };
+    expect(() => loadConfig({ ...embedded, REGHOOK_HOST: '0.0.0.0' })).toThrowError(/REGHOOK_DASHBOARD_FRAME_ANCESTORS needs the dashboard on https/);
+    expect(() => loadConfig({ ...embedded, REGHOOK_PUBLIC_URL: 'http://reghook.example.com' })).toThrowError(/REGHOOK_PUBLIC_URL=https/);
+    expect(loadConfig({ ...embedded, REGHOOK_HOST: '0.0.0.0', REGHOOK_PUBLIC_URL: 'https://reghook.example.com' }).publicUrl).toBe('https://reghook.example.com');
+    expect(loadConfig({ ...embedded, REGHOOK_HOST: '::1' }).dashboardFrameAncestors).toEqual(['https://panel.example.com']);
   });
 
   it('an unknown flag is refused', () => {

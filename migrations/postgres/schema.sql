@@ -75,6 +75,19 @@ CREATE TABLE events (
   CONSTRAINT events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text, 'skipped'::text, 'erased'::text])))
 );
 
+CREATE TABLE portal_links (
+  id text COLLATE "C" NOT NULL,
+  app_id integer NOT NULL,
+  hash text NOT NULL,
+  read_only boolean NOT NULL,
+  created_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  used_at bigint,
+  CONSTRAINT portal_links_hash_key UNIQUE (hash),
+  CONSTRAINT portal_links_pkey PRIMARY KEY (id),
+  CONSTRAINT portal_links_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
+);
+
 CREATE TABLE projects (
   app_id integer NOT NULL,
   name text NOT NULL,
@@ -137,6 +150,8 @@ CREATE INDEX events_log_by_status ON events USING btree (app_id, status, id);
 CREATE INDEX events_pending_by_app ON events USING btree (app_id, next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX events_retention ON events USING btree (finished_at) WHERE (body IS NOT NULL);
+
+CREATE INDEX portal_links_by_expiry ON portal_links USING btree (expires_at);
 
 CREATE INDEX purchases_by_user ON purchases USING btree (app_id, client_uuid);
 

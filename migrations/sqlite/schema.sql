@@ -64,6 +64,16 @@ CREATE TABLE "events" (
   CHECK (status <> 'pending' OR body IS NOT NULL)
 ) STRICT;
 
+CREATE TABLE portal_links (
+  id         TEXT PRIMARY KEY,
+  app_id     INTEGER NOT NULL REFERENCES projects (app_id),
+  hash       TEXT NOT NULL UNIQUE,
+  read_only  INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER
+) STRICT;
+
 CREATE TABLE projects (
   app_id     INTEGER PRIMARY KEY,
   name       TEXT NOT NULL,
@@ -118,6 +128,8 @@ CREATE INDEX events_log_by_status ON events (app_id, status, id);
 CREATE INDEX events_pending_by_app ON events (app_id, next_attempt_at) WHERE status = 'pending';
 
 CREATE INDEX events_retention ON events (finished_at) WHERE body IS NOT NULL;
+
+CREATE INDEX portal_links_by_expiry ON portal_links (expires_at);
 
 CREATE INDEX purchases_by_user ON purchases (app_id, client_uuid);
 

@@ -23,6 +23,11 @@ export interface AppDeps extends OperationDeps {
   trustProxy?: readonly string[];
   /** The development stream's heartbeat and slow-listener bounds (defaults: STREAM_DEFAULTS). */
   stream?: StreamSettings;
+  /**
+   * The base URL people reach the service at, for the links the API answers (portal sessions):
+   * REGHOOK_PUBLIC_URL, else the listen URL (known once listening, hence a function).
+   */
+  publicUrl?: () => string;
 }
 
 /** The authenticated caller of an API route, for the operations and their audit records. */

@@ -177,6 +177,44 @@ export const NewApiKey = Type.Object(
   { description: 'A created API key.', examples: [{ id: EXAMPLE.keyId, apiKey: EXAMPLE.apiKey }] },
 );
 
+export const PortalSessionBody = Type.Object(
+  {
+    expiresIn: Type.Optional(
+      Type.String({
+        pattern: '^[1-9][0-9]{0,7}(ms|s|m|h|d)$',
+        default: '10m',
+        description: 'How long the link stays usable: a duration such as `90s`, `10m`, `1h`; at most `24h`',
+      }),
+    ),
+    readOnly: Type.Optional(Type.Boolean({ default: false, description: 'A read-only session sees everything and changes nothing' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'A portal session link to mint; every field is optional (an empty body is a 10-minute full session).',
+    examples: [{ expiresIn: '10m', readOnly: false }],
+  },
+);
+
+export const NewPortalSession = Type.Object(
+  {
+    id: Type.String({ pattern: '^ps_[0-9a-f]{16}$', description: 'The public id: the audit log names the session `portal:<id>`' }),
+    url: Type.String({ format: 'uri', description: 'The single-use link (REGHOOK_PUBLIC_URL + `/portal/<token>`); shown once, only its hash is stored' }),
+    expiresAt: Type.String({ format: 'date-time', description: 'The link is refused from then on (and after its first use)' }),
+    readOnly: Type.Boolean(),
+  },
+  {
+    description: 'A minted portal session link: open it in a browser, or as the `src` of an iframe on a REGHOOK_DASHBOARD_FRAME_ANCESTORS origin.',
+    examples: [
+      {
+        id: 'ps_5d2f8a1c9e4b7a03',
+        url: 'https://reghook.example.com/portal/kQ3v9Jx0Wb7Yp2Ls5Nd8Rf1Th4Gm6Zc0Ae3Ui7Oy9Bw',
+        expiresAt: '2024-05-01T09:40:00.000Z',
+        readOnly: false,
+      },
+    ],
+  },
+);
+
 export const KeyParams = Type.Object(
   { appId: PositiveId('The project'), keyId: Type.String({ pattern: '^key_[0-9a-f]{16}$' }) },
   { additionalProperties: false },

@@ -13,7 +13,14 @@ export interface AdminTokenSource {
   current(): Promise<string>;
 }
 
-export type Principal = { kind: 'admin' } | { kind: 'project'; appId: number; keyId: string };
+/**
+ * Who asks. `portal` is a dashboard session opened through a portal session link (the API never
+ * authenticates one): it reaches its project only, and a read-only one changes nothing.
+ */
+export type Principal =
+  | { kind: 'admin' }
+  | { kind: 'project'; appId: number; keyId: string }
+  | { kind: 'portal'; appId: number; portalSessionId: string; readOnly: boolean };
 
 export class Authenticator {
   /**

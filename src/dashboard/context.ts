@@ -1,7 +1,8 @@
 /**
  * What every dashboard route shares: reading and re-checking the session, the POST guard
- * (same origin + CSRF), project scoping (another project's pages are 404, never 403), flashes and
- * redirects.
+ * (same origin + CSRF, and the one refusal of read-only sessions), project scoping (another
+ * project's pages are 404, never 403), the cookies' attributes (strict, or embeddable when
+ * REGHOOK_DASHBOARD_FRAME_ANCESTORS is set), pages, flashes and redirects.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminTokenSource, Authenticator } from '../auth/authenticator.js';
@@ -12,8 +13,8 @@ import type { Project } from '../store/store.js';
 import { ConfirmationCodec } from './confirmation.js';
 import { FLASH_COOKIE, FLASH_LIFETIME_MS, FlashCodec, type Flash } from './flash.js';
 import { html } from './html.js';
-import { sendPage } from './layout.js';
-import { SESSION_COOKIE, SESSION_LIFETIME_MS, SessionCodec, csrfMatches, isSameOrigin, principalOf, type Session } from './session.js';
+import { sendPage, type Shell } from './layout.js';
+import { SESSION_COOKIE, SESSION_LIFETIME_MS, SessionCodec, csrfMatches, isReadOnly, isSameOrigin, principalOf, type Session } from './session.js';
 
 /** Why the sign-in page is shown again; fixed codes, so the query cannot inject text. */
 export const SIGN_IN_MESSAGES = {
@@ -36,6 +37,13 @@ export interface DashboardDeps extends OperationDeps {
   adminToken: AdminTokenSource;
   /** 32-byte key that signs session cookies (derived from the secret key). */
   sessionKey: Buffer;
+  /**
+   * Origins whose pages may embed the dashboard (REGHOOK_DASHBOARD_FRAME_ANCESTORS); empty: none,
+   * and the cookies stay SameSite=Strict.
+   */
+  frameAncestors: readonly string[];
+  /** The dashboard's own origin when REGHOOK_PUBLIC_URL sets it: forms are then accepted from exactly it. */
+  publicOrigin: string | undefined;
 }
 
 export class DashboardContext {
@@ -53,13 +61,36 @@ export class DashboardContext {
     return this.deps.clock.now();
   }
 
-  /** Where a session starts: the admin's project list, or the key's own project. */
+  /** Where a session starts: the admin's project list, or the key's (or portal session's) own project. */
   landing(session: Session): string {
     return session.kind === 'admin' ? '/projects' : `/projects/${session.appId}/webhooks`;
   }
 
+  /** A page, under this deployment's framing policy. */
+  sendPage(reply: FastifyReply, shell: Shell, status = 200): FastifyReply {
+    return sendPage(reply, shell, status, this.deps.frameAncestors);
+  }
+
+  /**
+   * The CSRF token a page's forms carry, or null for a read-only session: views render a form only
+   * with a token, so a read-only session's pages hold none.
+   */
+  formToken(session: Session): string | null {
+    return isReadOnly(session) ? null : session.csrf;
+  }
+
+  /**
+   * Every dashboard cookie's attributes. Strict by default. When the dashboard may be embedded, a
+   * cookie set inside a frame on another site comes back only if it is `SameSite=None; Secure;
+   * Partitioned` (browsers block third-party cookies; a partitioned one is kept per embedding
+   * site), so that is what they are then; the Origin check and the CSRF token still guard every
+   * form. Secure is honoured over http on loopback only (config.ts refuses other http setups).
+   */
   private cookieOptions(request: FastifyRequest, maxAgeSeconds: number) {
-    return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: request.protocol === 'https', maxAge: maxAgeSeconds };
+    const base = { path: '/', httpOnly: true, maxAge: maxAgeSeconds };
+    return this.deps.frameAncestors.length === 0
+      ? { ...base, sameSite: 'strict' as const, secure: request.protocol === 'https' }
+      : { ...base, sameSite: 'none' as const, secure: true, partitioned: true };
   }
 
   startSession(request: FastifyRequest, reply: FastifyReply, session: Session): void {
@@ -87,6 +118,8 @@ export class DashboardContext {
 
   private async credentialStillValid(session: Session): Promise<boolean> {
     if (session.kind === 'admin') return hashesEqual(session.keyHash, await this.deps.adminToken.current());
+    // Its link is used up by design: a portal session lasts as its signed cookie says.
+    if (session.kind === 'portal') return true;
     const key = await this.deps.store.findApiKeyByHash(session.keyHash);
     return (
       key !== null && key.revokedAt === null && key.appId === session.appId && key.id === session.keyId && hashesEqual(key.hash, session.keyHash)
@@ -101,17 +134,27 @@ export class DashboardContext {
     return null;
   }
 
+  /** Whether a POST comes from a page of this dashboard (see isSameOrigin). */
+  isSameOrigin(request: FastifyRequest): boolean {
+    return isSameOrigin(request.headers, this.deps.publicOrigin);
+  }
+
   /**
    * For state-changing requests: same origin (Origin, else Referer, names this Host), a live
-   * session, and the session's CSRF token in the form. Answers 403 (or the sign-in redirect) itself.
+   * session that may change things (a read-only one may not: the one place that refuses it), and
+   * the session's CSRF token in the form. Answers 403 (or the sign-in redirect) itself.
    */
   async guardPost(request: FastifyRequest, reply: FastifyReply): Promise<Session | null> {
-    if (!isSameOrigin(request.headers)) {
+    if (!this.isSameOrigin(request)) {
       this.forbidden(reply, null, 'This request did not come from a page of this dashboard (its Origin does not match).');
       return null;
     }
     const session = await this.requireSession(request, reply);
     if (session === null) return null;
+    if (isReadOnly(session)) {
+      this.forbidden(reply, session, 'This is a read-only session: it shows everything and changes nothing.');
+      return null;
+    }
     if (!csrfMatches(session, formField(request.body, '_csrf'))) {
       this.forbidden(reply, session, 'The form was stale or forged (its CSRF token does not match your session). Reload the page and try again.');
       return null;
@@ -124,7 +167,7 @@ export class DashboardContext {
     if (!/^[1-9][0-9]{0,9}$/.test(rawAppId)) return null;
     const appId = Number(rawAppId);
     if (appId > MAX_ID) return null;
-    if (session.kind === 'project' && session.appId !== appId) return null;
+    if (session.kind !== 'admin' && session.appId !== appId) return null;
     return this.deps.store.getProject(appId);
   }
 
@@ -155,7 +198,7 @@ export class DashboardContext {
   }
 
   notFound(reply: FastifyReply, session: Session | null): FastifyReply {
-    return sendPage(
+    return this.sendPage(
       reply,
       {
         title: 'Not found',
@@ -167,7 +210,7 @@ export class DashboardContext {
   }
 
   forbidden(reply: FastifyReply, session: Session | null, reason: string): FastifyReply {
-    return sendPage(
+    return this.sendPage(
       reply,
       { title: 'Request refused', session, main: html`<h1>Request refused</h1><p>${reason}</p><p>Nothing was changed.</p><p><a href="/">Back to the dashboard</a></p>` },
       403,

@@ -9,7 +9,8 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../errors.js';
 import { DashboardContext, type DashboardDeps } from './context.js';
 import { html } from './html.js';
-import { SECURITY_HEADERS, sendPage } from './layout.js';
+import { securityHeaders } from './layout.js';
+import { portalRoutes } from './routes/portal.js';
 import { eventPageRoutes } from './routes/events.js';
 import { settingsPageRoutes } from './routes/settings.js';
 import { signInRoutes } from './routes/sign-in.js';
@@ -20,8 +21,9 @@ export async function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps)
   await app.register(cookie);
   const ctx = new DashboardContext(deps);
 
+  const headers = securityHeaders(deps.frameAncestors);
   app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(SECURITY_HEADERS);
+    reply.headers(headers);
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
@@ -29,7 +31,7 @@ export async function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps)
       // Not logged per request: /readyz and the API log (rate-limited) tell the operator.
       void reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
       const main = html`<h1>Temporarily unavailable</h1><p>The database cannot take changes right now. Try again in a few seconds.</p><p><a href="/">Back to the dashboard</a></p>`;
-      return sendPage(reply, { title: 'Temporarily unavailable', session: null, main }, 503);
+      return ctx.sendPage(reply, { title: 'Temporarily unavailable', session: null, main }, 503);
     }
     const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) request.log.error({ err: error }, 'dashboard request failed');
@@ -41,10 +43,11 @@ export async function dashboardRoutes(app: FastifyInstance, deps: DashboardDeps)
           : status === 500
             ? 'Something went wrong on our side; it has been logged. Try again.'
             : 'The request could not be understood.';
-    return sendPage(reply, { title: 'Error', session: null, main: html`<h1>Error</h1><p>${message}</p><p><a href="/">Back to the dashboard</a></p>` }, status);
+    return ctx.sendPage(reply, { title: 'Error', session: null, main: html`<h1>Error</h1><p>${message}</p><p><a href="/">Back to the dashboard</a></p>` }, status);
   });
 
   await app.register(signInRoutes, ctx);
+  await app.register(portalRoutes, ctx);
   await app.register(webhookPageRoutes, ctx);
   await app.register(eventPageRoutes, ctx);
   await app.register(settingsPageRoutes, ctx);

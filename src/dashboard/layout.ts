@@ -1,26 +1,34 @@
 /**
  * The page shell every dashboard view renders into, and the security headers every dashboard
  * response carries. Inline CSS and JS run under a per-response CSP nonce; nothing else may run.
+ * Framing: no one may frame the dashboard (`frame-ancestors 'none'`, `X-Frame-Options: DENY`)
+ * unless REGHOOK_DASHBOARD_FRAME_ANCESTORS lists origins; then exactly those may (CSP only:
+ * X-Frame-Options cannot name an origin, and DENY would win over the CSP in older browsers).
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
 import type { Tone } from './flash.js';
 import { html, raw, type HtmlValue, type SafeHtml } from './html.js';
-import type { Session } from './session.js';
+import { isReadOnly, type Session } from './session.js';
+
+/** Who may frame the dashboard: the origins of REGHOOK_DASHBOARD_FRAME_ANCESTORS (validated at start), or no one. */
+const frameAncestors = (origins: readonly string[]) => `frame-ancestors ${origins.length === 0 ? "'none'" : origins.join(' ')}`;
 
 /** Headers of every dashboard response, pages and redirects alike. */
-export const SECURITY_HEADERS: Record<string, string> = {
-  'cache-control': 'no-store',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'same-origin',
-  'x-content-type-options': 'nosniff',
-  'cross-origin-opener-policy': 'same-origin',
-  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-};
+export function securityHeaders(embeddableBy: readonly string[]): Record<string, string> {
+  return {
+    'cache-control': 'no-store',
+    ...(embeddableBy.length === 0 ? { 'x-frame-options': 'DENY' } : {}),
+    'referrer-policy': 'same-origin',
+    'x-content-type-options': 'nosniff',
+    'cross-origin-opener-policy': 'same-origin',
+    'content-security-policy': `default-src 'none'; ${frameAncestors(embeddableBy)}; base-uri 'none'; form-action 'self'`,
+  };
+}
 
-const cspFor = (nonce: string) =>
+const cspFor = (nonce: string, embeddableBy: readonly string[]) =>
   `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; ` +
-  `form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+  `form-action 'self'; ${frameAncestors(embeddableBy)}; base-uri 'none'`;
 
 export interface Notice {
   tone: Tone;
@@ -36,11 +44,12 @@ export interface Shell {
   main: SafeHtml;
 }
 
-export function sendPage(reply: FastifyReply, shell: Shell, status = 200): FastifyReply {
+/** Answers a page (DashboardContext.sendPage passes the deployment's framing origins). */
+export function sendPage(reply: FastifyReply, shell: Shell, status: number, embeddableBy: readonly string[]): FastifyReply {
   const nonce = randomBytes(16).toString('base64');
   return reply
     .code(status)
-    .header('content-security-policy', cspFor(nonce))
+    .header('content-security-policy', cspFor(nonce, embeddableBy))
     .type('text/html; charset=utf-8')
     .send(renderShell(shell, nonce).value);
 }
@@ -49,7 +58,14 @@ const TONE_LABEL: Record<Tone, string> = { success: 'Success', error: 'Error', i
 
 function renderShell(shell: Shell, nonce: string): SafeHtml {
   const { session } = shell;
-  const who = session === null ? null : session.kind === 'admin' ? 'Signed in as the platform admin' : `Signed in with a key of project ${session.appId}`;
+  const who =
+    session === null
+      ? null
+      : session.kind === 'admin'
+        ? 'Signed in as the platform admin'
+        : session.kind === 'project'
+          ? `Signed in with a key of project ${session.appId}`
+          : `Project ${session.appId}, opened from the platform${session.readOnly ? ' · read-only' : ''}`;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -66,8 +82,12 @@ function renderShell(shell: Shell, nonce: string): SafeHtml {
 <div class="brand"><span class="logo" aria-hidden="true">⟲</span> reghook</div>
 ${
   session !== null &&
-  html`<div class="who"><span>${who}</span>
-<form method="post" action="/sign-out" class="inline"><input type="hidden" name="_csrf" value="${session.csrf}"><button type="submit" class="link">Sign out</button></form></div>`
+  html`<div class="who"><span>${who}</span>${
+    // A read-only session gets no form at all (it has nothing to sign out of but the tab).
+    !isReadOnly(session) &&
+    html`
+<form method="post" action="/sign-out" class="inline"><input type="hidden" name="_csrf" value="${session.csrf}"><button type="submit" class="link">Sign out</button></form>`
+  }</div>`
 }
 </header>
 ${

@@ -1,7 +1,9 @@
 /**
  * The retention sweep of SPEC section 7: payloads and attempt bodies of events finished longer ago
  * than REGHOOK_RETENTION are dropped, and store registrations still awaiting a purchase after
- * REGHOOK_AWAITING_RETENTION are forgotten. Runs at start and then periodically, in small batches.
+ * REGHOOK_AWAITING_RETENTION are forgotten; portal session links are deleted once expired (they
+ * open nothing then; the audit log keeps their story). Runs at start and then periodically, in
+ * small batches.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -23,8 +25,8 @@ export class RetentionSweeper {
   ) {}
 
   /** Sweeps everything that is due now; answers how much went. */
-  async sweep(): Promise<{ payloads: number; awaiting: number }> {
-    const total = { payloads: 0, awaiting: 0 };
+  async sweep(): Promise<{ payloads: number; awaiting: number; portalLinks: number }> {
+    const total = { payloads: 0, awaiting: 0, portalLinks: 0 };
     for (;;) {
       const now = this.clock.now();
       const swept = await this.store.sweepRetention({
@@ -32,13 +34,15 @@ export class RetentionSweeper {
         awaitingBefore: now - this.awaitingRetentionMs,
         limit: BATCH,
       });
+      const links = await this.store.deleteExpiredPortalLinks(now, BATCH);
       total.payloads += swept.payloads;
       total.awaiting += swept.awaiting;
-      if (swept.payloads < BATCH && swept.awaiting < BATCH) break;
+      total.portalLinks += links;
+      if (swept.payloads < BATCH && swept.awaiting < BATCH && links < BATCH) break;
       // Yield between batches so a large first sweep does not hold the event loop.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    if (total.payloads + total.awaiting > 0) this.logger.info(total, 'retention sweep');
+    if (total.payloads + total.awaiting + total.portalLinks > 0) this.logger.info(total, 'retention sweep');
     return total;
   }
 

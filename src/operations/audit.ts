@@ -17,11 +17,20 @@ export type AuditAction =
   | 'secret.rotated'
   | 'events.recovered'
   | 'events.replayed'
-  | 'subscriber.erased';
+  | 'subscriber.erased'
+  | 'portal_session.created'
+  | 'portal_session.opened';
 
-/** `admin`, or `key:<keyId>` for a project key. */
+/** `admin`, `key:<keyId>` for a project key, or `portal:<portalSessionId>` for a portal session. */
 export function actorName(principal: Principal): string {
-  return principal.kind === 'admin' ? 'admin' : `key:${principal.keyId}`;
+  switch (principal.kind) {
+    case 'admin':
+      return 'admin';
+    case 'project':
+      return `key:${principal.keyId}`;
+    case 'portal':
+      return `portal:${principal.portalSessionId}`;
+  }
 }
 
 export async function recordAudit(

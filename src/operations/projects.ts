@@ -30,19 +30,20 @@ export async function createProject(deps: OperationDeps, actor: Actor, input: { 
 }
 
 /**
- * Who may create API keys: the admin (later also a full portal session), never a project key, so
- * that a leaked key cannot mint a successor that survives its revocation. Interfaces ask this to
- * decide whether to offer creating one; createApiKey enforces it.
+ * Who may create API keys (SPEC section 5): the admin and a full (not read-only) portal session,
+ * which the admin opened; never a project key, so that a leaked key cannot mint a successor that
+ * survives its revocation. Interfaces ask this to decide whether to offer creating one;
+ * createApiKey enforces it.
  */
 export function mayCreateApiKeys(principal: Principal): boolean {
-  return principal.kind === 'admin';
+  return principal.kind === 'admin' || (principal.kind === 'portal' && !principal.readOnly);
 }
 
 /** A new API key, answered once (see mayCreateApiKeys for who may). */
 export async function createApiKey(deps: OperationDeps, actor: Actor, appId: number): Promise<{ id: string; apiKey: string }> {
   await requireProject(deps.store, appId);
   if (!mayCreateApiKeys(actor.principal)) {
-    throw new ReghookError('REGHOOK_ADMIN_ONLY', 'creating an API key needs the admin token; a project key may list and revoke keys only');
+    throw new ReghookError('REGHOOK_ADMIN_ONLY', 'creating an API key needs the admin token (or a full portal session); a project key may list and revoke keys only');
   }
   const now = deps.clock.now();
   const key = await issueKey(deps.store, appId, now);

@@ -16,6 +16,17 @@ export function generateApiKey(): { id: string; key: string } {
   return { id: `key_${randomBytes(8).toString('hex')}`, key: API_KEY_PREFIX + randomBytes(32).toString('base64url') };
 }
 
+/**
+ * A new portal session link token (32 random bytes, base64url: it goes into a URL path) and the
+ * link's public id (what the audit log names).
+ */
+export function generatePortalToken(): { id: string; token: string } {
+  return { id: `ps_${randomBytes(8).toString('hex')}`, token: randomBytes(32).toString('base64url') };
+}
+
+/** The shape of a portal session link token, checked before anything is looked up. */
+export const PORTAL_TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }

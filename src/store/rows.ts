@@ -5,7 +5,7 @@
  */
 import type { AttemptErrorKind } from '../domain/attempt-error.js';
 import type { EventStatus } from '../domain/retry-policy.js';
-import type { ApiKeyRecord, AttemptRecord, AuditEntry, Endpoint, EventLogItem, EventSummary, Project } from './store.js';
+import type { ApiKeyRecord, AttemptRecord, AuditEntry, Endpoint, EventLogItem, EventSummary, PortalLink, Project } from './store.js';
 
 /** A boolean column: INTEGER 0/1 on SQLite (STRICT tables), BOOLEAN on PostgreSQL. */
 export type Flag = boolean | number;
@@ -184,4 +184,23 @@ export const toAuditEntry = (r: AuditRow): AuditEntry => ({
   action: r.action,
   details: r.details,
   sourceIp: r.source_ip,
+});
+
+/** A `portal_links` row as both stores read it (never its hash: nothing reads it back). */
+export interface PortalLinkRow {
+  id: string;
+  app_id: number;
+  read_only: Flag;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export const toPortalLink = (r: PortalLinkRow): PortalLink => ({
+  id: r.id,
+  appId: r.app_id,
+  readOnly: isSet(r.read_only),
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  usedAt: r.used_at,
 });

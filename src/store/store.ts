@@ -22,6 +22,22 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
 }
 
+/**
+ * A portal session link (SPEC section 5): signs a browser into one project's dashboard once,
+ * before `expiresAt`. The store keeps only the SHA-256 of its token.
+ */
+export interface PortalLink {
+  /** Public id (`ps_…`): the audit log names it, never the token. */
+  id: string;
+  appId: number;
+  /** A read-only session sees everything and changes nothing. */
+  readOnly: boolean;
+  createdAt: number;
+  expiresAt: number;
+  /** When the link was used; null while it is unused. */
+  usedAt: number | null;
+}
+
 export interface Endpoint {
   appId: number;
   url: string;
@@ -249,6 +265,16 @@ export interface Store {
   findApiKeyByHash(hash: string): Promise<(ApiKeyRecord & { hash: string }) | null>;
   /** Returns false when no such active key exists for that project. */
   revokeApiKey(appId: number, keyId: string, now: number): Promise<boolean>;
+
+  addPortalLink(link: PortalLink & { hash: string }): Promise<void>;
+  /**
+   * Uses the link whose token hashes to `hash`: marks it used at `now` and returns it, or null when
+   * there is no such link, it expired (`expiresAt <= now`) or it was used already. Of any number of
+   * concurrent uses (in any number of processes) exactly one gets the link.
+   */
+  consumePortalLink(hash: string, now: number): Promise<PortalLink | null>;
+  /** Deletes at most `limit` links that expired before `before` (used or not); returns how many. */
+  deleteExpiredPortalLinks(before: number, limit: number): Promise<number>;
 
   getEndpoint(appId: number): Promise<Endpoint | null>;
   /**

@@ -21,6 +21,17 @@ describe('the session cookie value', () => {
     expect(codec.decode(value, NOW + SESSION_LIFETIME_MS)).toBeNull();
   });
 
+  it('round-trips a portal session, whose read-only flag cannot be altered', () => {
+    const portal = codec.create({ kind: 'portal', appId: 7, portalSessionId: 'ps_0123456789abcdef', readOnly: true }, '', NOW);
+    expect(portal).toMatchObject({ kind: 'portal', appId: 7, portalSessionId: 'ps_0123456789abcdef', readOnly: true });
+    expect(portal).not.toHaveProperty('keyHash');
+    const value = codec.encode(portal);
+    expect(codec.decode(value, NOW)).toEqual(portal);
+    const [, mac] = value.split('.') as [string, string];
+    const writable = Buffer.from(JSON.stringify({ ...portal, readOnly: false })).toString('base64url');
+    expect(codec.decode(`${writable}.${mac}`, NOW)).toBeNull();
+  });
+
   it('is refused when altered, truncated, or signed with another key', () => {
     const value = codec.encode(project);
     const [payload, mac] = value.split('.') as [string, string];
@@ -49,6 +60,16 @@ describe('the same-origin check', () => {
     expect(isSameOrigin({ host: 'dash.example:443', origin: 'https://dash.example' })).toBe(true);
     expect(isSameOrigin({ host: '127.0.0.1:8080', origin: 'http://127.0.0.1:8080' })).toBe(true);
     expect(isSameOrigin({ host: 'dash.example', referer: 'https://dash.example/projects/1/webhooks' })).toBe(true);
+  });
+
+  it('with a configured public origin, accepts exactly it (scheme and port included), whatever the Host', () => {
+    expect(isSameOrigin({ host: 'dash.example', origin: 'https://dash.example' }, 'https://dash.example')).toBe(true);
+    expect(isSameOrigin({ host: '10.0.0.5:8080', referer: 'https://dash.example/projects/1/webhooks' }, 'https://dash.example')).toBe(true);
+    expect(isSameOrigin({ host: 'dash.example', origin: 'http://dash.example' }, 'https://dash.example')).toBe(false);
+    expect(isSameOrigin({ host: 'dash.example', origin: 'https://dash.example:8443' }, 'https://dash.example')).toBe(false);
+    // The page embedding the dashboard is not the dashboard: its forms send the frame's own origin.
+    expect(isSameOrigin({ host: 'dash.example', origin: 'https://panel.example' }, 'https://dash.example')).toBe(false);
+    expect(isSameOrigin({ host: 'dash.example', origin: 'null' }, 'https://dash.example')).toBe(false);
   });
 
   it('refuses another origin, a null origin, a missing header, and Host tricks', () => {

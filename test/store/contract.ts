@@ -930,6 +930,62 @@ export function storeContract(backend: string, factory: StoreFactory): void {
       });
     });
 
+    describe('portal session links', () => {
+      const link = (id: string, hash: string, overrides: Partial<{ appId: number; readOnly: boolean; expiresAt: number }> = {}) => ({
+        id,
+        hash,
+        appId: 1,
+        readOnly: false,
+        createdAt: T0,
+        expiresAt: T0 + 600_000,
+        usedAt: null,
+        ...overrides,
+      });
+
+      it('are used once, before they expire, by the hash of their token', async () => {
+        await project(1, null);
+        await project(2, null);
+        await store.addPortalLink(link('ps_a', 'h-a'));
+        await store.addPortalLink(link('ps_b', 'h-b', { appId: 2, readOnly: true, expiresAt: T0 + 1_000 }));
+        expect(await store.consumePortalLink('nope', T0 + 1)).toBeNull();
+        expect(await store.consumePortalLink('h-a', T0 + 10)).toEqual({
+          id: 'ps_a',
+          appId: 1,
+          readOnly: false,
+          createdAt: T0,
+          expiresAt: T0 + 600_000,
+          usedAt: T0 + 10,
+        });
+        expect(await store.consumePortalLink('h-a', T0 + 11)).toBeNull();
+        // Expiry is exclusive: at expiresAt the link is refused.
+        expect(await store.consumePortalLink('h-b', T0 + 1_000)).toBeNull();
+        await store.addPortalLink(link('ps_c', 'h-c', { appId: 2, readOnly: true, expiresAt: T0 + 1_000 }));
+        expect(await store.consumePortalLink('h-c', T0 + 999)).toMatchObject({ id: 'ps_c', appId: 2, readOnly: true, usedAt: T0 + 999 });
+      });
+
+      it('go to exactly one of many concurrent uses', async () => {
+        await project(1, null);
+        for (let round = 0; round < 5; round++) {
+          await store.addPortalLink(link(`ps_race${round}`, `h-race${round}`));
+          const uses = await Promise.all(Array.from({ length: 8 }, (_, i) => store.consumePortalLink(`h-race${round}`, T0 + 1 + i)));
+          expect(uses.filter((u) => u !== null).map((u) => u!.id)).toEqual([`ps_race${round}`]);
+        }
+      });
+
+      it('keep a hash once and are deleted by the sweep once expired, used or not', async () => {
+        await project(1, null);
+        await store.addPortalLink(link('ps_1', 'h-1', { expiresAt: T0 + 100 }));
+        await expect(store.addPortalLink(link('ps_2', 'h-1'))).rejects.toThrow();
+        await store.addPortalLink(link('ps_3', 'h-3', { expiresAt: T0 + 200 }));
+        await store.addPortalLink(link('ps_4', 'h-4', { expiresAt: T0 + 300 }));
+        expect(await store.consumePortalLink('h-3', T0 + 50)).not.toBeNull();
+        expect(await store.deleteExpiredPortalLinks(T0 + 250, 1)).toBe(1);
+        expect(await store.deleteExpiredPortalLinks(T0 + 250, 10)).toBe(1);
+        expect(await store.deleteExpiredPortalLinks(T0 + 250, 10)).toBe(0);
+        expect(await store.consumePortalLink('h-4', T0 + 260)).toMatchObject({ id: 'ps_4' });
+      });
+    });
+
     describe('audit log', () => {
       it('lists entries newest first with a cursor, per project', async () => {
         for (let i = 0; i < 3; i++) {

@@ -6,10 +6,22 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import { createPortalSession } from '../../operations/portal.js';
 import { createApiKey, createProject, listApiKeys, requireProject, revokeApiKey } from '../../operations/projects.js';
 import type { ApiKeyRecord } from '../../store/store.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
-import { ApiKeyList, AppIdParams, KeyParams, NewApiKey, NewProject, ProjectBody, ProjectDetail, ProjectList } from '../schemas.js';
+import {
+  ApiKeyList,
+  AppIdParams,
+  KeyParams,
+  NewApiKey,
+  NewPortalSession,
+  NewProject,
+  PortalSessionBody,
+  ProjectBody,
+  ProjectDetail,
+  ProjectList,
+} from '../schemas.js';
 
 const apiKeyView = (k: ApiKeyRecord) => ({ id: k.id, prefix: k.prefix, createdAt: iso(k.createdAt), revokedAt: iso(k.revokedAt) });
 
@@ -128,6 +140,36 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     },
     async (request, reply) => {
       return reply.code(201).send(await createApiKey(deps, actorOf(request), request.params.appId));
+    },
+  );
+
+  app.post(
+    '/v1/projects/:appId/portal-sessions',
+    {
+      // 'project', not 'admin', for the same reason as creating a key: another project's key meets 404.
+      config: { access: 'project' },
+      // Every field is optional, so is the body: none is an empty object.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
+      schema: {
+        operationId: 'createPortalSession',
+        tags: ['projects'],
+        summary: "Mint a portal session link: it signs a browser into the project's dashboard once, without a key; needs the admin token",
+        description:
+          'The link works once, until `expiresAt` (`expiresIn`, default 10 minutes, at most 24 hours), and opens a dashboard session ' +
+          'of this project: full (what a project key may do, and creating API keys) or read-only (everything shown, nothing changed). ' +
+          'It is built on REGHOOK_PUBLIC_URL and may be the `src` of an iframe on a REGHOOK_DASHBOARD_FRAME_ANCESTORS origin. ' +
+          'Only its hash is stored; minting and each use are audited, never the link. A project key is refused (403).',
+        params: AppIdParams,
+        body: PortalSessionBody,
+        response: { 201: NewPortalSession },
+      },
+    },
+    async (request, reply) => {
+      const baseUrl = deps.publicUrl?.() ?? '';
+      const minted = await createPortalSession(deps, actorOf(request), request.params.appId, { ...request.body, baseUrl });
+      return reply.code(201).send({ ...minted, expiresAt: iso(minted.expiresAt) });
     },
   );
 

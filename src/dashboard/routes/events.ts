@@ -4,7 +4,6 @@ import { ReghookError, type ErrorCode } from '../../errors.js';
 import { redeliver } from '../../operations/deliveries.js';
 import type { DashboardContext } from '../context.js';
 import type { Flash, Tone } from '../flash.js';
-import { sendPage } from '../layout.js';
 import { duration, outcomeText } from '../views/format.js';
 import { eventView } from '../views/event.js';
 
@@ -34,9 +33,10 @@ export async function eventPageRoutes(app: FastifyInstance, ctx: DashboardContex
     const event = project !== null && EVENT_ID.test(eventId) ? await store.getEvent(project.appId, eventId) : null;
     if (project === null || event === null) return ctx.notFound(reply, session);
     const flash = ctx.takeFlash(request, reply, session);
-    // Personal data is the project's: the platform admin sees it masked, like everyone by default.
-    const mayReveal = session.kind === 'project';
-    return sendPage(reply, {
+    // Personal data is the project's (a portal session is the project's owner too): the platform
+    // admin sees it masked, like everyone by default.
+    const mayReveal = session.kind !== 'admin';
+    return ctx.sendPage(reply, {
       title: `Event ${eventId} · ${project.name}`,
       session,
       crumbs: [
@@ -48,7 +48,7 @@ export async function eventPageRoutes(app: FastifyInstance, ctx: DashboardContex
       notices: flash?.notices ?? [],
       main: eventView({
         appId: project.appId,
-        csrf: session.csrf,
+        csrf: ctx.formToken(session),
         event,
         mayReveal,
         revealed: mayReveal && request.query.reveal === '1',

@@ -13,7 +13,7 @@ import type { Project } from '../../store/store.js';
 import { CONFIRMATION_LIFETIME_MS } from '../confirmation.js';
 import { formField, type DashboardContext } from '../context.js';
 import type { Flash } from '../flash.js';
-import { sendPage, type Notice } from '../layout.js';
+import type { Notice } from '../layout.js';
 import { maskSubscriberId } from '../personal-data.js';
 import { principalOf, type Session } from '../session.js';
 import { eraseConfirmView, settingsPath, settingsView } from '../views/settings.js';
@@ -51,7 +51,7 @@ export async function settingsPageRoutes(app: FastifyInstance, ctx: DashboardCon
     const keys = await listApiKeys(ctx.deps, project.appId);
     const audit = await listAuditLog(ctx.deps, project.appId, { limit: AUDIT_PAGE_SIZE, cursor });
     const flash = state.flash ?? null;
-    return sendPage(
+    return ctx.sendPage(
       reply,
       {
         title: `Settings · ${project.name}`,
@@ -60,7 +60,7 @@ export async function settingsPageRoutes(app: FastifyInstance, ctx: DashboardCon
         notices: [...(flash?.notices ?? []), ...(state.notices ?? [])],
         main: settingsView({
           project,
-          csrf: session.csrf,
+          csrf: ctx.formToken(session),
           keys,
           sessionKeyId: session.kind === 'project' ? (session.keyId ?? null) : null,
           mayCreateKeys: mayCreateApiKeys(principalOf(session)),
@@ -145,7 +145,7 @@ export async function settingsPageRoutes(app: FastifyInstance, ctx: DashboardCon
     if (problem !== null) {
       return renderPage(request, reply, session, project, { eraseError: problem, notices: [{ tone: 'error', text: 'Nothing was erased.' }] }, 422);
     }
-    return sendPage(reply, {
+    return ctx.sendPage(reply, {
       title: `Confirm erasure · ${project.name}`,
       session,
       crumbs: crumbs(session, project, { label: 'Settings', href: settingsPath(project.appId) }, { label: 'Confirm erasure' }),

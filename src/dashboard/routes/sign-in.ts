@@ -3,8 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ReghookError } from '../../errors.js';
 import { hashToken } from '../../secrets/tokens.js';
 import { SIGN_IN_MESSAGES, formField, type DashboardContext, type SignInMessage } from '../context.js';
-import { sendPage } from '../layout.js';
-import { csrfMatches, isSameOrigin } from '../session.js';
+import { csrfMatches } from '../session.js';
 import { projectsView, signInView } from '../views/sign-in.js';
 
 const PROJECTS_PER_PAGE = 50;
@@ -17,7 +16,7 @@ export async function signInRoutes(app: FastifyInstance, ctx: DashboardContext):
     if (typeof session === 'object') return ctx.redirect(reply, ctx.landing(session));
     const code = request.query.m;
     const message = code !== undefined && Object.hasOwn(SIGN_IN_MESSAGES, code) ? SIGN_IN_MESSAGES[code as SignInMessage] : null;
-    return sendPage(reply, {
+    return ctx.sendPage(reply, {
       title: 'Sign in',
       session: null,
       notices: message !== null ? [{ tone: 'info', text: message }] : [],
@@ -27,11 +26,11 @@ export async function signInRoutes(app: FastifyInstance, ctx: DashboardContext):
 
   app.post('/sign-in', route, async (request, reply) => {
     // No session yet, so no CSRF token: the Origin check alone stops cross-site sign-in.
-    if (!isSameOrigin(request.headers)) {
+    if (!ctx.isSameOrigin(request)) {
       return ctx.forbidden(reply, null, 'This request did not come from a page of this dashboard (its Origin does not match).');
     }
     const token = formField(request.body, 'token')?.trim() ?? '';
-    const refuse = (status: number, error: string) => sendPage(reply, { title: 'Sign in', session: null, main: signInView(error) }, status);
+    const refuse = (status: number, error: string) => ctx.sendPage(reply, { title: 'Sign in', session: null, main: signInView(error) }, status);
     if (token === '') return refuse(422, 'Enter a project API key or the admin token.');
     if (!/^[\x21-\x7e]{1,512}$/.test(token)) return refuse(401, 'That key or token is not valid (unknown or revoked).');
     let principal;
@@ -53,7 +52,7 @@ export async function signInRoutes(app: FastifyInstance, ctx: DashboardContext):
   });
 
   app.post('/sign-out', route, async (request, reply) => {
-    if (!isSameOrigin(request.headers)) {
+    if (!ctx.isSameOrigin(request)) {
       return ctx.forbidden(reply, null, 'This request did not come from a page of this dashboard (its Origin does not match).');
     }
     const session = await ctx.readSession(request, reply);
@@ -67,12 +66,12 @@ export async function signInRoutes(app: FastifyInstance, ctx: DashboardContext):
   app.get<{ Querystring: { after?: string } }>('/projects', route, async (request, reply) => {
     const session = await ctx.requireSession(request, reply);
     if (session === null) return reply;
-    if (session.kind === 'project') return ctx.redirect(reply, ctx.landing(session));
+    if (session.kind !== 'admin') return ctx.redirect(reply, ctx.landing(session));
     const after = request.query.after !== undefined && /^[0-9]{1,10}$/.test(request.query.after) ? Number(request.query.after) : null;
     const rows = await ctx.deps.store.listProjects(PROJECTS_PER_PAGE + 1, after);
     const page = rows.slice(0, PROJECTS_PER_PAGE);
     const next = rows.length > PROJECTS_PER_PAGE ? page.at(-1)!.appId : null;
-    return sendPage(reply, {
+    return ctx.sendPage(reply, {
       title: 'Projects',
       session,
       crumbs: [{ label: 'Projects' }],

@@ -7,7 +7,7 @@ import type { AttemptOutcome, Project } from '../../store/store.js';
 import { chartWindow, type ChartRange } from '../chart.js';
 import { formField, type DashboardContext } from '../context.js';
 import type { Flash } from '../flash.js';
-import { sendPage, type Notice } from '../layout.js';
+import type { Notice } from '../layout.js';
 import type { Session } from '../session.js';
 import { datetimeLocalValue, errorOf, utcText } from '../views/format.js';
 import { LOG_STATUSES, webhooksView, type LogRow, type WebhooksPageData } from '../views/webhooks.js';
@@ -59,7 +59,7 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const flash = state.flash ?? null;
     const data: WebhooksPageData = {
       project,
-      csrf: session.csrf,
+      csrf: ctx.formToken(session),
       endpoint,
       previousSecretValidUntil:
         endpoint?.previousSecretExpiresAt != null && endpoint.previousSecretExpiresAt > now ? endpoint.previousSecretExpiresAt : null,
@@ -69,7 +69,7 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
       chart: { window, stats },
       recover: state.recover ?? { value: datetimeLocalValue(now - DAY_MS), error: null },
     };
-    return sendPage(
+    return ctx.sendPage(
       reply,
       {
         title: `Webhooks · ${project.name}`,

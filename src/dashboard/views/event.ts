@@ -6,7 +6,8 @@ import { IN_FLIGHT_WINDOW_MS, attemptBadge, duration, outcomeText, statusBadge, 
 
 export interface EventPageData {
   appId: number;
-  csrf: string;
+  /** The Redeliver form's CSRF token; null for a read-only session (no form). */
+  csrf: string | null;
   event: EventDetail;
   /** Whether this viewer may see unmasked personal data (the owning project only). */
   mayReveal: boolean;
@@ -52,11 +53,14 @@ ${e.deliveredAt !== null && html`<dt>Delivered</dt><dd>${time(e.deliveredAt)}</d
 <dt>webhook-id</dt><dd><code>${e.eventId}</code> (the same on every attempt; receivers deduplicate on it)</dd>
 <dt>Client UUID</dt><dd><code>${e.clientUuid}</code></dd>
 </dl>
-<form method="post" action="${self}/redeliver" class="actions" data-busy="Redelivering…">
+${
+  d.csrf !== null &&
+  html`<form method="post" action="${self}/redeliver" class="actions" data-busy="Redelivering…">
 <input type="hidden" name="_csrf" value="${d.csrf}">
 <button type="submit" class="primary">Redeliver</button>
 <span class="muted">One immediate attempt with the same body and webhook-id, recorded as <em>manual</em>.</span>
-</form>
+</form>`
+}
 </section>
 <section class="card" id="payload" aria-labelledby="payload-h">
 <h2 id="payload-h">Payload</h2>

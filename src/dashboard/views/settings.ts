@@ -5,7 +5,8 @@ import { projectNav, time } from './format.js';
 
 export interface SettingsPageData {
   project: Project;
-  csrf: string;
+  /** The forms' CSRF token; null for a read-only session, whose page then holds no form. */
+  csrf: string | null;
   keys: readonly ApiKeyRecord[];
   /** The key this session signed in with (a project key's session), marked in the table. */
   sessionKeyId: string | null;
@@ -30,7 +31,7 @@ export function settingsView(d: SettingsPageData): SafeHtml {
 ${projectNav(d.project.appId, 'settings')}
 ${keysSection(d)}
 ${auditSection(d)}
-${eraseSection(d)}`;
+${d.csrf !== null && eraseSection(d, d.csrf)}`;
 }
 
 function keyStatus(k: ApiKeyRecord): SafeHtml {
@@ -41,7 +42,7 @@ function keyStatus(k: ApiKeyRecord): SafeHtml {
 }
 
 function revokeControl(d: SettingsPageData, k: ApiKeyRecord): SafeHtml {
-  if (k.revokedAt !== null) return html`<span class="muted">—</span>`;
+  if (k.revokedAt !== null || d.csrf === null) return html`<span class="muted">—</span>`;
   const own = k.id === d.sessionKeyId;
   return html`<details class="confirm">
 <summary>Revoke…<span class="visually-hidden"> ${k.id}</span></summary>
@@ -82,13 +83,15 @@ ${
 <tbody>${rows}</tbody></table></div>`
 }
 ${
-  d.mayCreateKeys
+  d.csrf === null
+    ? html`<p class="muted" id="create-key-note">This is a read-only session: it can neither create nor revoke keys.</p>`
+    : d.mayCreateKeys
     ? html`<form method="post" action="${settingsPath(d.project.appId)}/api-keys" class="actions spaced" id="create-key">
 ${csrfField(d.csrf)}
 <button type="submit" class="primary">Create API key</button>
 <span class="muted">The new key is shown once, on the next page.</span>
 </form>`
-    : html`<p class="muted" id="create-key-note">Only the platform admin can create API keys. A project key may list and revoke them but never create one, so a leaked key cannot mint a successor that survives its revocation.</p>`
+      : html`<p class="muted" id="create-key-note">Only the platform admin can create API keys. A project key may list and revoke them but never create one, so a leaked key cannot mint a successor that survives its revocation.</p>`
 }
 </section>`;
 }
@@ -130,13 +133,13 @@ ${nextCursor !== null && html`<a href="${settingsHref(appId, nextCursor)}#audit"
 </section>`;
 }
 
-function eraseSection(d: SettingsPageData): SafeHtml {
+function eraseSection(d: SettingsPageData, csrf: string): SafeHtml {
   const { error } = d.erase;
   return html`<section class="card" id="erase" aria-labelledby="erase-h">
 <h2 id="erase-h">Erase a subscriber</h2>
 <p class="muted">For a person's request to be forgotten: removes their registrations, their events' payloads and response bodies, and cancels the webhooks still owed to them. You confirm on the next page.</p>
 <form method="post" action="${settingsPath(d.project.appId)}/erase" novalidate autocomplete="off">
-${csrfField(d.csrf)}
+${csrfField(csrf)}
 <div class="field">
 <label for="subscriber-id">Subscriber id</label>
 <input id="subscriber-id" name="subscriberId" type="text" autocomplete="off" spellcheck="false" ${

@@ -17,7 +17,8 @@ export interface LogRow {
 
 export interface WebhooksPageData {
   project: Project;
-  csrf: string;
+  /** The forms' CSRF token; null for a read-only session, whose page then holds no form. */
+  csrf: string | null;
   endpoint: Endpoint | null;
   /** Until when a rotated-out secret still co-signs, or null. */
   previousSecretValidUntil: number | null;
@@ -50,8 +51,10 @@ ${secretSection(d, base)}
 ${testSection(d, base)}
 ${chartSection(d)}
 ${logSection(d)}
-${recoverSection(d, base)}`;
+${d.csrf !== null && recoverSection(d, d.csrf, base)}`;
 }
+
+const READ_ONLY_NOTE = 'This is a read-only session: changes need a full session.';
 
 function endpointSection(d: WebhooksPageData, base: string): SafeHtml {
   const { endpoint, endpointForm: form } = d;
@@ -65,7 +68,12 @@ ${
     ? html`<p class="muted">No endpoint yet. Events reported now are recorded as <em>skipped</em>; you can redeliver them once an endpoint is set.</p>`
     : html`<p class="muted">Last changed ${time(endpoint.updatedAt)}. A changed URL applies to every pending delivery.</p>`
 }
-<form method="post" action="${base}/endpoint" novalidate>
+${
+  d.csrf === null
+    ? endpoint !== null &&
+      html`<dl class="facts"><dt>Endpoint URL</dt><dd><code>${endpoint.url}</code></dd><dt>State</dt><dd>${endpoint.enabled ? 'enabled' : 'disabled'}</dd></dl>
+<p class="muted">${READ_ONLY_NOTE}</p>`
+    : html`<form method="post" action="${base}/endpoint" novalidate>
 ${csrfField(d.csrf)}
 <div class="field">
 <label for="url">Endpoint URL</label>
@@ -77,7 +85,8 @@ ${form.error !== null && html`<p class="field-error" id="url-error">${form.error
 <div class="field"><label class="check"><input type="checkbox" id="enabled" name="enabled" value="on" aria-describedby="enabled-help"${form.enabled && html` checked`}>Enabled</label>
 <p class="muted" id="enabled-help">Deliver events to this URL. While disabled, deliveries wait without using attempts and resume when you enable it again.</p></div>
 <button type="submit" class="primary">Save endpoint</button>
-</form>
+</form>`
+}
 </section>`;
 }
 
@@ -90,7 +99,7 @@ function secretSection(d: WebhooksPageData, base: string): SafeHtml {
     const value: HtmlValue = shown
       ? html`<code id="signing-secret" class="copyable">${shown.value}</code><button type="button" data-copy="signing-secret" hidden>Copy</button>`
       : html`<code aria-label="hidden signing secret">whsec_••••••••••••••••••••••••</code>
-<form method="post" action="${base}/secret/reveal" class="inline">${csrfField(d.csrf)}<button type="submit">Reveal</button></form>`;
+${d.csrf !== null && html`<form method="post" action="${base}/secret/reveal" class="inline">${csrfField(d.csrf)}<button type="submit">Reveal</button></form>`}`;
     const note: HtmlValue =
       shown?.reason === 'created'
         ? html`<div class="notice notice-info" role="status">This is your endpoint's signing secret. Store it with your receiver now; you can reveal it here again later.</div>`
@@ -105,11 +114,15 @@ ${
   html`<p class="muted">A rotated-out secret still co-signs until ${time(d.previousSecretValidUntil)}.</p>`
 }
 <p class="muted">Every request carries <code>webhook-signature</code> (Standard Webhooks, HMAC-SHA256). Verify it with this secret before trusting the body.</p>
-<form method="post" action="${base}/secret/rotate" data-confirm="Rotate the signing secret? The old secret keeps signing alongside the new one for 24 hours.">
+${
+  d.csrf === null
+    ? html`<p class="muted">${READ_ONLY_NOTE} It can neither reveal nor rotate the secret.</p>`
+    : html`<form method="post" action="${base}/secret/rotate" data-confirm="Rotate the signing secret? The old secret keeps signing alongside the new one for 24 hours.">
 ${csrfField(d.csrf)}
 <p>Rotating creates a new secret. <strong>The old secret keeps signing every webhook, alongside the new one, for 24 hours</strong>, so your receiver can switch without dropping deliveries.</p>
 <button type="submit" class="danger">Rotate secret</button>
-</form>`;
+</form>`
+}`;
   }
   return html`<section class="card" id="secret" aria-labelledby="secret-h"><h2 id="secret-h">Signing secret</h2>${body}</section>`;
 }
@@ -136,9 +149,11 @@ ${t.error !== null && html`<dt>Error</dt><dd><code>${t.error}</code></dd>`}
 <p class="muted">Sends a sample event (subscriber "Test User") to the endpoint now, signed like a real one, and shows the answer. It is not retried and not part of the delivery log.</p>
 ${result}
 ${
-  d.endpoint === null
-    ? html`<p class="muted">Save an endpoint URL first.</p>`
-    : html`<form method="post" action="${base}/test" data-busy="Sending…">${csrfField(d.csrf)}<button type="submit" class="primary">Send Test Webhook</button></form>`
+  d.csrf === null
+    ? html`<p class="muted">${READ_ONLY_NOTE}</p>`
+    : d.endpoint === null
+      ? html`<p class="muted">Save an endpoint URL first.</p>`
+      : html`<form method="post" action="${base}/test" data-busy="Sending…">${csrfField(d.csrf)}<button type="submit" class="primary">Send Test Webhook</button></form>`
 }
 </section>`;
 }
@@ -203,13 +218,13 @@ ${d.log.nextCursor !== null && html`<a href="${webhooksHref(appId, { status: d.l
 </section>`;
 }
 
-function recoverSection(d: WebhooksPageData, base: string): SafeHtml {
+function recoverSection(d: WebhooksPageData, csrf: string, base: string): SafeHtml {
   const { recover } = d;
   return html`<section class="card" id="recover" aria-labelledby="recover-h">
 <h2 id="recover-h">Recover failed since…</h2>
 <p class="muted">Puts every <em>failed</em> event created since this time back on a fresh retry schedule, for example after your endpoint was down.</p>
 <form method="post" action="${base}/recover" novalidate>
-${csrfField(d.csrf)}
+${csrfField(csrf)}
 <div class="row">
 <div class="grow field">
 <label for="since">Failed since (UTC)</label>

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import { createLogger } from '../../logger.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem, ReplayFilter,
-  FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store, StreamedEvent } from '../store.js';
+  FinishedAttempt, ManualAttempt, Page, PortalLink, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store, StreamedEvent } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
@@ -32,6 +32,7 @@ import { Events } from './events.js';
 import { Ingest } from './ingest.js';
 import { KeysAndAudit } from './keys-and-audit.js';
 import { appliedVersion, applyMigrations, latestVersion, schemaDump } from './migrate.js';
+import { PortalLinks } from './portal-links.js';
 import { Projects } from './projects.js';
 import { Retention } from './retention.js';
 import { Stats } from './stats.js';
@@ -67,6 +68,7 @@ export class PostgresStore implements Store {
   private closing: Promise<void> | null = null;
   private readonly projects: Projects;
   private readonly keys: KeysAndAudit;
+  private readonly portalLinks: PortalLinks;
   private readonly endpoints: Endpoints;
   private readonly ingest: Ingest;
   private readonly events: Events;
@@ -82,6 +84,7 @@ export class PostgresStore implements Store {
     this.notifier = new WorkNotifier(this.target, this.pool, this.logger);
     this.projects = new Projects(this.pool);
     this.keys = new KeysAndAudit(this.pool);
+    this.portalLinks = new PortalLinks(this.pool);
     this.endpoints = new Endpoints(this.pool, this.logger);
     this.ingest = new Ingest(this.pool, this.logger);
     this.events = new Events(this.pool);
@@ -218,6 +221,17 @@ export class PostgresStore implements Store {
   }
   listAudit(appId: number, limit: number, cursor: number | null): Promise<AuditEntry[]> {
     return this.keys.listAudit(appId, limit, cursor);
+  }
+
+  // Portal session links (portal-links.ts).
+  addPortalLink(link: PortalLink & { hash: string }): Promise<void> {
+    return this.portalLinks.addPortalLink(link);
+  }
+  consumePortalLink(hash: string, now: number): Promise<PortalLink | null> {
+    return this.portalLinks.consumePortalLink(hash, now);
+  }
+  deleteExpiredPortalLinks(before: number, limit: number): Promise<number> {
+    return this.portalLinks.deleteExpiredPortalLinks(before, limit);
   }
 
   // The endpoint and its secrets (endpoints.ts).

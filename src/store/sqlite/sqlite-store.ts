@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem, ReplayFilter,
-  FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store, StreamedEvent } from '../store.js';
+  FinishedAttempt, ManualAttempt, Page, PortalLink, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store, StreamedEvent } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, EventsSignal, WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
@@ -20,6 +20,7 @@ import { Ingest } from './ingest.js';
 import { KeysAndAudit } from './keys-and-audit.js';
 import { applyMigrations, appliedVersion, latestVersion, schemaDump } from './migrate.js';
 import { createPrivately } from './private-file.js';
+import { PortalLinks } from './portal-links.js';
 import { Projects } from './projects.js';
 import { Retention } from './retention.js';
 import { Stats } from './stats.js';
@@ -35,6 +36,7 @@ const READINESS_PROBE_DELETE = `DELETE FROM settings WHERE key = 'readiness_prob
 interface Aggregates {
   projects: Projects;
   keys: KeysAndAudit;
+  portalLinks: PortalLinks;
   endpoints: Endpoints;
   ingest: Ingest;
   events: Events;
@@ -53,6 +55,7 @@ function prepareAggregates(db: Database.Database): Aggregates {
   return {
     projects,
     keys: new KeysAndAudit(db),
+    portalLinks: new PortalLinks(db),
     endpoints,
     ingest: new Ingest(db, projects, endpoints),
     events,
@@ -242,6 +245,17 @@ export class SqliteStore implements Store {
   }
   async listAudit(appId: number, limit: number, cursor: number | null): Promise<AuditEntry[]> {
     return this.parts.keys.listAudit(appId, limit, cursor);
+  }
+
+  // Portal session links (portal-links.ts).
+  async addPortalLink(link: PortalLink & { hash: string }): Promise<void> {
+    this.parts.portalLinks.addPortalLink(link);
+  }
+  async consumePortalLink(hash: string, now: number): Promise<PortalLink | null> {
+    return this.parts.portalLinks.consumePortalLink(hash, now);
+  }
+  async deleteExpiredPortalLinks(before: number, limit: number): Promise<number> {
+    return this.parts.portalLinks.deleteExpiredPortalLinks(before, limit);
   }
 
   // The endpoint and its secrets (endpoints.ts).
