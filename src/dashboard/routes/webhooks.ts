@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ReghookError } from '../../errors.js';
 import { recoverFailed, sendTestWebhook } from '../../operations/deliveries.js';
-import { revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
+import { maskedHeaders, revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
 import type { AttemptOutcome, Project } from '../../store/store.js';
 import { chartWindow, type ChartRange } from '../chart.js';
 import { formField, type DashboardContext } from '../context.js';
@@ -18,6 +18,24 @@ const route = { config: { access: 'public' as const }, schema: { hide: true } };
 
 type AppIdRoute = { Params: { appId: string } };
 type PageQuery = { status?: string; cursor?: string; range?: string };
+
+/**
+ * The custom-headers field: one `Name: value` per line, blank lines ignored. Empty means "keep the
+ * ones set" (undefined); the domain checks names and values when they are saved.
+ */
+export function parseHeaderLines(text: string): { headers: Record<string, string> | undefined } | { error: string } {
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
+  if (lines.length === 0) return { headers: undefined };
+  const headers: Record<string, string> = {};
+  for (const [i, line] of lines.entries()) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { error: `Line ${i + 1} is not "Name: value".` };
+    const name = line.slice(0, colon).trim();
+    if (name === '__proto__' || Object.hasOwn(headers, name)) return { error: `${name} is named twice.` };
+    headers[name] = line.slice(colon + 1).trim();
+  }
+  return { headers };
+}
 
 /** `2024-05-01T12:00` or `2024-05-01T12:00:30`, as a datetime-local input sends it; read as UTC. */
 export function parseUtcDatetimeLocal(value: string): number | null {
@@ -63,7 +81,8 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
       endpoint,
       previousSecretValidUntil:
         endpoint?.previousSecretExpiresAt != null && endpoint.previousSecretExpiresAt > now ? endpoint.previousSecretExpiresAt : null,
-      endpointForm: state.endpointForm ?? { url: endpoint?.url ?? '', enabled: endpoint?.enabled ?? true, error: null },
+      endpointForm: state.endpointForm ?? { url: endpoint?.url ?? '', enabled: endpoint?.enabled ?? true, error: null, headers: '', headersError: null },
+      headerNames: endpoint === null ? [] : Object.keys(maskedHeaders(ctx.deps, endpoint)),
       flash,
       log: { rows, nextCursor: page.nextCursor, status: filter, cursor },
       chart: { window, stats },
@@ -120,21 +139,28 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const { session, project } = target;
     const url = (formField(request.body, 'url') ?? '').trim();
     const enabled = formField(request.body, 'enabled') !== undefined;
-    const refuse = (error: string) =>
+    const headersText = formField(request.body, 'headers') ?? '';
+    const refuse = (error: string | null, headersError: string | null = null) =>
       renderPage(
         request,
         reply,
         session,
         project,
-        { endpointForm: { url, enabled, error }, notices: [{ tone: 'error', text: 'The endpoint was not saved: fix the URL below.' }] },
+        {
+          endpointForm: { url, enabled, error, headers: headersText, headersError },
+          notices: [{ tone: 'error', text: `The endpoint was not saved: fix the ${error !== null ? 'URL' : 'custom headers'} below.` }],
+        },
         422,
       );
     if (url === '') return refuse('Enter the endpoint URL (required).');
+    const parsed = formField(request.body, 'clear_headers') !== undefined ? { headers: {} } : parseHeaderLines(headersText);
+    if ('error' in parsed) return refuse(null, parsed.error);
     let saved: Awaited<ReturnType<typeof setEndpoint>>;
     try {
-      saved = await setEndpoint(ctx.deps, ctx.actor(request, session), project.appId, { url, enabled });
+      saved = await setEndpoint(ctx.deps, ctx.actor(request, session), project.appId, { url, enabled, headers: parsed.headers });
     } catch (error) {
       if (error instanceof ReghookError && error.code === 'REGHOOK_ENDPOINT_URL_REFUSED') return refuse(error.errors?.[0]?.message ?? error.message);
+      if (error instanceof ReghookError && error.code === 'REGHOOK_HEADER_REFUSED') return refuse(null, error.message.replace(/^custom headers refused: /, ''));
       throw error;
     }
     const { endpoint, created, signingSecret } = saved;

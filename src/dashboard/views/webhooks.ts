@@ -22,7 +22,9 @@ export interface WebhooksPageData {
   endpoint: Endpoint | null;
   /** Until when a rotated-out secret still co-signs, or null. */
   previousSecretValidUntil: number | null;
-  endpointForm: { url: string; enabled: boolean; error: string | null };
+  endpointForm: { url: string; enabled: boolean; error: string | null; headers: string; headersError: string | null };
+  /** The endpoint's custom headers, by name (their values are never shown again). */
+  headerNames: string[];
   flash: Flash | null;
   log: { rows: LogRow[]; nextCursor: string | null; status: EventStatus | null; cursor: string | null };
   chart: { window: ChartWindow; stats: AttemptBucket[] };
@@ -54,6 +56,9 @@ ${logSection(d)}
 ${d.csrf !== null && recoverSection(d, d.csrf, base)}`;
 }
 
+const headerList = (names: readonly string[]): SafeHtml | string =>
+  names.length === 0 ? 'none' : html`${names.map((name, i) => html`${i > 0 && ', '}<code>${name}</code>`)} <span class="muted">(values hidden)</span>`;
+
 const READ_ONLY_NOTE = 'This is a read-only session: changes need a full session.';
 
 function endpointSection(d: WebhooksPageData, base: string): SafeHtml {
@@ -71,7 +76,8 @@ ${
 ${
   d.csrf === null
     ? endpoint !== null &&
-      html`<dl class="facts"><dt>Endpoint URL</dt><dd><code>${endpoint.url}</code></dd><dt>State</dt><dd>${endpoint.enabled ? 'enabled' : 'disabled'}</dd></dl>
+      html`<dl class="facts"><dt>Endpoint URL</dt><dd><code>${endpoint.url}</code></dd><dt>State</dt><dd>${endpoint.enabled ? 'enabled' : 'disabled'}</dd>
+<dt>Custom headers</dt><dd>${headerList(d.headerNames)}</dd></dl>
 <p class="muted">${READ_ONLY_NOTE}</p>`
     : html`<form method="post" action="${base}/endpoint" novalidate>
 ${csrfField(d.csrf)}
@@ -84,6 +90,15 @@ ${form.error !== null && html`<p class="field-error" id="url-error">${form.error
 </div>
 <div class="field"><label class="check"><input type="checkbox" id="enabled" name="enabled" value="on" aria-describedby="enabled-help"${form.enabled && html` checked`}>Enabled</label>
 <p class="muted" id="enabled-help">Deliver events to this URL. While disabled, deliveries wait without using attempts and resume when you enable it again.</p></div>
+<div class="field">
+<label for="headers">Custom headers</label>
+<p class="muted" id="headers-now">Now: ${headerList(d.headerNames)}</p>
+<textarea id="headers" name="headers" rows="3" spellcheck="false" autocomplete="off" placeholder="X-Api-Key: the value your firewall checks"
+ ${form.headersError !== null ? html`aria-invalid="true" aria-describedby="headers-error headers-now headers-help"` : html`aria-describedby="headers-now headers-help"`}>${form.headers}</textarea>
+${form.headersError !== null && html`<p class="field-error" id="headers-error">${form.headersError}</p>`}
+<p class="muted" id="headers-help">Sent with every attempt, one <code>Name: value</code> per line (at most 20). Leave empty to keep the ones set; what you enter replaces them all. Values are stored encrypted and never shown again.</p>
+${d.headerNames.length > 0 && html`<label class="check"><input type="checkbox" name="clear_headers" value="on">Remove all custom headers</label>`}
+</div>
 <button type="submit" class="primary">Save endpoint</button>
 </form>`
 }
