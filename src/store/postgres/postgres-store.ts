@@ -21,17 +21,20 @@ import type { Logger } from 'pino';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import { createLogger } from '../../logger.js';
+import type { HealthState } from '../../domain/endpoint-health.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventLogItem,
-  FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store } from '../store.js';
+  FailingCursor, FinishedAttempt, ManualAttempt, Page, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
+  RegistrationResult, Store, WindowCounts } from '../store.js';
 import type { Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
 import { Claims } from './claim-due.js';
 import { createPool, parsePostgresUrl, type PostgresTarget } from './connection.js';
 import { Endpoints } from './endpoints.js';
 import { Events } from './events.js';
+import { Health } from './health.js';
 import { Ingest } from './ingest.js';
 import { KeysAndAudit } from './keys-and-audit.js';
-import { appliedVersion, applyMigrations, latestVersion, schemaDump } from './migrate.js';
+import { allApplied, applyMigrations, schemaDump } from './migrate.js';
 import { Projects } from './projects.js';
 import { Retention } from './retention.js';
 import { Stats } from './stats.js';
@@ -74,6 +77,7 @@ export class PostgresStore implements Store {
   private readonly attempts: Attempts;
   private readonly retention: Retention;
   private readonly stats: Stats;
+  private readonly health: Health;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.target = parsePostgresUrl(url);
@@ -88,7 +92,8 @@ export class PostgresStore implements Store {
     this.claims = new Claims(this.pool);
     this.attempts = new Attempts(this.pool, this.logger);
     this.retention = new Retention(this.pool, this.logger);
-    this.stats = new Stats(this.pool);
+    this.stats = new Stats(this.pool, this.logger);
+    this.health = new Health(this.pool);
   }
 
   /** Connects, applies pending migrations, and warns when this machine's clock disagrees with the database's. */
@@ -134,7 +139,7 @@ export class PostgresStore implements Store {
    */
   async isReady(): Promise<boolean> {
     try {
-      if ((await appliedVersion(this.pool)) < latestVersion()) return false;
+      if (!(await allApplied(this.pool))) return false;
       await this.pool.query({ ...READINESS_PROBE, values: [String(Date.now())] });
       return true;
     } catch {
@@ -257,8 +262,8 @@ export class PostgresStore implements Store {
   nextDueAt(): Promise<number | null> {
     return this.claims.nextDueAt();
   }
-  recordAttempts(finished: readonly FinishedAttempt[], now: number): Promise<void> {
-    return this.attempts.recordAttempts(finished, now);
+  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number): Promise<RecordedAttempts> {
+    return this.attempts.recordAttempts(finished, now, failingAfter);
   }
   openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
     return this.attempts.openManualAttempt(appId, eventId, now);
@@ -281,5 +286,19 @@ export class PostgresStore implements Store {
   }
   attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]> {
     return this.stats.attemptStats(appId, since, bucketMs);
+  }
+  windowCounts(appId: number, since: number, now: number): Promise<WindowCounts> {
+    return this.stats.windowCounts(appId, since, now);
+  }
+
+  // Endpoint health as the project list reads it (health.ts; attempts.ts keeps it).
+  listProjectOverviews(limit: number, cursor: number | null): Promise<ProjectOverview[]> {
+    return this.health.listProjectOverviews(limit, cursor);
+  }
+  listFailingProjects(limit: number, cursor: FailingCursor | null): Promise<ProjectOverview[]> {
+    return this.health.listFailingProjects(limit, cursor);
+  }
+  getEndpointHealth(appId: number): Promise<{ enabled: boolean; health: HealthState } | null> {
+    return this.health.getEndpointHealth(appId);
   }
 }

@@ -9,16 +9,19 @@
 import Database from 'better-sqlite3';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
+import type { HealthState } from '../../domain/endpoint-health.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventLogItem,
-  FinishedAttempt, ManualAttempt, Page, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store } from '../store.js';
+  FailingCursor, FinishedAttempt, ManualAttempt, Page, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
+  RegistrationResult, Store, WindowCounts } from '../store.js';
 import { WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
 import { Claims } from './claim-due.js';
 import { Endpoints } from './endpoints.js';
 import { Events } from './events.js';
+import { Health } from './health.js';
 import { Ingest } from './ingest.js';
 import { KeysAndAudit } from './keys-and-audit.js';
-import { applyMigrations, appliedVersion, latestVersion, schemaDump } from './migrate.js';
+import { allApplied, applyMigrations, schemaDump } from './migrate.js';
 import { createPrivately } from './private-file.js';
 import { Projects } from './projects.js';
 import { Retention } from './retention.js';
@@ -42,6 +45,7 @@ interface Aggregates {
   claims: Claims;
   retention: Retention;
   stats: Stats;
+  health: Health;
 }
 
 /** Every aggregate's statements, prepared once for this connection. */
@@ -60,6 +64,7 @@ function prepareAggregates(db: Database.Database): Aggregates {
     claims: new Claims(db, attempts),
     retention: new Retention(db),
     stats: new Stats(db),
+    health: new Health(db),
   };
 }
 
@@ -68,7 +73,6 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly parts: Aggregates;
   private readonly work = new WorkSignal();
-  private readonly latestMigration = latestVersion();
   private readonly pendingWrites: { work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
   private readinessProbe: Database.Transaction<() => void> | undefined;
 
@@ -117,7 +121,7 @@ export class SqliteStore implements Store {
    */
   async isReady(): Promise<boolean> {
     try {
-      if (appliedVersion(this.db) < this.latestMigration) return false;
+      if (!allApplied(this.db)) return false;
       this.readinessProbe ??= this.db.transaction(() => {
         const pageSize = this.db.pragma('page_size', { simple: true }) as number;
         this.db.prepare(READINESS_PROBE_WRITE).run('x'.repeat(pageSize * READINESS_PROBE_PAGES));
@@ -284,8 +288,8 @@ export class SqliteStore implements Store {
   async nextDueAt(): Promise<number | null> {
     return this.parts.claims.nextDueAt();
   }
-  async recordAttempts(finished: readonly FinishedAttempt[], now: number): Promise<void> {
-    this.parts.attempts.recordAttempts(finished, now);
+  async recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number): Promise<RecordedAttempts> {
+    return this.parts.attempts.recordAttempts(finished, now, failingAfter);
   }
   async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
     return this.parts.attempts.openManualAttempt(appId, eventId, now);
@@ -308,5 +312,19 @@ export class SqliteStore implements Store {
   }
   async attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]> {
     return this.parts.stats.attemptStats(appId, since, bucketMs);
+  }
+  async windowCounts(appId: number, since: number, now: number): Promise<WindowCounts> {
+    return this.parts.stats.windowCounts(appId, since, now);
+  }
+
+  // Endpoint health as the project list reads it (health.ts; attempts.ts keeps it).
+  async listProjectOverviews(limit: number, cursor: number | null): Promise<ProjectOverview[]> {
+    return this.parts.health.listProjectOverviews(limit, cursor);
+  }
+  async listFailingProjects(limit: number, cursor: FailingCursor | null): Promise<ProjectOverview[]> {
+    return this.parts.health.listFailingProjects(limit, cursor);
+  }
+  async getEndpointHealth(appId: number): Promise<{ enabled: boolean; health: HealthState } | null> {
+    return this.parts.health.getEndpointHealth(appId);
   }
 }
