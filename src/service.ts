@@ -96,6 +96,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
           leaseMs: config.deliveryTimeoutMs * 2 + 5_000,
           logger: logger.child({ component: 'dispatcher' }),
           metrics,
+          failingAfter: config.failingAfter,
         })
       : null;
     const manual = new ManualAttempts(store, sender, keys, clock, logger.child({ component: 'manual' }), metrics);

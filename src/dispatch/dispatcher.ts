@@ -10,7 +10,8 @@ import type { Clock } from '../clock.js';
 import { errorCode, isDatabaseUnavailable, toError } from '../errors.js';
 import { LogThrottle } from '../logger.js';
 import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.js';
-import type { ClaimedDelivery, FinishedAttempt, Store } from '../store/store.js';
+import { DEFAULT_FAILING_AFTER } from '../domain/endpoint-health.js';
+import type { ClaimedDelivery, EndpointTransition, FinishedAttempt, RecordedAttempts, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -31,10 +32,18 @@ export interface DispatcherOptions {
   idlePollMs?: number;
   logger: Logger;
   metrics?: Metrics;
+  /** Consecutive failed scheduled attempts that make an endpoint failing (REGHOOK_FAILING_AFTER). */
+  failingAfter?: number;
+  /**
+   * Called with the health transitions each recorded batch made (became failing, recovered), after
+   * their commit: each transition reaches exactly one recording process, once per streak. The hook
+   * for operator notifications (endpoint.failing / endpoint.recovered).
+   */
+  onHealthTransitions?: (transitions: readonly EndpointTransition[]) => void;
 }
 
 export class Dispatcher {
-  private readonly o: Required<Omit<DispatcherOptions, 'metrics'>> & Pick<DispatcherOptions, 'metrics'>;
+  private readonly o: Required<Omit<DispatcherOptions, 'metrics' | 'onHealthTransitions'>> & Pick<DispatcherOptions, 'metrics' | 'onHealthTransitions'>;
   private inFlight = 0;
   private readonly inFlightByApp = new Map<number, number>();
   private readonly finished: FinishedAttempt[] = [];
@@ -50,7 +59,7 @@ export class Dispatcher {
   private readonly databaseErrors: LogThrottle;
 
   constructor(options: DispatcherOptions) {
-    this.o = { batchSize: 100, idlePollMs: 1_000, ...options };
+    this.o = { batchSize: 100, idlePollMs: 1_000, failingAfter: DEFAULT_FAILING_AFTER, ...options };
     this.databaseErrors = new LogThrottle(options.clock, 60_000);
   }
 
@@ -249,7 +258,7 @@ export class Dispatcher {
       while (this.finished.length > 0) {
         const batch = this.finished.splice(0, 500);
         try {
-          await this.o.store.recordAttempts(batch, this.o.clock.now());
+          this.recorded(await this.o.store.recordAttempts(batch, this.o.clock.now(), this.o.failingAfter));
         } catch (error) {
           if (isDatabaseUnavailable(error)) {
             // Not this batch's fault: its attempts stay leased and are attempted again when the lease ends.
@@ -266,6 +275,22 @@ export class Dispatcher {
     return this.flushing;
   }
 
+  /** What a committed batch changed: events that used their last attempt, endpoints that became failing or recovered. */
+  private recorded(result: RecordedAttempts): void {
+    if (result.eventsFailed > 0) this.o.metrics?.eventsFailed.inc(result.eventsFailed);
+    if (result.transitions.length === 0) return;
+    for (const t of result.transitions) {
+      const fields = { appId: t.appId, consecutiveFailures: t.health.consecutiveFailures, failingSince: t.health.failingSince };
+      if (t.transition === 'failing') this.o.logger.warn(fields, 'endpoint is failing');
+      else this.o.logger.info({ appId: t.appId, recoveredAt: t.health.lastSuccessAt }, 'endpoint recovered');
+    }
+    try {
+      this.o.onHealthTransitions?.(result.transitions);
+    } catch (error) {
+      this.o.logger.error({ error: { message: toError(error).message } }, 'a health transition listener threw');
+    }
+  }
+
   /**
    * One attempt's record must never cost the others theirs (whatever one receiver answered): after
    * a batch fails, each attempt is recorded on its own, and one that still fails is recorded once
@@ -275,10 +300,10 @@ export class Dispatcher {
   private async recordEachAlone(batch: readonly FinishedAttempt[]): Promise<void> {
     for (const finished of batch) {
       try {
-        await this.o.store.recordAttempts([finished], this.o.clock.now());
+        this.recorded(await this.o.store.recordAttempts([finished], this.o.clock.now(), this.o.failingAfter));
       } catch {
         try {
-          await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now());
+          this.recorded(await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now(), this.o.failingAfter));
         } catch (error) {
           this.logStoreError(error, 'recording an attempt failed', { eventId: finished.eventId });
         }

@@ -5,7 +5,7 @@ import { DEFAULT_FAILING_AFTER, type HealthState } from '../../domain/endpoint-h
 import { foldHealth, rollupDeltas, type NewlyFinished } from '../recording.js';
 import { toHealthState, type HealthRow } from '../rows.js';
 import type { AttemptOutcome, AttemptTrigger, FinishedAttempt, ManualAttempt, RecordedAttempts } from '../store.js';
-import { inTransaction, type Queryable } from './connection.js';
+import { inTransaction } from './connection.js';
 import { attemptArrays, chunksWithDistinctEvents, derivedArrays, LOCK_FOR_RECORD_SQL, RECORD_ATTEMPTS_SQL } from './record-attempts.js';
 
 // The locking read, then one statement for the usual batch; see record-attempts.ts.
