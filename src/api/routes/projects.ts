@@ -5,7 +5,6 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import { createApiKey, createProject, listApiKeys, requireProject, revokeApiKey } from '../../operations/projects.js';
 import { listProjects, webhookSummary } from '../../operations/stats.js';
 import type { ApiKeyRecord, ProjectOverview } from '../../store/store.js';
