@@ -155,7 +155,7 @@ describe.each(backends)('endpoint health and stats (%s)', (backend) => {
       const created = fresh.filter((e) => Date.parse(e.createdAt) >= since);
       const attempts = fresh.flatMap((e) => e.attempts).filter((a: { startedAt: string }) => Date.parse(a.startedAt) >= since);
       const ok = attempts.filter((a: { statusCode: number | null }) => a.statusCode === 200).map((a: { durationMs: number }) => a.durationMs).sort((a: number, b: number) => a - b);
-      const pct = (p: number) => bucketUpperBound(latencyBucket(ok[Math.max(1, Math.ceil((p * ok.length) / 100)) - 1]));
+      const pct = (p: number) => bucketUpperBound(latencyBucket(ok[Math.max(1, Math.ceil((p * ok.length) / 100)) - 1]!));
       const res = await svc.call('GET', `/v1/projects/${appId}/webhook/stats?window=${window}`);
       expect(res.status).toBe(200);
       expect(res.json, window).toMatchObject({
