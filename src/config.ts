@@ -27,6 +27,8 @@ export interface ResolvedConfig {
   /** The waits after the 1st, 2nd, … failed attempt, the last repeating (REGHOOK_RETRY_INTERVAL). */
   retryIntervalsMs: number[];
   maxAttempts: number;
+  /** Consecutive failed scheduled attempts that make an endpoint `failing` (REGHOOK_FAILING_AFTER). */
+  failingAfter: number;
   deliveryTimeoutMs: number;
   networkPolicy: NetworkPolicy;
   retentionMs: number;
@@ -92,6 +94,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'REGHOOK_RETRY_INTERVAL', default: '1h', meaning: 'wait after a failed attempt (250ms, 30s, 1h …), or a schedule: the waits after the 1st, 2nd, … failure, the last repeating (10m,30m,1h)' },
   { name: 'REGHOOK_MAX_ATTEMPTS', default: '10', meaning: 'attempts in all, first one included (1 to 100)' },
   { name: 'REGHOOK_DELIVERY_TIMEOUT', default: '10s', meaning: 'whole-request deadline of one attempt (at least 10ms)' },
+  { name: 'REGHOOK_FAILING_AFTER', default: '3', meaning: 'consecutive failed scheduled attempts that make an endpoint failing (1 to 100; applies from the next attempt)' },
   { name: 'REGHOOK_ALLOW_PRIVATE_NETWORKS', default: 'false', meaning: 'true, or a comma-separated CIDR list, to allow such destinations' },
   { name: 'REGHOOK_RETENTION', default: '30d', meaning: 'how long finished events keep payloads and attempt bodies' },
   { name: 'REGHOOK_AWAITING_RETENTION', default: '365d', meaning: 'store registrations that never saw a purchase are dropped after this' },
@@ -379,6 +382,7 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     secretKey,
     retryIntervalsMs: retrySchedule(maxAttempts),
     maxAttempts,
+    failingAfter: integer('REGHOOK_FAILING_AFTER', 3, 1, 100),
     deliveryTimeoutMs: duration('REGHOOK_DELIVERY_TIMEOUT', '10s', 10),
     networkPolicy,
     retentionMs: duration('REGHOOK_RETENTION', '30d'),

@@ -102,6 +102,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
           leaseMs: config.deliveryTimeoutMs * 2 + 5_000,
           logger: logger.child({ component: 'dispatcher' }),
           metrics,
+          failingAfter: config.failingAfter,
         })
       : null;
     const streams = new DevStreams(store, keys, clock, logger.child({ component: 'stream' }), options.stream);

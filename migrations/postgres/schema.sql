@@ -12,6 +12,14 @@ CREATE TABLE api_keys (
   CONSTRAINT api_keys_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
 );
 
+CREATE TABLE attempt_stats_hourly (
+  app_id integer NOT NULL,
+  hour bigint NOT NULL,
+  succeeded integer NOT NULL DEFAULT 0,
+  failed integer NOT NULL DEFAULT 0,
+  CONSTRAINT attempt_stats_hourly_pkey PRIMARY KEY (app_id, hour)
+);
+
 CREATE TABLE attempts (
   id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
   event_id text COLLATE "C" NOT NULL,
@@ -40,6 +48,17 @@ CREATE TABLE audit_log (
   CONSTRAINT audit_log_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE endpoint_health (
+  app_id integer NOT NULL,
+  consecutive_failures integer NOT NULL DEFAULT 0,
+  streak_started_at bigint,
+  failing_since bigint,
+  last_success_at bigint,
+  last_failure_at bigint,
+  CONSTRAINT endpoint_health_pkey PRIMARY KEY (app_id),
+  CONSTRAINT endpoint_health_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
+);
+
 CREATE TABLE endpoints (
   app_id integer NOT NULL,
   url text NOT NULL,
@@ -53,6 +72,17 @@ CREATE TABLE endpoints (
   headers_sealed text,
   CONSTRAINT endpoints_pkey PRIMARY KEY (app_id),
   CONSTRAINT endpoints_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
+);
+
+CREATE TABLE event_stats_hourly (
+  app_id integer NOT NULL,
+  hour bigint NOT NULL,
+  pending integer NOT NULL DEFAULT 0,
+  delivered integer NOT NULL DEFAULT 0,
+  failed integer NOT NULL DEFAULT 0,
+  skipped integer NOT NULL DEFAULT 0,
+  erased integer NOT NULL DEFAULT 0,
+  CONSTRAINT event_stats_hourly_pkey PRIMARY KEY (app_id, hour)
 );
 
 CREATE TABLE events (
@@ -73,6 +103,14 @@ CREATE TABLE events (
   CONSTRAINT events_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id),
   CONSTRAINT events_pending_has_body CHECK (((status <> 'pending'::text) OR (body IS NOT NULL))),
   CONSTRAINT events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text, 'skipped'::text, 'erased'::text])))
+);
+
+CREATE TABLE latency_hourly (
+  app_id integer NOT NULL,
+  hour bigint NOT NULL,
+  bucket integer NOT NULL,
+  count integer NOT NULL,
+  CONSTRAINT latency_hourly_pkey PRIMARY KEY (app_id, hour, bucket)
 );
 
 CREATE TABLE portal_links (
@@ -139,13 +177,19 @@ CREATE INDEX attempts_by_time ON attempts USING btree (app_id, started_at);
 
 CREATE INDEX audit_log_by_app ON audit_log USING btree (app_id, id);
 
+CREATE INDEX endpoint_health_failing ON endpoint_health USING btree (failing_since, app_id) WHERE (failing_since IS NOT NULL);
+
 CREATE INDEX endpoints_due ON endpoints USING btree (next_due_at) WHERE (next_due_at IS NOT NULL);
+
+CREATE INDEX events_by_created ON events USING btree (app_id, created_at);
 
 CREATE INDEX events_due ON events USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX events_log ON events USING btree (app_id, id);
 
 CREATE INDEX events_log_by_status ON events USING btree (app_id, status, id);
+
+CREATE INDEX events_pending_by_age ON events USING btree (created_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX events_pending_by_app ON events USING btree (app_id, next_attempt_at) WHERE (status = 'pending'::text);
 
@@ -175,6 +219,17 @@ CREATE OR REPLACE FUNCTION endpoints_due_after_change()
 AS $function$
 BEGIN
   PERFORM refresh_next_due(ARRAY[NEW.app_id]);
+  RETURN NULL;
+END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION endpoints_health_after_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  INSERT INTO endpoint_health (app_id) VALUES (NEW.app_id) ON CONFLICT (app_id) DO NOTHING;
   RETURN NULL;
 END
 $function$
@@ -213,6 +268,69 @@ END
 $function$
 ;
 
+CREATE OR REPLACE FUNCTION events_stats_after_delete()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE event_stats_hourly s SET
+    pending = s.pending - d.pending, delivered = s.delivered - d.delivered, failed = s.failed - d.failed,
+    skipped = s.skipped - d.skipped, erased = s.erased - d.erased
+  FROM (
+    SELECT app_id, created_at - created_at % 3600000 AS hour,
+           count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'delivered') AS delivered,
+           count(*) FILTER (WHERE status = 'failed') AS failed, count(*) FILTER (WHERE status = 'skipped') AS skipped,
+           count(*) FILTER (WHERE status = 'erased') AS erased
+    FROM old_rows GROUP BY 1, 2
+  ) d
+  WHERE s.app_id = d.app_id AND s.hour = d.hour;
+  RETURN NULL;
+END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION events_stats_after_insert()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  INSERT INTO event_stats_hourly AS s (app_id, hour, pending, delivered, failed, skipped, erased)
+  SELECT app_id, created_at - created_at % 3600000,
+         count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'delivered'),
+         count(*) FILTER (WHERE status = 'failed'), count(*) FILTER (WHERE status = 'skipped'),
+         count(*) FILTER (WHERE status = 'erased')
+  FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (app_id, hour) DO UPDATE SET
+    pending = s.pending + excluded.pending, delivered = s.delivered + excluded.delivered, failed = s.failed + excluded.failed,
+    skipped = s.skipped + excluded.skipped, erased = s.erased + excluded.erased;
+  RETURN NULL;
+END
+$function$
+;
+
+CREATE OR REPLACE FUNCTION events_stats_after_update()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  INSERT INTO event_stats_hourly AS s (app_id, hour, pending, delivered, failed, skipped, erased)
+  SELECT o.app_id, o.created_at - o.created_at % 3600000,
+         count(*) FILTER (WHERE n.status = 'pending') - count(*) FILTER (WHERE o.status = 'pending'),
+         count(*) FILTER (WHERE n.status = 'delivered') - count(*) FILTER (WHERE o.status = 'delivered'),
+         count(*) FILTER (WHERE n.status = 'failed') - count(*) FILTER (WHERE o.status = 'failed'),
+         count(*) FILTER (WHERE n.status = 'skipped') - count(*) FILTER (WHERE o.status = 'skipped'),
+         count(*) FILTER (WHERE n.status = 'erased') - count(*) FILTER (WHERE o.status = 'erased')
+  FROM new_rows n JOIN old_rows o ON o.id = n.id
+  WHERE n.status IS DISTINCT FROM o.status
+  GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (app_id, hour) DO UPDATE SET
+    pending = s.pending + excluded.pending, delivered = s.delivered + excluded.delivered, failed = s.failed + excluded.failed,
+    skipped = s.skipped + excluded.skipped, erased = s.erased + excluded.erased;
+  RETURN NULL;
+END
+$function$
+;
+
 CREATE OR REPLACE FUNCTION refresh_next_due(apps integer[])
  RETURNS void
  LANGUAGE plpgsql
@@ -242,6 +360,14 @@ CREATE TRIGGER endpoints_due_on_enabled AFTER UPDATE OF enabled ON endpoints FOR
 
 CREATE TRIGGER endpoints_due_on_insert AFTER INSERT ON endpoints FOR EACH ROW EXECUTE FUNCTION endpoints_due_after_change();
 
+CREATE TRIGGER endpoints_health_on_insert AFTER INSERT ON endpoints FOR EACH ROW EXECUTE FUNCTION endpoints_health_after_insert();
+
 CREATE TRIGGER events_due_on_insert AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION events_due_after_insert();
 
 CREATE TRIGGER events_due_on_update AFTER UPDATE ON events REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION events_due_after_update();
+
+CREATE TRIGGER events_stats_on_delete AFTER DELETE ON events REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION events_stats_after_delete();
+
+CREATE TRIGGER events_stats_on_insert AFTER INSERT ON events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION events_stats_after_insert();
+
+CREATE TRIGGER events_stats_on_update AFTER UPDATE ON events REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION events_stats_after_update();

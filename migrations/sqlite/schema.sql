@@ -9,6 +9,14 @@ CREATE TABLE api_keys (
   revoked_at INTEGER
 ) STRICT;
 
+CREATE TABLE attempt_stats_hourly (
+  app_id    INTEGER NOT NULL,
+  hour      INTEGER NOT NULL,
+  succeeded INTEGER NOT NULL DEFAULT 0,
+  failed    INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, hour)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE attempts (
   id            INTEGER PRIMARY KEY,
   event_id      TEXT NOT NULL,
@@ -34,6 +42,15 @@ CREATE TABLE audit_log (
   source_ip TEXT
 ) STRICT;
 
+CREATE TABLE endpoint_health (
+  app_id               INTEGER PRIMARY KEY REFERENCES projects (app_id),
+  consecutive_failures INTEGER NOT NULL DEFAULT 0,
+  streak_started_at    INTEGER,
+  failing_since        INTEGER,
+  last_success_at      INTEGER,
+  last_failure_at      INTEGER
+) STRICT;
+
 CREATE TABLE endpoints (
   app_id                     INTEGER PRIMARY KEY REFERENCES projects (app_id),
   url                        TEXT NOT NULL,
@@ -44,6 +61,17 @@ CREATE TABLE endpoints (
   created_at                 INTEGER NOT NULL,
   updated_at                 INTEGER NOT NULL
 , next_due_at INTEGER, headers_sealed TEXT) STRICT;
+
+CREATE TABLE event_stats_hourly (
+  app_id    INTEGER NOT NULL,
+  hour      INTEGER NOT NULL,
+  pending   INTEGER NOT NULL DEFAULT 0,
+  delivered INTEGER NOT NULL DEFAULT 0,
+  failed    INTEGER NOT NULL DEFAULT 0,
+  skipped   INTEGER NOT NULL DEFAULT 0,
+  erased    INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (app_id, hour)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE "events" (
   id                 TEXT PRIMARY KEY,
@@ -63,6 +91,14 @@ CREATE TABLE "events" (
   -- Nothing can be owed without the bytes to send.
   CHECK (status <> 'pending' OR body IS NOT NULL)
 ) STRICT;
+
+CREATE TABLE latency_hourly (
+  app_id INTEGER NOT NULL,
+  hour   INTEGER NOT NULL,
+  bucket INTEGER NOT NULL,
+  count  INTEGER NOT NULL,
+  PRIMARY KEY (app_id, hour, bucket)
+) STRICT, WITHOUT ROWID;
 
 CREATE TABLE portal_links (
   id         TEXT PRIMARY KEY,
@@ -117,13 +153,19 @@ CREATE INDEX attempts_by_time ON attempts (app_id, started_at);
 
 CREATE INDEX audit_log_by_app ON audit_log (app_id, id);
 
+CREATE INDEX endpoint_health_failing ON endpoint_health (failing_since, app_id) WHERE failing_since IS NOT NULL;
+
 CREATE INDEX endpoints_due ON endpoints (next_due_at) WHERE next_due_at IS NOT NULL;
+
+CREATE INDEX events_by_created ON events (app_id, created_at);
 
 CREATE INDEX events_due ON events (next_attempt_at) WHERE status = 'pending';
 
 CREATE INDEX events_log ON events (app_id, id);
 
 CREATE INDEX events_log_by_status ON events (app_id, status, id);
+
+CREATE INDEX events_pending_by_age ON events (created_at) WHERE status = 'pending';
 
 CREATE INDEX events_pending_by_app ON events (app_id, next_attempt_at) WHERE status = 'pending';
 
@@ -155,6 +197,11 @@ BEGIN
   ) WHERE app_id = NEW.app_id;
 END;
 
+CREATE TRIGGER endpoints_health_on_insert AFTER INSERT ON endpoints
+BEGIN
+  INSERT INTO endpoint_health (app_id) VALUES (NEW.app_id) ON CONFLICT (app_id) DO NOTHING;
+END;
+
 CREATE TRIGGER events_due_on_insert AFTER INSERT ON events WHEN NEW.status = 'pending'
 BEGIN
   UPDATE endpoints SET next_due_at = NEW.next_attempt_at
@@ -167,4 +214,33 @@ BEGIN
   UPDATE endpoints SET next_due_at = due.at
   FROM (SELECT MIN(e.next_attempt_at) AS at FROM events e WHERE e.app_id = NEW.app_id AND e.status = 'pending') AS due
   WHERE app_id = NEW.app_id AND enabled = 1 AND next_due_at IS NOT due.at;
+END;
+
+CREATE TRIGGER events_stats_on_delete AFTER DELETE ON events
+BEGIN
+  UPDATE event_stats_hourly SET
+    pending = pending - (OLD.status = 'pending'), delivered = delivered - (OLD.status = 'delivered'),
+    failed = failed - (OLD.status = 'failed'), skipped = skipped - (OLD.status = 'skipped'), erased = erased - (OLD.status = 'erased')
+  WHERE app_id = OLD.app_id AND hour = OLD.created_at - OLD.created_at % 3600000;
+END;
+
+CREATE TRIGGER events_stats_on_insert AFTER INSERT ON events
+BEGIN
+  INSERT INTO event_stats_hourly (app_id, hour, pending, delivered, failed, skipped, erased)
+  VALUES (NEW.app_id, NEW.created_at - NEW.created_at % 3600000, NEW.status = 'pending', NEW.status = 'delivered',
+          NEW.status = 'failed', NEW.status = 'skipped', NEW.status = 'erased')
+  ON CONFLICT (app_id, hour) DO UPDATE SET
+    pending = pending + excluded.pending, delivered = delivered + excluded.delivered, failed = failed + excluded.failed,
+    skipped = skipped + excluded.skipped, erased = erased + excluded.erased;
+END;
+
+CREATE TRIGGER events_stats_on_update AFTER UPDATE OF status ON events WHEN OLD.status IS NOT NEW.status
+BEGIN
+  UPDATE event_stats_hourly SET
+    pending = pending + (NEW.status = 'pending') - (OLD.status = 'pending'),
+    delivered = delivered + (NEW.status = 'delivered') - (OLD.status = 'delivered'),
+    failed = failed + (NEW.status = 'failed') - (OLD.status = 'failed'),
+    skipped = skipped + (NEW.status = 'skipped') - (OLD.status = 'skipped'),
+    erased = erased + (NEW.status = 'erased') - (OLD.status = 'erased')
+  WHERE app_id = OLD.app_id AND hour = OLD.created_at - OLD.created_at % 3600000;
 END;

@@ -29,9 +29,9 @@ import {
   NewProject,
   PortalSessionBody,
   Problem,
-  Project,
   ProjectBody,
   ProjectDetail,
+  ProjectItem,
   ProjectList,
   PurchaseAnswer,
   PurchaseBody,
@@ -47,6 +47,7 @@ import {
   TestResult,
   Webhook,
   WebhookBody,
+  WebhookStats,
 } from './schemas.js';
 
 /** Where the webhook body's JSON Schema is served, and its `$id`. */
@@ -65,7 +66,7 @@ export const COMPONENTS: Record<string, object> = {
   PurchaseBody,
   PurchaseAnswer,
   ProjectBody,
-  Project,
+  Project: ProjectItem,
   NewProject,
   ProjectDetail,
   ProjectList,
@@ -78,6 +79,7 @@ export const COMPONENTS: Record<string, object> = {
   Endpoint: Webhook,
   SigningSecret: Secret,
   TestResult,
+  EndpointStats: WebhookStats,
   EventStatus,
   LastAttempt,
   EventListItem,
@@ -187,8 +189,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   },
 
   createProject: { responses: { 201: 'Created; the `apiKey` is shown this once' }, problems: ['REGHOOK_PROJECT_EXISTS'] },
-  listProjects: { responses: { 200: 'A page of projects' } },
-  getProject: { responses: { 200: 'The project and its API keys' } },
+  listProjects: { responses: { 200: 'A page of projects with their endpoints\' health' } },
+  getProject: { responses: { 200: "The project, its endpoint's health and its API keys" } },
   listApiKeys: { responses: { 200: "The project's API keys" } },
   createApiKey: { responses: { 201: 'Created; the `apiKey` is shown this once' }, problems: ['REGHOOK_ADMIN_ONLY'], adminOnly: true },
   createPortalSession: {
@@ -199,6 +201,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   revokeApiKey: { responses: { 204: { description: 'Revoked: the key is refused from now on' } }, problems: ['REGHOOK_API_KEY_NOT_FOUND'] },
 
   getEndpoint: { responses: { 200: 'The endpoint' }, problems: ['REGHOOK_ENDPOINT_NOT_FOUND'] },
+  getWebhookStats: { responses: { 200: "The window's figures and the endpoint's health (unknown without an endpoint)" } },
   setEndpoint: {
     responses: { 200: 'Saved and active; the first time, with its `signingSecret`' },
     problems: ['REGHOOK_ENDPOINT_URL_REFUSED', 'REGHOOK_HEADER_REFUSED'],

@@ -143,6 +143,92 @@ export const Project = Type.Object(
   { description: 'A project: one platform app and its webhook endpoint.', examples: [projectExample] },
 );
 
+const IsoOrNull = (description: string) => Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description });
+
+export const EndpointHealth = Type.Union([Type.Literal('unknown'), Type.Literal('healthy'), Type.Literal('failing')], {
+  description: `unknown: no scheduled attempt yet; failing: the last REGHOOK_FAILING_AFTER (default 3) scheduled attempts failed; otherwise healthy. Manual and test attempts do not count.`,
+});
+
+const healthExample = { health: 'failing', consecutiveFailures: 4, failingSince: '2024-05-01T10:00:00.000Z' } as const;
+
+export const WebhookSummary = Type.Union(
+  [
+    Type.Object({
+      enabled: Type.Boolean(),
+      health: EndpointHealth,
+      consecutiveFailures: Type.Integer({ minimum: 0, description: 'Scheduled attempts failed since the last success' }),
+      failingSince: IsoOrNull('Start of the first failed attempt of the failing streak; null unless failing'),
+    }),
+    Type.Null(),
+  ],
+  { description: "The project's endpoint: on or off, and its health; null when it has none." },
+);
+
+const projectItemExample = { ...projectExample, webhook: { enabled: true, ...healthExample } };
+
+export const ProjectItem = Type.Object(
+  { ...Project.properties, webhook: WebhookSummary },
+  { description: 'A project and the health of its endpoint.', examples: [projectItemExample] },
+);
+
+export const ProjectListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$|^-?[0-9]{1,16}\\.[0-9]{1,10}$', description: 'nextCursor of the previous page' })),
+    health: Type.Optional(Type.Literal('failing', { description: 'Only the projects whose endpoint is failing, longest failing first' })),
+  },
+  { additionalProperties: false },
+);
+
+export const StatsWindow = Type.Union([Type.Literal('1h'), Type.Literal('24h'), Type.Literal('7d'), Type.Literal('30d')]);
+
+export const StatsQuery = Type.Object(
+  { window: Type.Optional({ ...StatsWindow, default: '24h', description: 'How far back from now (default 24h)' }) },
+  { additionalProperties: false },
+);
+
+export const WebhookStats = Type.Object(
+  {
+    window: StatsWindow,
+    events: Type.Object(
+      { pending: Type.Integer(), delivered: Type.Integer(), failed: Type.Integer(), skipped: Type.Integer() },
+      { description: 'Events created inside the window, by their status now' },
+    ),
+    attempts: Type.Object(
+      { succeeded: Type.Integer(), failed: Type.Integer() },
+      { description: 'Finished attempts (scheduled, manual and test) started inside the window' },
+    ),
+    latencyMs: Type.Union(
+      [Type.Object({ p50: Type.Integer(), p95: Type.Integer(), p99: Type.Integer() }), Type.Null()],
+      {
+        description:
+          'Durations of the successful attempts among them, nearest-rank percentiles, each the upper bound of its histogram bucket (exact below 16 ms, at most 12.5 % high above); null without a successful attempt',
+      },
+    ),
+    health: EndpointHealth,
+    consecutiveFailures: Type.Integer({ minimum: 0 }),
+    failingSince: IsoOrNull('Start of the first failed attempt of the failing streak; null unless failing'),
+    lastSuccessAt: IsoOrNull('Start of the last successful scheduled attempt'),
+    lastFailureAt: IsoOrNull('Start of the last failed scheduled attempt'),
+  },
+  {
+    description: "A project's delivery figures over one window, and its endpoint's health.",
+    examples: [
+      {
+        window: '24h',
+        events: { pending: 2, delivered: 1480, failed: 3, skipped: 0 },
+        attempts: { succeeded: 1480, failed: 41 },
+        latencyMs: { p50: 87, p95: 319, p99: 959 },
+        health: 'healthy',
+        consecutiveFailures: 0,
+        failingSince: null,
+        lastSuccessAt: '2024-05-01T09:29:58.000Z',
+        lastFailureAt: '2024-05-01T07:12:03.000Z',
+      },
+    ],
+  },
+);
+
 export const NewProject = Type.Object(
   {
     ...Project.properties,
@@ -165,8 +251,8 @@ export const ApiKey = Type.Object(
 );
 
 export const ProjectDetail = Type.Object(
-  { ...Project.properties, apiKeys: Type.Array(ApiKey) },
-  { description: 'A project and its API keys, revoked ones included.', examples: [{ ...projectExample, apiKeys: [apiKeyExample] }] },
+  { ...Project.properties, webhook: WebhookSummary, apiKeys: Type.Array(ApiKey) },
+  { description: 'A project, its endpoint\'s health and its API keys, revoked ones included.', examples: [{ ...projectItemExample, apiKeys: [apiKeyExample] }] },
 );
 
 export const NewApiKey = Type.Object(
@@ -493,7 +579,7 @@ export const ListOf = <T extends Parameters<typeof Type.Array>[0]>(item: T, desc
     { description, examples: [page(examples)] },
   );
 
-export const ProjectList = ListOf(Project, 'A page of projects.', [projectExample]);
+export const ProjectList = ListOf(ProjectItem, 'A page of projects.', [projectItemExample]);
 export const ApiKeyList = ListOf(ApiKey, "The project's API keys, revoked ones included (one page, always the last).", [apiKeyExample]);
 export const EventListItem = Type.Object(
   { ...EventSummary.properties, lastAttempt: LastAttempt },

@@ -11,7 +11,8 @@ import { errorCode, isDatabaseUnavailable, toError } from '../errors.js';
 import { LogThrottle } from '../logger.js';
 import { initialWindow, nextWindow, signalOf, type WindowPolicy, type WindowState } from '../domain/concurrency-window.js';
 import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.js';
-import type { ClaimedDelivery, FinishedAttempt, Store } from '../store/store.js';
+import { DEFAULT_FAILING_AFTER } from '../domain/endpoint-health.js';
+import type { ClaimedDelivery, EndpointTransition, FinishedAttempt, RecordedAttempts, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
@@ -33,13 +34,21 @@ export interface DispatcherOptions {
   idlePollMs?: number;
   logger: Logger;
   metrics?: Metrics;
+  /** Consecutive failed scheduled attempts that make an endpoint failing (REGHOOK_FAILING_AFTER). */
+  failingAfter?: number;
+  /**
+   * Called with the health transitions each recorded batch made (became failing, recovered), after
+   * their commit: each transition reaches exactly one recording process, once per streak. The hook
+   * for operator notifications (endpoint.failing / endpoint.recovered).
+   */
+  onHealthTransitions?: (transitions: readonly EndpointTransition[]) => void;
 }
 
 /** Endpoints whose adaptive window a dispatcher remembers (a bounded map, oldest use forgotten first). */
 const MAX_WINDOWS = 10_000;
 
 export class Dispatcher {
-  private readonly o: Required<Omit<DispatcherOptions, 'metrics'>> & Pick<DispatcherOptions, 'metrics'>;
+  private readonly o: Required<Omit<DispatcherOptions, 'metrics' | 'onHealthTransitions'>> & Pick<DispatcherOptions, 'metrics' | 'onHealthTransitions'>;
   private inFlight = 0;
   private readonly inFlightByApp = new Map<number, number>();
   /**
@@ -61,7 +70,7 @@ export class Dispatcher {
   private readonly databaseErrors: LogThrottle;
 
   constructor(options: DispatcherOptions) {
-    this.o = { batchSize: 100, idlePollMs: 1_000, ...options };
+    this.o = { batchSize: 100, idlePollMs: 1_000, failingAfter: DEFAULT_FAILING_AFTER, ...options };
     // Prompt: well inside the deadline (a tenth of the lease is a fifth of the timeout), at most 1 s.
     this.windowPolicy = { max: options.endpointConcurrency, promptMs: Math.min(1_000, Math.max(50, Math.floor(options.leaseMs / 10))) };
     this.databaseErrors = new LogThrottle(options.clock, 60_000);
@@ -282,7 +291,7 @@ export class Dispatcher {
       while (this.finished.length > 0) {
         const batch = this.finished.splice(0, 500);
         try {
-          await this.o.store.recordAttempts(batch, this.o.clock.now());
+          this.recorded(await this.o.store.recordAttempts(batch, this.o.clock.now(), this.o.failingAfter));
         } catch (error) {
           if (isDatabaseUnavailable(error)) {
             // Not this batch's fault: its attempts stay leased and are attempted again when the lease ends.
@@ -299,6 +308,22 @@ export class Dispatcher {
     return this.flushing;
   }
 
+  /** What a committed batch changed: events that used their last attempt, endpoints that became failing or recovered. */
+  private recorded(result: RecordedAttempts): void {
+    if (result.eventsFailed > 0) this.o.metrics?.eventsFailed.inc(result.eventsFailed);
+    if (result.transitions.length === 0) return;
+    for (const t of result.transitions) {
+      const fields = { appId: t.appId, consecutiveFailures: t.health.consecutiveFailures, failingSince: t.health.failingSince };
+      if (t.transition === 'failing') this.o.logger.warn(fields, 'endpoint is failing');
+      else this.o.logger.info({ appId: t.appId, recoveredAt: t.health.lastSuccessAt }, 'endpoint recovered');
+    }
+    try {
+      this.o.onHealthTransitions?.(result.transitions);
+    } catch (error) {
+      this.o.logger.error({ error: { message: toError(error).message } }, 'a health transition listener threw');
+    }
+  }
+
   /**
    * One attempt's record must never cost the others theirs (whatever one receiver answered): after
    * a batch fails, each attempt is recorded on its own, and one that still fails is recorded once
@@ -308,10 +333,10 @@ export class Dispatcher {
   private async recordEachAlone(batch: readonly FinishedAttempt[]): Promise<void> {
     for (const finished of batch) {
       try {
-        await this.o.store.recordAttempts([finished], this.o.clock.now());
+        this.recorded(await this.o.store.recordAttempts([finished], this.o.clock.now(), this.o.failingAfter));
       } catch {
         try {
-          await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now());
+          this.recorded(await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now(), this.o.failingAfter));
         } catch (error) {
           this.logStoreError(error, 'recording an attempt failed', { eventId: finished.eventId });
         }

@@ -17,6 +17,7 @@ export class Metrics {
   readonly deliveryLatency: Histogram;
   readonly leaseExpirations: Counter;
   readonly endpointWindow: Histogram;
+  readonly eventsFailed: Counter;
 
   constructor(store: Store, clock: Clock) {
     const registry = this.registry;
@@ -51,6 +52,11 @@ export class Metrics {
       help: 'Deliveries claimed again after a lease ran out (the process holding it died or stalled)',
       registers: [registry],
     });
+    this.eventsFailed = new Counter({
+      name: 'reghook_events_failed_total',
+      help: 'Events that used their last attempt and failed (counted by the process that recorded it)',
+      registers: [registry],
+    });
     // Queue depth is read from the store at scrape time, so every process reports the shared queue.
     let stats: Promise<Awaited<ReturnType<Store['queueStats']>>> | null = null;
     const current = () => (stats ??= store.queueStats(clock.now()).finally(() => setImmediate(() => (stats = null))));
@@ -77,6 +83,23 @@ export class Metrics {
       async collect() {
         const oldest = (await current()).oldestDueAt;
         this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'reghook_queue_oldest_pending_age_seconds',
+      help: 'Age of the oldest pending event since its creation, retries not due yet included (0 when none)',
+      registers: [registry],
+      async collect() {
+        const oldest = (await current()).oldestPendingCreatedAt;
+        this.set(oldest === null ? 0 : Math.max(0, (clock.now() - oldest) / 1000));
+      },
+    });
+    new Gauge({
+      name: 'reghook_endpoints_failing',
+      help: 'Enabled endpoints whose health is failing (REGHOOK_FAILING_AFTER consecutive failed scheduled attempts)',
+      registers: [registry],
+      async collect() {
+        this.set((await current()).failingEndpoints);
       },
     });
   }

@@ -22,6 +22,23 @@ export function loadMigrations(kind: 'sqlite' | 'postgres'): Migration[] {
     }));
 }
 
+/**
+ * Whether a database has applied every migration this release carries. Not "the newest version
+ * is applied": numbers may land out of order (0005 merged before 0004), and a database that took
+ * 0005 first still owes 0004, which the next migrate applies.
+ */
+export function appliesEvery(kind: 'sqlite' | 'postgres', appliedVersions: readonly number[]): boolean {
+  const applied = new Set(appliedVersions);
+  return knownVersions(kind).every((v) => applied.has(v));
+}
+
+const versionsByKind = new Map<string, number[]>();
+function knownVersions(kind: 'sqlite' | 'postgres'): number[] {
+  let versions = versionsByKind.get(kind);
+  if (versions === undefined) versionsByKind.set(kind, (versions = loadMigrations(kind).map((m) => m.version)));
+  return versions;
+}
+
 /** One row of `reghook migrate --status`. */
 export interface MigrationState {
   version: number;

@@ -4,6 +4,7 @@
  * either, and `isSet` reads both alike.
  */
 import type { AttemptErrorKind } from '../domain/attempt-error.js';
+import type { HealthState } from '../domain/endpoint-health.js';
 import type { EventStatus } from '../domain/retry-policy.js';
 import type { ApiKeyRecord, AttemptRecord, AuditEntry, Endpoint, EventLogItem, EventSummary, PortalLink, Project } from './store.js';
 
@@ -203,4 +204,21 @@ export const toPortalLink = (r: PortalLinkRow): PortalLink => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   usedAt: r.used_at,
+});
+
+/** An `endpoint_health` row (migration 0005). */
+export interface HealthRow {
+  consecutive_failures: number;
+  streak_started_at: number | null;
+  failing_since: number | null;
+  last_success_at: number | null;
+  last_failure_at: number | null;
+}
+
+export const toHealthState = (r: HealthRow): HealthState => ({
+  consecutiveFailures: r.consecutive_failures,
+  streakStartedAt: r.streak_started_at,
+  failingSince: r.failing_since,
+  lastSuccessAt: r.last_success_at,
+  lastFailureAt: r.last_failure_at,
 });

@@ -3,6 +3,7 @@
  * this file only; `sqlite/` and `postgres/` implement it. Times are epoch milliseconds.
  */
 import type { AttemptErrorKind } from '../domain/attempt-error.js';
+import type { HealthState, HealthTransition } from '../domain/endpoint-health.js';
 import type { EventStatus } from '../domain/retry-policy.js';
 import type { NormalizedRegistration } from '../domain/registration.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../domain/triggers.js';
@@ -148,6 +149,52 @@ export interface QueueStats {
   /** Pending deliveries due later. */
   scheduled: number;
   oldestDueAt: number | null;
+  /** Creation time of the oldest pending event, retries and disabled endpoints' waiting deliveries included. */
+  oldestPendingCreatedAt: number | null;
+  /** Enabled endpoints whose health is `failing`. */
+  failingEndpoints: number;
+}
+
+/** A project with its endpoint's switch and health: one item of the project list. */
+export interface ProjectOverview extends Project {
+  webhook: { enabled: boolean; health: HealthState } | null;
+}
+
+/** Where the list of failing projects goes on: the last item's failingSince and appId. */
+export interface FailingCursor {
+  failingSince: number;
+  appId: number;
+}
+
+/** A scheduled attempt that made its endpoint failing, or the first success after that. */
+export interface EndpointTransition {
+  appId: number;
+  transition: HealthTransition;
+  /** The health after it (failingSince of the streak, consecutiveFailures, lastSuccessAt …). */
+  health: HealthState;
+}
+
+/** What recording a batch changed beyond the attempts themselves. */
+export interface RecordedAttempts {
+  /**
+   * Health transitions, in the order recorded: each is reported exactly once, by the call whose
+   * transaction made it (the health row is locked while it is decided), so a notification hooked
+   * here fires once per streak however many processes record.
+   */
+  transitions: EndpointTransition[];
+  /** Events that used their last scheduled attempt in this call (fenced: only the lease holder's). */
+  eventsFailed: number;
+}
+
+/**
+ * One window of the stats: events created in it by current status, attempts started in it that
+ * finished, and the latency histogram (bucket -> count, src/domain/latency-histogram.ts) of the
+ * successful ones.
+ */
+export interface WindowCounts {
+  events: { pending: number; delivered: number; failed: number; skipped: number };
+  attempts: { succeeded: number; failed: number };
+  latency: Map<number, number>;
 }
 
 /** Finished attempts of one time bucket, by outcome (the dashboard's chart). */
@@ -259,6 +306,12 @@ export interface Store {
   createProject(project: Project): Promise<'created' | 'exists'>;
   getProject(appId: number): Promise<Project | null>;
   listProjects(limit: number, cursor: number | null): Promise<Project[]>;
+  /** Projects by appId with their endpoint's switch and health, in one query. */
+  listProjectOverviews(limit: number, cursor: number | null): Promise<ProjectOverview[]>;
+  /** Projects whose endpoint is failing, longest failing first (failingSince, then appId). */
+  listFailingProjects(limit: number, cursor: FailingCursor | null): Promise<ProjectOverview[]>;
+  /** The endpoint's switch and health; null when the project has no endpoint. */
+  getEndpointHealth(appId: number): Promise<{ enabled: boolean; health: HealthState } | null>;
 
   addApiKey(key: ApiKeyRecord & { hash: string }): Promise<void>;
   listApiKeys(appId: number): Promise<ApiKeyRecord[]>;
@@ -316,8 +369,13 @@ export interface Store {
 
   /** Leases due deliveries of enabled endpoints, oldest due first, and opens an attempt for each. */
   claimDue(options: ClaimOptions): Promise<ClaimedDelivery[]>;
-  /** Records finished attempts; an event's state changes only if the attempt still holds its lease. */
-  recordAttempts(finished: readonly FinishedAttempt[], now: number): Promise<void>;
+  /**
+   * Records finished attempts; an event's state changes only if the attempt still holds its lease.
+   * In the same transaction, each scheduled attempt moves its endpoint's health on (the rule of
+   * src/domain/endpoint-health.ts, `failingAfter` failures make it failing), and the stats'
+   * rollups count it. An attempt already recorded is not counted again.
+   */
+  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number): Promise<RecordedAttempts>;
   /** When the earliest pending delivery of an enabled endpoint is due, or null when none is. */
   nextDueAt(): Promise<number | null>;
 
@@ -345,6 +403,12 @@ export interface Store {
    */
   sweepRetention(options: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }>;
   queueStats(now: number): Promise<QueueStats>;
+  /**
+   * The stats of one project since `since` (inclusive): whole hours from the rollups, the partial
+   * hours at both ends from the rows themselves (stats-window.ts), so the figures are exact to the
+   * millisecond and the cost follows the hours in the window, not the events.
+   */
+  windowCounts(appId: number, since: number, now: number): Promise<WindowCounts>;
   /** Records a test webhook attempt (not tied to a stored event). */
   recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void>;
   /**

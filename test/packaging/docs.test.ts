@@ -95,7 +95,7 @@ describe('the production files under docs/ops/', () => {
 
   it('the alert rules query only series reghook exports', async () => {
     // Only queueStats is read, at scrape time; an empty queue is enough to list the series.
-    const store = { queueStats: async () => ({ due: 0, scheduled: 0, oldestDueAt: null }) } as unknown as Store;
+    const store = { queueStats: async () => ({ due: 0, scheduled: 0, oldestDueAt: null, oldestPendingCreatedAt: null, failingEndpoints: 0 }) } as unknown as Store;
     const metrics = new Metrics(store, systemClock);
     const exported = new Set<string>();
     for (const metric of await metrics.registry.getMetricsAsJSON()) {

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventIdFloor, newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type NormalizedRegistration } from '../../src/domain/registration.js';
+import { latencyBucket } from '../../src/domain/latency-histogram.js';
 import { REPLAY_BATCH, type AttemptOutcome, type ClaimOptions, type FinishedAttempt, type Store } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
@@ -1103,14 +1104,14 @@ export function storeContract(backend: string, factory: StoreFactory): void {
     describe('statistics', () => {
       it('counts deliveries due now and scheduled later', async () => {
         await project(1);
-        expect(await store.queueStats(T0)).toEqual({ due: 0, scheduled: 0, oldestDueAt: null });
+        expect(await store.queueStats(T0)).toEqual({ due: 0, scheduled: 0, oldestDueAt: null, oldestPendingCreatedAt: null, failingEndpoints: 0 });
         await pendingEvent(1, T0);
         await pendingEvent(1, T0 + 10);
         await pendingEvent(1, T0 + 5_000);
         const second = await pendingEvent(1, T0 + 1);
         const [c] = await store.claimDue(claimOptions(T0 + 1, { limit: 1 }));
         expect(c!.eventId).not.toBe(second); // the oldest (due T0) is leased, so not due
-        expect(await store.queueStats(T0 + 100)).toEqual({ due: 2, scheduled: 2, oldestDueAt: T0 + 1 });
+        expect(await store.queueStats(T0 + 100)).toEqual({ due: 2, scheduled: 2, oldestDueAt: T0 + 1, oldestPendingCreatedAt: T0, failingEndpoints: 0 });
       });
 
       it('counts finished attempts per time bucket by outcome', async () => {
@@ -1131,6 +1132,199 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           { start: T0 + 1_000, succeeded: 1, failed: 1 },
           { start: T0 + 2_000, succeeded: 1, failed: 0 },
         ]);
+      });
+    });
+
+    describe('endpoint health', () => {
+      /** One scheduled attempt of a fresh event of `appId`, started at `at`, recorded as `outcome`. */
+      async function scheduled(appId: number, at: number, outcome: AttemptOutcome, failingAfter?: number) {
+        const eventId = await pendingEvent(appId, at);
+        const claimed = (await store.claimDue(claimOptions(at, { limit: 100 }))).find((c) => c.eventId === eventId);
+        if (!claimed) throw new Error('not claimed');
+        const next: FinishedAttempt['next'] = outcome.success ? { status: 'delivered' } : { status: 'pending', nextAttemptAt: at + 10 * 3_600_000 };
+        return { eventId, recorded: await store.recordAttempts([finished(claimed.attemptId, eventId, outcome, next)], at + 1, failingAfter) };
+      }
+      const fail = ok(500);
+
+      it('is unknown before any attempt; a project without an endpoint has none', async () => {
+        await project(1);
+        await project(2, null);
+        expect(await store.getEndpointHealth(1)).toEqual({
+          enabled: true,
+          health: { consecutiveFailures: 0, streakStartedAt: null, failingSince: null, lastSuccessAt: null, lastFailureAt: null },
+        });
+        expect(await store.getEndpointHealth(2)).toBeNull();
+        expect((await store.listProjectOverviews(10, null)).map((p) => [p.appId, p.webhook?.health.consecutiveFailures ?? null])).toEqual([
+          [1, 0],
+          [2, null],
+        ]);
+      });
+
+      it('becomes failing at the third failure, since the first of the streak, once; a success recovers it, once', async () => {
+        await project(1);
+        const transitions: string[] = [];
+        for (const [i, outcome] of [fail, fail, fail, fail].entries()) {
+          const { recorded } = await scheduled(1, T0 + i * 1_000, outcome);
+          transitions.push(...recorded.transitions.map((t) => `${i}:${t.transition}`));
+          expect((await store.getEndpointHealth(1))!.health.failingSince).toBe(i >= 2 ? T0 : null);
+        }
+        expect(transitions).toEqual(['2:failing']);
+        expect((await store.getEndpointHealth(1))!.health).toEqual({
+          consecutiveFailures: 4,
+          streakStartedAt: T0,
+          failingSince: T0,
+          lastSuccessAt: null,
+          lastFailureAt: T0 + 3_000,
+        });
+        const { recorded } = await scheduled(1, T0 + 9_000, ok());
+        expect(recorded.transitions).toEqual([
+          { appId: 1, transition: 'recovered', health: { consecutiveFailures: 0, streakStartedAt: null, failingSince: null, lastSuccessAt: T0 + 9_000, lastFailureAt: T0 + 3_000 } },
+        ]);
+        expect((await scheduled(1, T0 + 10_000, ok())).recorded.transitions).toEqual([]);
+      });
+
+      it('takes the threshold it is given', async () => {
+        await project(1);
+        for (let i = 0; i < 4; i++) await scheduled(1, T0 + i, fail, 5);
+        expect((await store.getEndpointHealth(1))!.health).toMatchObject({ consecutiveFailures: 4, failingSince: null });
+        expect((await scheduled(1, T0 + 9, fail, 5)).recorded.transitions.map((t) => t.transition)).toEqual(['failing']);
+      });
+
+      it('counts scheduled attempts only: manual and test attempts change nothing', async () => {
+        await project(1);
+        const { eventId } = await scheduled(1, T0, fail);
+        await scheduled(1, T0 + 1, fail);
+        const before = (await store.getEndpointHealth(1))!.health;
+        const m = await manualAttempt(1, eventId, T0 + 2);
+        expect((await store.recordAttempts([finished(m.attemptId, eventId, ok(), null)], T0 + 3)).transitions).toEqual([]);
+        const m2 = await manualAttempt(1, eventId, T0 + 4);
+        await store.recordAttempts([finished(m2.attemptId, eventId, fail, null)], T0 + 5);
+        await store.recordTestAttempt(1, 'evt_test', T0 + 6, ok());
+        await store.recordTestAttempt(1, 'evt_test2', T0 + 7, fail);
+        expect((await store.getEndpointHealth(1))!.health).toEqual(before);
+        expect(before.consecutiveFailures).toBe(2);
+      });
+
+      it('counts an attempt recorded twice once', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1, T0);
+        const [c] = await store.claimDue(claimOptions(T0));
+        const f = finished(c!.attemptId, eventId, fail, { status: 'pending', nextAttemptAt: T0 + 99_000 });
+        await store.recordAttempts([f], T0 + 1);
+        await store.recordAttempts([f], T0 + 2);
+        expect((await store.getEndpointHealth(1))!.health.consecutiveFailures).toBe(1);
+        expect((await store.windowCounts(1, T0 - 1, T0 + 10)).attempts).toEqual({ succeeded: 0, failed: 1 });
+      });
+
+      it('folds a batch in order, and answers how many events used their last attempt', async () => {
+        await project(1);
+        const ids = [await pendingEvent(1, T0), await pendingEvent(1, T0 + 1), await pendingEvent(1, T0 + 2)];
+        const claimed = await store.claimDue(claimOptions(T0 + 2));
+        expect(claimed).toHaveLength(3);
+        const recorded = await store.recordAttempts(
+          claimed.map((c, i) => finished(c.attemptId, c.eventId, fail, i === 2 ? { status: 'failed' } : { status: 'pending', nextAttemptAt: T0 + 99_000 })),
+          T0 + 3,
+        );
+        expect(recorded.eventsFailed).toBe(1);
+        expect(recorded.transitions.map((t) => [t.appId, t.transition, t.health.failingSince])).toEqual([[1, 'failing', T0 + 2]]);
+        expect(ids).toHaveLength(3);
+      });
+
+      it('lists failing projects longest first, page by page; counts enabled failing endpoints', async () => {
+        for (const appId of [1, 2, 3, 4]) await project(appId);
+        // 3 fails first, then 1, then 4; 2 stays healthy.
+        for (const [appId, start] of [[3, T0], [1, T0 + 100], [4, T0 + 200]] as const) {
+          for (let i = 0; i < 3; i++) await scheduled(appId, start + i, fail);
+        }
+        await scheduled(2, T0, ok());
+        const first = await store.listFailingProjects(2, null);
+        expect(first.map((p) => [p.appId, p.webhook!.health.failingSince])).toEqual([
+          [3, T0],
+          [1, T0 + 100],
+        ]);
+        const last = first.at(-1)!;
+        expect((await store.listFailingProjects(2, { failingSince: last.webhook!.health.failingSince!, appId: last.appId })).map((p) => p.appId)).toEqual([4]);
+        expect((await store.queueStats(T0 + 1_000)).failingEndpoints).toBe(3);
+        await store.putEndpoint(4, 'https://hooks.example/4', false, 'x', T0 + 1_000);
+        expect((await store.queueStats(T0 + 1_000)).failingEndpoints).toBe(2);
+        expect((await store.listFailingProjects(10, null)).map((p) => [p.appId, p.webhook!.enabled])).toEqual([
+          [3, true],
+          [1, true],
+          [4, false],
+        ]);
+      });
+
+      it('the oldest pending event counts retries scheduled later', async () => {
+        await project(1);
+        await scheduled(1, T0, fail); // pending, retried in 10 h
+        await pendingEvent(1, T0 + 5_000);
+        expect(await store.queueStats(T0 + 6_000)).toMatchObject({ oldestPendingCreatedAt: T0, oldestDueAt: T0 + 5_000 });
+      });
+    });
+
+    describe('window stats', () => {
+      const HOUR = 3_600_000;
+
+      it('counts events by creation time and attempts by start time, exact to the millisecond across rollup hours', async () => {
+        await project(1);
+        await project(2);
+        await project(3, false);
+        // A pseudo-random history over ~50 hours (fixed seed): each event is created, claimed and attempted at once.
+        let seed = 7;
+        const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+        const events: { at: number; status: string }[] = [];
+        const attempts: { at: number; success: boolean; duration: number }[] = [];
+        let at = T0;
+        for (let i = 0; i < 120; i++) {
+          at += Math.floor(random() * 1.5 * HOUR);
+          const roll = random();
+          if (roll < 0.15) {
+            await pendingEvent(3, at); // another project's, never attempted (its endpoint is disabled)
+            continue;
+          }
+          const appId = random() < 0.1 ? 2 : 1;
+          const eventId = await pendingEvent(appId, at);
+          const [c] = (await store.claimDue(claimOptions(at, { limit: 100 }))).filter((x) => x.eventId === eventId);
+          const success = roll < 0.75;
+          const duration = Math.floor(random() * random() * 3_000);
+          const status = success ? 'delivered' : roll < 0.9 ? 'failed' : 'pending';
+          const next: FinishedAttempt['next'] = success ? { status: 'delivered' } : status === 'failed' ? { status: 'failed' } : { status: 'pending', nextAttemptAt: at + 1_000 * HOUR };
+          await store.recordAttempts([finished(c!.attemptId, eventId, { ...(success ? ok() : ok(503)), durationMs: duration }, next)], at + duration);
+          if (appId === 1) {
+            events.push({ at, status });
+            attempts.push({ at, success, duration });
+          }
+        }
+        await store.recordTestAttempt(1, 'evt_test', at - 2 * HOUR - 17, { ...ok(), durationMs: 3 });
+        attempts.push({ at: at - 2 * HOUR - 17, success: true, duration: 3 });
+        const now = at + 1_234;
+        for (const since of [now - HOUR, now - 24 * HOUR, now - 7 * 24 * HOUR, events[10]!.at, events[10]!.at + 1, T0 - HOUR, now - 3 * HOUR + 1]) {
+          const inWindow = events.filter((e) => e.at >= since);
+          const tried = attempts.filter((a) => a.at >= since);
+          const histogram = new Map<number, number>();
+          for (const a of tried.filter((x) => x.success)) histogram.set(latencyBucket(a.duration), (histogram.get(latencyBucket(a.duration)) ?? 0) + 1);
+          const counts = await store.windowCounts(1, since, now);
+          expect(counts.events, `since ${since - T0}`).toEqual({
+            pending: inWindow.filter((e) => e.status === 'pending').length,
+            delivered: inWindow.filter((e) => e.status === 'delivered').length,
+            failed: inWindow.filter((e) => e.status === 'failed').length,
+            skipped: 0,
+          });
+          expect(counts.attempts).toEqual({ succeeded: tried.filter((a) => a.success).length, failed: tried.filter((a) => !a.success).length });
+          expect(new Map([...counts.latency].sort(([a], [b]) => a - b))).toEqual(new Map([...histogram].sort(([a], [b]) => a - b)));
+        }
+      });
+
+      it('moves an event between statuses in its creation hour when it changes (recovery)', async () => {
+        await project(1);
+        const eventId = await pendingEvent(1, T0);
+        const [c] = await store.claimDue(claimOptions(T0));
+        await store.recordAttempts([finished(c!.attemptId, eventId, ok(500), { status: 'failed' })], T0 + 1);
+        const later = T0 + 5 * HOUR;
+        expect((await store.windowCounts(1, T0 - HOUR, later)).events).toEqual({ pending: 0, delivered: 0, failed: 1, skipped: 0 });
+        expect(await store.recoverFailed(1, T0 - 1, later)).toBe(1);
+        expect((await store.windowCounts(1, T0 - HOUR, later)).events).toEqual({ pending: 1, delivered: 0, failed: 0, skipped: 0 });
+        expect((await store.windowCounts(1, T0 + 1, later)).events).toEqual({ pending: 0, delivered: 0, failed: 0, skipped: 0 });
       });
     });
   });

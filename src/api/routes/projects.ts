@@ -5,10 +5,10 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { Type } from 'typebox';
 import { createPortalSession } from '../../operations/portal.js';
 import { createApiKey, createProject, listApiKeys, requireProject, revokeApiKey } from '../../operations/projects.js';
-import type { ApiKeyRecord } from '../../store/store.js';
+import { listProjects, webhookSummary } from '../../operations/stats.js';
+import type { ApiKeyRecord, ProjectOverview } from '../../store/store.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
 import {
   ApiKeyList,
@@ -21,9 +21,15 @@ import {
   ProjectBody,
   ProjectDetail,
   ProjectList,
+  ProjectListQuery,
 } from '../schemas.js';
 
 const apiKeyView = (k: ApiKeyRecord) => ({ id: k.id, prefix: k.prefix, createdAt: iso(k.createdAt), revokedAt: iso(k.revokedAt) });
+
+const webhookView = (webhook: ProjectOverview['webhook']) => {
+  const summary = webhookSummary(webhook);
+  return summary === null ? null : { ...summary, failingSince: iso(summary.failingSince) };
+};
 
 export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -55,26 +61,20 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
       schema: {
         operationId: 'listProjects',
         tags: ['projects'],
-        summary: 'List projects',
-        description: 'Cursor-paginated by appId: pass `nextCursor` back as `cursor`.',
-        querystring: Type.Object(
-          {
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),
-            cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,10}$' })),
-          },
-          { additionalProperties: false },
-        ),
+        summary: 'List projects, with the health of their endpoints',
+        description:
+          'Cursor-paginated: pass `nextCursor` back as `cursor`. By appId; with `health=failing`, only the projects whose endpoint is failing, longest failing first (by `failingSince`).',
+        querystring: ProjectListQuery,
         response: { 200: ProjectList },
       },
     },
     async (request) => {
-      const limit = request.query.limit ?? 50;
-      const rows = await store.listProjects(limit + 1, request.query.cursor ? Number(request.query.cursor) : null);
-      const page = rows.slice(0, limit);
-      return {
-        data: page.map((p) => ({ appId: p.appId, name: p.name, createdAt: iso(p.createdAt) })),
-        nextCursor: rows.length > limit ? String(page.at(-1)!.appId) : null,
-      };
+      const { page, nextCursor } = await listProjects(store, {
+        limit: request.query.limit ?? 50,
+        cursor: request.query.cursor,
+        failing: request.query.health === 'failing',
+      });
+      return { data: page.map((p) => ({ appId: p.appId, name: p.name, createdAt: iso(p.createdAt), webhook: webhookView(p.webhook) })), nextCursor };
     },
   );
 
@@ -85,7 +85,7 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
       schema: {
         operationId: 'getProject',
         tags: ['projects'],
-        summary: 'A project and its API keys (never the keys themselves)',
+        summary: "A project, its endpoint's health and its API keys (never the keys themselves)",
         description: 'A project key reaches its own project only; another appId answers 404, exactly like one that does not exist.',
         params: AppIdParams,
         response: { 200: ProjectDetail },
@@ -93,11 +93,12 @@ export async function projectRoutes(instance: FastifyInstance, deps: AppDeps): P
     },
     async (request) => {
       const project = await requireProject(store, request.params.appId);
-      const keys = await listApiKeys(deps, project.appId);
+      const [keys, webhook] = await Promise.all([listApiKeys(deps, project.appId), store.getEndpointHealth(project.appId)]);
       return {
         appId: project.appId,
         name: project.name,
         createdAt: iso(project.createdAt),
+        webhook: webhookView(webhook),
         apiKeys: keys.map(apiKeyView),
       };
     },

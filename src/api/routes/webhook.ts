@@ -4,9 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { attemptErrorLabel } from '../../domain/attempt-error.js';
 import { sendTestWebhook } from '../../operations/deliveries.js';
 import { maskedHeaders, requireEndpoint, revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
+import { webhookStats } from '../../operations/stats.js';
 import type { Endpoint } from '../../store/store.js';
 import { actorOf, iso, type AppDeps } from '../http.js';
-import { AppIdParams, Secret, TestResult, Webhook, WebhookBody } from '../schemas.js';
+import { AppIdParams, Secret, StatsQuery, TestResult, Webhook, WebhookBody, WebhookStats } from '../schemas.js';
 
 export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -27,6 +28,27 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
       },
     },
     async (request) => view(await requireEndpoint(deps, request.params.appId)),
+  );
+
+  app.get(
+    '/v1/projects/:appId/webhook/stats',
+    {
+      ...common,
+      schema: {
+        operationId: 'getWebhookStats',
+        tags: ['webhook'],
+        summary: "One window's delivery figures and the endpoint's health",
+        description:
+          'Events created inside the window (1h, 24h, 7d or 30d back from now; default 24h) by their status now, attempts started inside it, the latency of the successful ones, and the health. Whole hours come from rollups kept on write, the partial hours at both ends from the rows: cheap at any size, exact to the millisecond.',
+        params: AppIdParams,
+        querystring: StatsQuery,
+        response: { 200: WebhookStats },
+      },
+    },
+    async (request) => {
+      const s = await webhookStats(deps, request.params.appId, request.query.window ?? '24h');
+      return { ...s, failingSince: iso(s.failingSince), lastSuccessAt: iso(s.lastSuccessAt), lastFailureAt: iso(s.lastFailureAt) };
+    },
   );
 
   app.put(

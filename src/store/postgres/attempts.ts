@@ -1,12 +1,32 @@
 /** Attempts: recording how they ended, manual attempts, test webhooks (PostgreSQL). Scheduled ones are opened by the claim (claim-due.ts). */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { AttemptOutcome, FinishedAttempt, ManualAttempt } from '../store.js';
-import { inTransaction, retryingStatement, type Queryable } from './connection.js';
-import { attemptArrays, chunksWithDistinctEvents, RECORD_ATTEMPTS_SQL } from './record-attempts.js';
+import { DEFAULT_FAILING_AFTER, type HealthState } from '../../domain/endpoint-health.js';
+import { foldHealth, rollupDeltas, type NewlyFinished } from '../recording.js';
+import { toHealthState, type HealthRow } from '../rows.js';
+import type { AttemptOutcome, AttemptTrigger, FinishedAttempt, ManualAttempt, RecordedAttempts } from '../store.js';
+import { inTransaction } from './connection.js';
+import { attemptArrays, chunksWithDistinctEvents, derivedArrays, LOCK_FOR_RECORD_SQL, RECORD_ATTEMPTS_SQL } from './record-attempts.js';
 
-// One statement for the usual batch; see record-attempts.ts.
+// The locking read, then one statement for the usual batch; see record-attempts.ts.
+const LOCK_FOR_RECORD = { name: 'lock_for_record', text: LOCK_FOR_RECORD_SQL };
 const RECORD_ATTEMPTS = { name: 'record_attempts', text: RECORD_ATTEMPTS_SQL };
+
+type LockedRow = { attempt_id: number; app_id: number; trigger: AttemptTrigger; started_at: number } & { [K in keyof HealthRow]: HealthRow[K] | null };
+
+// A test webhook counts in the stats' attempts and latency (never in health), in the statement that stores it.
+const COUNT_TEST_ATTEMPT = {
+  name: 'count_test_attempt',
+  text: `
+WITH counted AS (
+  INSERT INTO attempt_stats_hourly AS s (app_id, hour, succeeded, failed)
+  SELECT * FROM unnest($1::int[], $2::bigint[], $3::int[], $4::int[])
+  ON CONFLICT (app_id, hour) DO UPDATE SET succeeded = s.succeeded + excluded.succeeded, failed = s.failed + excluded.failed
+)
+INSERT INTO latency_hourly AS s (app_id, hour, bucket, count)
+SELECT * FROM unnest($5::int[], $6::bigint[], $7::int[], $8::int[])
+ON CONFLICT (app_id, hour, bucket) DO UPDATE SET count = s.count + excluded.count`,
+};
 
 // FOR UPDATE OF e: attempt numbers stay consecutive when a claim or another redelivery races this
 // one. LEFT JOIN: a missing endpoint reads as nulls (then there is nothing to send to).
@@ -51,18 +71,37 @@ export class Attempts {
     private readonly logger: Logger,
   ) {}
 
-  async recordAttempts(finished: readonly FinishedAttempt[], now: number): Promise<void> {
-    if (finished.length === 0) return;
+  /**
+   * One transaction: the locking read (health rows first, see record-attempts.ts), the health rule
+   * and the rollup deltas in TypeScript, then one statement per chunk (usually one) that records the
+   * attempts, settles their events and writes health and rollups.
+   */
+  async recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter = DEFAULT_FAILING_AFTER): Promise<RecordedAttempts> {
+    if (finished.length === 0) return { transitions: [], eventsFailed: 0 };
     const chunks = chunksWithDistinctEvents(finished);
-    const record = (db: Queryable, chunk: readonly FinishedAttempt[]) =>
-      db.query({ ...RECORD_ATTEMPTS, values: [...attemptArrays(chunk), now] });
-    // The usual case is one statement, atomic by itself: no BEGIN/COMMIT round trips.
-    if (chunks.length === 1) {
-      await retryingStatement(() => record(this.pool, chunks[0]!));
-      return;
-    }
-    await inTransaction(this.pool, this.logger, async (client) => {
-      for (const chunk of chunks) await record(client, chunk);
+    return inTransaction(this.pool, this.logger, async (client) => {
+      const locked = (await client.query<LockedRow>({ ...LOCK_FOR_RECORD, values: [finished.map((f) => f.attemptId)] })).rows;
+      const rowOf = new Map(locked.map((r) => [r.attempt_id, r]));
+      const current = new Map<number, HealthState>();
+      for (const r of locked) if (r.consecutive_failures !== null) current.set(r.app_id, toHealthState(r as LockedRow & HealthRow));
+      const newly: NewlyFinished[] = [];
+      const seen = new Set<number>();
+      for (const f of finished) {
+        const r = rowOf.get(f.attemptId);
+        if (r === undefined || seen.has(f.attemptId)) continue;
+        seen.add(f.attemptId);
+        newly.push({ appId: r.app_id, trigger: r.trigger, startedAt: r.started_at, success: f.outcome.success, durationMs: f.outcome.durationMs });
+      }
+      const { states, transitions } = foldHealth(current, newly, failingAfter);
+      let derived = derivedArrays(states, rollupDeltas(newly));
+      let eventsFailed = 0;
+      for (const chunk of chunks) {
+        const { rows } = await client.query<{ events_failed: number }>({ ...RECORD_ATTEMPTS, values: [...attemptArrays(chunk), now, ...derived] });
+        eventsFailed += rows[0]?.events_failed ?? 0;
+        // Health and rollups are written once, with the first chunk.
+        derived = derived.map(() => []);
+      }
+      return { transitions, eventsFailed };
     });
   }
 
@@ -90,9 +129,13 @@ export class Attempts {
   }
 
   async recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void> {
-    await this.pool.query({
-      ...INSERT_TEST_ATTEMPT,
-      values: [webhookId, appId, startedAt, outcome.success, outcome.statusCode, outcome.errorKind, Math.round(outcome.durationMs), outcome.responseBody],
+    const deltas = rollupDeltas([{ appId, trigger: 'test', startedAt, success: outcome.success, durationMs: outcome.durationMs }]);
+    await inTransaction(this.pool, this.logger, async (client) => {
+      await client.query({
+        ...INSERT_TEST_ATTEMPT,
+        values: [webhookId, appId, startedAt, outcome.success, outcome.statusCode, outcome.errorKind, Math.round(outcome.durationMs), outcome.responseBody],
+      });
+      await client.query({ ...COUNT_TEST_ATTEMPT, values: derivedArrays(new Map(), deltas).slice(6) });
     });
   }
 }

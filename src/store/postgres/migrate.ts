@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { loadMigrations, refuseNewerSchema } from '../migration-files.js';
+import { appliesEvery, loadMigrations, refuseNewerSchema } from '../migration-files.js';
 import { inTransaction, type Queryable } from './connection.js';
 
 /** One lock per schema, so test files migrating their own fresh schemas do not queue behind each other. */
@@ -44,6 +44,12 @@ export async function applyMigrations(pool: pg.Pool, schema: string | null, logg
 export async function appliedVersion(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
   return rows[0]?.v ?? 0;
+}
+
+/** Whether every migration of this release is applied (readiness; see appliesEvery). */
+export async function allApplied(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations');
+  return appliesEvery('postgres', rows.map((r) => r.version));
 }
 
 export function latestVersion(): number {

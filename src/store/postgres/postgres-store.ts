@@ -20,8 +20,10 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import { createLogger } from '../../logger.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem, ReplayFilter,
-  FinishedAttempt, ManualAttempt, Page, PortalLink, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store, StreamedEvent } from '../store.js';
+import type { HealthState } from '../../domain/endpoint-health.js';
+import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem,
+  FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
+  RegistrationResult, ReplayFilter, Store, StreamedEvent, WindowCounts } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
@@ -29,9 +31,10 @@ import { Claims } from './claim-due.js';
 import { createPool, parsePostgresUrl, type PostgresTarget } from './connection.js';
 import { Endpoints } from './endpoints.js';
 import { Events } from './events.js';
+import { Health } from './health.js';
 import { Ingest } from './ingest.js';
 import { KeysAndAudit } from './keys-and-audit.js';
-import { appliedVersion, applyMigrations, latestVersion, schemaDump } from './migrate.js';
+import { allApplied, applyMigrations, schemaDump } from './migrate.js';
 import { PortalLinks } from './portal-links.js';
 import { Projects } from './projects.js';
 import { Retention } from './retention.js';
@@ -76,6 +79,7 @@ export class PostgresStore implements Store {
   private readonly attempts: Attempts;
   private readonly retention: Retention;
   private readonly stats: Stats;
+  private readonly health: Health;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.target = parsePostgresUrl(url);
@@ -91,7 +95,8 @@ export class PostgresStore implements Store {
     this.claims = new Claims(this.pool);
     this.attempts = new Attempts(this.pool, this.logger);
     this.retention = new Retention(this.pool, this.logger);
-    this.stats = new Stats(this.pool);
+    this.stats = new Stats(this.pool, this.logger);
+    this.health = new Health(this.pool);
   }
 
   /** Connects, applies pending migrations, and warns when this machine's clock disagrees with the database's. */
@@ -137,7 +142,7 @@ export class PostgresStore implements Store {
    */
   async isReady(): Promise<boolean> {
     try {
-      if ((await appliedVersion(this.pool)) < latestVersion()) return false;
+      if (!(await allApplied(this.pool))) return false;
       await this.pool.query({ ...READINESS_PROBE, values: [String(Date.now())] });
       return true;
     } catch {
@@ -297,8 +302,8 @@ export class PostgresStore implements Store {
   nextDueAt(): Promise<number | null> {
     return this.claims.nextDueAt();
   }
-  recordAttempts(finished: readonly FinishedAttempt[], now: number): Promise<void> {
-    return this.attempts.recordAttempts(finished, now);
+  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number): Promise<RecordedAttempts> {
+    return this.attempts.recordAttempts(finished, now, failingAfter);
   }
   openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
     return this.attempts.openManualAttempt(appId, eventId, now);
@@ -321,5 +326,19 @@ export class PostgresStore implements Store {
   }
   attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]> {
     return this.stats.attemptStats(appId, since, bucketMs);
+  }
+  windowCounts(appId: number, since: number, now: number): Promise<WindowCounts> {
+    return this.stats.windowCounts(appId, since, now);
+  }
+
+  // Endpoint health as the project list reads it (health.ts; attempts.ts keeps it).
+  listProjectOverviews(limit: number, cursor: number | null): Promise<ProjectOverview[]> {
+    return this.health.listProjectOverviews(limit, cursor);
+  }
+  listFailingProjects(limit: number, cursor: FailingCursor | null): Promise<ProjectOverview[]> {
+    return this.health.listFailingProjects(limit, cursor);
+  }
+  getEndpointHealth(appId: number): Promise<{ enabled: boolean; health: HealthState } | null> {
+    return this.health.getEndpointHealth(appId);
   }
 }

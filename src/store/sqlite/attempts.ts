@@ -1,6 +1,9 @@
 /** Attempts: opening them (scheduled, by a claim, or manual), recording how they ended, test webhooks (SQLite). */
 import type Database from 'better-sqlite3';
-import type { AttemptOutcome, AttemptTrigger, FinishedAttempt, ManualAttempt } from '../store.js';
+import { DEFAULT_FAILING_AFTER, type HealthState } from '../../domain/endpoint-health.js';
+import { foldHealth, rollupDeltas, type NewlyFinished } from '../recording.js';
+import { toHealthState, type HealthRow } from '../rows.js';
+import type { AttemptOutcome, AttemptTrigger, FinishedAttempt, ManualAttempt, RecordedAttempts } from '../store.js';
 import type { Endpoints } from './endpoints.js';
 import type { Events } from './events.js';
 
@@ -33,6 +36,31 @@ UPDATE events
 SET status = 'delivered', next_attempt_at = NULL, lease_token = NULL, delivered_at = @now, finished_at = @now
 WHERE id = @eventId AND status <> 'delivered'`;
 
+// Whose attempt it is and whether it was recorded already (health and rollups count it once).
+const ATTEMPT_FOR_RECORD = `SELECT app_id, trigger, started_at, finished FROM attempts WHERE id = ?`;
+
+const GET_HEALTH = `
+SELECT consecutive_failures, streak_started_at, failing_since, last_success_at, last_failure_at
+FROM endpoint_health WHERE app_id = ?`;
+
+// An upsert: the row is made with the endpoint (trigger endpoints_health_on_insert), but a
+// database migrated while an endpoint was being created must not lose the attempt.
+const PUT_HEALTH = `
+INSERT INTO endpoint_health (app_id, consecutive_failures, streak_started_at, failing_since, last_success_at, last_failure_at)
+VALUES (@appId, @consecutiveFailures, @streakStartedAt, @failingSince, @lastSuccessAt, @lastFailureAt)
+ON CONFLICT (app_id) DO UPDATE SET
+  consecutive_failures = excluded.consecutive_failures, streak_started_at = excluded.streak_started_at,
+  failing_since = excluded.failing_since, last_success_at = excluded.last_success_at, last_failure_at = excluded.last_failure_at`;
+
+// The stats' rollups (migration 0005): finished attempts by start hour, and the latency buckets of the successful ones.
+const COUNT_ATTEMPTS = `
+INSERT INTO attempt_stats_hourly (app_id, hour, succeeded, failed) VALUES (@appId, @hour, @succeeded, @failed)
+ON CONFLICT (app_id, hour) DO UPDATE SET succeeded = succeeded + excluded.succeeded, failed = failed + excluded.failed`;
+
+const COUNT_LATENCY = `
+INSERT INTO latency_hourly (app_id, hour, bucket, count) VALUES (@appId, @hour, @bucket, @count)
+ON CONFLICT (app_id, hour, bucket) DO UPDATE SET count = count + excluded.count`;
+
 // A test webhook has no stored event: its attempt is recorded finished, under the webhook id.
 const INSERT_TEST_ATTEMPT = `
 INSERT INTO attempts (event_id, app_id, number, trigger, started_at, finished, success, status_code,
@@ -54,6 +82,11 @@ export class Attempts {
   private readonly settleScheduled;
   private readonly settleManualSuccess;
   private readonly insertTestAttempt;
+  private readonly attemptForRecord;
+  private readonly getHealth;
+  private readonly putHealth;
+  private readonly countAttempts;
+  private readonly countLatency;
 
   constructor(
     private readonly db: Database.Database,
@@ -66,6 +99,11 @@ export class Attempts {
     this.settleScheduled = db.prepare<{ eventId: string; attemptId: number; status: string; next: number | null; now: number }>(SETTLE_SCHEDULED);
     this.settleManualSuccess = db.prepare<{ eventId: string; now: number }>(SETTLE_MANUAL_SUCCESS);
     this.insertTestAttempt = db.prepare<Record<string, unknown>>(INSERT_TEST_ATTEMPT);
+    this.attemptForRecord = db.prepare<[number], { app_id: number; trigger: AttemptTrigger; started_at: number; finished: number }>(ATTEMPT_FOR_RECORD);
+    this.getHealth = db.prepare<[number], HealthRow>(GET_HEALTH);
+    this.putHealth = db.prepare<HealthState & { appId: number }>(PUT_HEALTH);
+    this.countAttempts = db.prepare<{ appId: number; hour: number; succeeded: number; failed: number }>(COUNT_ATTEMPTS);
+    this.countLatency = db.prepare<{ appId: number; hour: number; bucket: number; count: number }>(COUNT_LATENCY);
   }
 
   /** Opens an attempt row inside the caller's transaction; answers its id. */
@@ -73,26 +111,49 @@ export class Attempts {
     return Number(this.openAttemptStatement.run(params).lastInsertRowid);
   }
 
-  recordAttempts(finished: readonly FinishedAttempt[], now: number): void {
-    if (finished.length === 0) return;
-    this.db
-      .transaction(() => {
+  /** One write transaction: the attempts, the events they settle, the endpoints' health, the rollups. */
+  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter = DEFAULT_FAILING_AFTER): RecordedAttempts {
+    if (finished.length === 0) return { transitions: [], eventsFailed: 0 };
+    return this.db
+      .transaction((): RecordedAttempts => {
+        const newly: NewlyFinished[] = [];
+        let eventsFailed = 0;
         for (const f of finished) {
+          const row = this.attemptForRecord.get(f.attemptId);
+          if (row !== undefined && row.finished === 0) {
+            newly.push({ appId: row.app_id, trigger: row.trigger, startedAt: row.started_at, success: f.outcome.success, durationMs: f.outcome.durationMs });
+          }
           this.finishAttempt.run({ attemptId: f.attemptId, ...outcomeParams(f.outcome) });
           if (f.next === null) {
             if (f.outcome.success) this.settleManualSuccess.run({ eventId: f.eventId, now });
           } else {
-            this.settleScheduled.run({
+            const settled = this.settleScheduled.run({
               eventId: f.eventId,
               attemptId: f.attemptId,
               status: f.next.status,
               next: f.next.status === 'pending' ? f.next.nextAttemptAt : null,
               now,
-            });
+            }).changes;
+            if (f.next.status === 'failed') eventsFailed += settled;
           }
         }
+        const current = new Map<number, HealthState>();
+        for (const appId of new Set(newly.filter((a) => a.trigger === 'scheduled').map((a) => a.appId))) {
+          const r = this.getHealth.get(appId);
+          if (r !== undefined) current.set(appId, toHealthState(r));
+        }
+        const { states, transitions } = foldHealth(current, newly, failingAfter);
+        for (const [appId, state] of states) this.putHealth.run({ appId, ...state });
+        this.countRollups(newly);
+        return { transitions, eventsFailed };
       })
       .immediate();
+  }
+
+  private countRollups(newly: readonly NewlyFinished[]): void {
+    const deltas = rollupDeltas(newly);
+    for (const row of deltas.attempts) this.countAttempts.run(row);
+    for (const row of deltas.latency) this.countLatency.run(row);
   }
 
   openManualAttempt(appId: number, eventId: string, now: number): ManualAttempt | 'in_flight' | null {
@@ -118,8 +179,14 @@ export class Attempts {
       .immediate();
   }
 
+  /** A test webhook counts in the stats' attempts and latency, never in health. */
   recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): void {
-    this.insertTestAttempt.run({ eventId: webhookId, appId, startedAt, ...outcomeParams(outcome) });
+    this.db
+      .transaction(() => {
+        this.insertTestAttempt.run({ eventId: webhookId, appId, startedAt, ...outcomeParams(outcome) });
+        this.countRollups([{ appId, trigger: 'test', startedAt, success: outcome.success, durationMs: outcome.durationMs }]);
+      })
+      .immediate();
   }
 }
 

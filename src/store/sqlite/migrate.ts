@@ -4,7 +4,7 @@
  * file waits and then finds the ledger row.
  */
 import type Database from 'better-sqlite3';
-import { loadMigrations, refuseNewerSchema } from '../migration-files.js';
+import { appliesEvery, loadMigrations, refuseNewerSchema } from '../migration-files.js';
 
 const CREATE_LEDGER = `CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`;
@@ -38,6 +38,11 @@ export function applyMigrations(db: Database.Database): void {
 /** The newest migration version the file has applied (0 before the first). */
 export function appliedVersion(db: Database.Database): number {
   return (db.prepare(APPLIED_VERSION).get() as { v: number | null }).v ?? 0;
+}
+
+/** Whether every migration of this release is applied (readiness; see appliesEvery). */
+export function allApplied(db: Database.Database): boolean {
+  return appliesEvery('sqlite', (db.prepare(APPLIED_VERSIONS).all() as { version: number }[]).map((r) => r.version));
 }
 
 export function latestVersion(): number {

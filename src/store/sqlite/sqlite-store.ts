@@ -8,17 +8,20 @@
  */
 import Database from 'better-sqlite3';
 import type { NormalizedRegistration } from '../../domain/registration.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem, ReplayFilter,
-  FinishedAttempt, ManualAttempt, Page, PortalLink, Project, PurchaseReport, PurchaseResult, QueueStats, RegistrationResult, Store, StreamedEvent } from '../store.js';
+import type { HealthState } from '../../domain/endpoint-health.js';
+import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem,
+  FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
+  RegistrationResult, ReplayFilter, Store, StreamedEvent, WindowCounts } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, EventsSignal, WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
 import { Claims } from './claim-due.js';
 import { Endpoints } from './endpoints.js';
 import { Events } from './events.js';
+import { Health } from './health.js';
 import { Ingest } from './ingest.js';
 import { KeysAndAudit } from './keys-and-audit.js';
-import { applyMigrations, appliedVersion, latestVersion, schemaDump } from './migrate.js';
+import { allApplied, applyMigrations, schemaDump } from './migrate.js';
 import { createPrivately } from './private-file.js';
 import { PortalLinks } from './portal-links.js';
 import { Projects } from './projects.js';
@@ -44,6 +47,7 @@ interface Aggregates {
   claims: Claims;
   retention: Retention;
   stats: Stats;
+  health: Health;
 }
 
 /** Every aggregate's statements, prepared once for this connection. */
@@ -63,6 +67,7 @@ function prepareAggregates(db: Database.Database): Aggregates {
     claims: new Claims(db, attempts),
     retention: new Retention(db),
     stats: new Stats(db),
+    health: new Health(db),
   };
 }
 
@@ -72,7 +77,6 @@ export class SqliteStore implements Store {
   private readonly parts: Aggregates;
   private readonly work = new WorkSignal();
   private readonly eventsCreated = new EventsSignal();
-  private readonly latestMigration = latestVersion();
   private readonly pendingWrites: { work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
   private readinessProbe: Database.Transaction<() => void> | undefined;
 
@@ -125,7 +129,7 @@ export class SqliteStore implements Store {
    */
   async isReady(): Promise<boolean> {
     try {
-      if (appliedVersion(this.db) < this.latestMigration) return false;
+      if (!allApplied(this.db)) return false;
       this.readinessProbe ??= this.db.transaction(() => {
         const pageSize = this.db.pragma('page_size', { simple: true }) as number;
         this.db.prepare(READINESS_PROBE_WRITE).run('x'.repeat(pageSize * READINESS_PROBE_PAGES));
@@ -323,8 +327,8 @@ export class SqliteStore implements Store {
   async nextDueAt(): Promise<number | null> {
     return this.parts.claims.nextDueAt();
   }
-  async recordAttempts(finished: readonly FinishedAttempt[], now: number): Promise<void> {
-    this.parts.attempts.recordAttempts(finished, now);
+  async recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number): Promise<RecordedAttempts> {
+    return this.parts.attempts.recordAttempts(finished, now, failingAfter);
   }
   async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
     return this.parts.attempts.openManualAttempt(appId, eventId, now);
@@ -347,5 +351,19 @@ export class SqliteStore implements Store {
   }
   async attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]> {
     return this.parts.stats.attemptStats(appId, since, bucketMs);
+  }
+  async windowCounts(appId: number, since: number, now: number): Promise<WindowCounts> {
+    return this.parts.stats.windowCounts(appId, since, now);
+  }
+
+  // Endpoint health as the project list reads it (health.ts; attempts.ts keeps it).
+  async listProjectOverviews(limit: number, cursor: number | null): Promise<ProjectOverview[]> {
+    return this.parts.health.listProjectOverviews(limit, cursor);
+  }
+  async listFailingProjects(limit: number, cursor: FailingCursor | null): Promise<ProjectOverview[]> {
+    return this.parts.health.listFailingProjects(limit, cursor);
+  }
+  async getEndpointHealth(appId: number): Promise<{ enabled: boolean; health: HealthState } | null> {
+    return this.parts.health.getEndpointHealth(appId);
   }
 }
