@@ -202,6 +202,12 @@ th { font-size:.85rem; color:var(--muted); font-weight:600; }
 td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .table-wrap { overflow-x:auto; }
 .pager { display:flex; gap:1rem; margin-top:.75rem; }
+form.search { display:flex; flex-wrap:wrap; gap:0 .75rem; align-items:flex-end; margin:0 0 .5rem; }
+form.search .field { flex:1 1 12rem; margin-bottom:.5rem; }
+form.search .field:last-child { flex:0 0 auto; }
+form.search input { width:100%; box-sizing:border-box; }
+.health-banner { font-size:1.05rem; }
+.summary { margin:0 0 .5rem; }
 .tabs { display:flex; flex-wrap:wrap; gap:.25rem .75rem; margin:0 0 .5rem; }
 .tabs a[aria-current=true], .tabs a[aria-current=page] { font-weight:700; color:var(--fg); text-decoration:none; }
 .project-nav { margin:-.5rem 0 1rem; padding-bottom:.5rem; border-bottom:1px solid var(--line); }

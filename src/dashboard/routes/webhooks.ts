@@ -10,14 +10,36 @@ import type { Flash } from '../flash.js';
 import type { Notice } from '../layout.js';
 import type { Session } from '../session.js';
 import { datetimeLocalValue, errorOf, utcText } from '../views/format.js';
-import { LOG_STATUSES, webhooksView, type LogRow, type WebhooksPageData } from '../views/webhooks.js';
+import { webhookStats } from '../../operations/stats.js';
+import { LOG_STATUSES, webhooksView, type LogRow, type LogSearch, type WebhooksPageData } from '../views/webhooks.js';
 
 const LOG_PAGE_SIZE = 20;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const route = { config: { access: 'public' as const }, schema: { hide: true } };
 
 type AppIdRoute = { Params: { appId: string } };
-type PageQuery = { status?: string; cursor?: string; range?: string };
+type PageQuery = { status?: string; cursor?: string; range?: string; q?: string; since?: string; until?: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EVENT_ID = /^evt_[0-9A-Z]{26}$/;
+
+/** The log search of the query: what the filters are, and the form's values (with a reason when one is unusable). */
+export function parseLogSearch(query: PageQuery): { search: LogSearch; filter: { eventId?: string; clientUuid?: string; since?: number; until?: number } } {
+  const text = (v: unknown) => (typeof v === 'string' ? v.trim().slice(0, 64) : '');
+  const search: LogSearch = { q: text(query.q), since: text(query.since), until: text(query.until), error: null };
+  const filter: { eventId?: string; clientUuid?: string; since?: number; until?: number } = {};
+  if (search.q !== '') {
+    if (EVENT_ID.test(search.q)) filter.eventId = search.q;
+    else if (UUID.test(search.q)) filter.clientUuid = search.q.toLowerCase();
+    else search.error = 'Enter an event id (evt_…) or a client UUID.';
+  }
+  const since = search.since === '' ? null : parseUtcDatetimeLocal(search.since);
+  const until = search.until === '' ? null : parseUtcDatetimeLocal(search.until);
+  if (since !== null) filter.since = since;
+  if (until !== null) filter.until = until + (/T\d{2}:\d{2}$/.test(search.until) ? 59_999 : 999);
+  if ((search.since !== '' && since === null) || (search.until !== '' && until === null)) search.error ??= 'Times are YYYY-MM-DDTHH:MM, UTC.';
+  return { search, filter };
+}
 
 /**
  * The custom-headers field: one `Name: value` per line, blank lines ignored. Empty means "keep the
@@ -69,9 +91,11 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const { appId } = project;
 
     const endpoint = await store.getEndpoint(appId);
-    const page = await store.listEvents(appId, { status: filter ?? undefined, limit: LOG_PAGE_SIZE, cursor: cursor ?? undefined });
-    // One query: the log's projection carries the subscriber fields the view masks.
-    const rows: LogRow[] = page.data.map((event) => ({ event, subscriber: event.subscriber }));
+    const { search, filter: searchFilter } = parseLogSearch(query);
+    const page = await store.listEvents(appId, { ...searchFilter, status: filter ?? undefined, limit: LOG_PAGE_SIZE, cursor: cursor ?? undefined });
+    // One query: the log's projection carries the subscriber fields the view masks and the newest attempt.
+    const rows: LogRow[] = page.data.map((event) => ({ event, subscriber: event.subscriber, lastAttempt: event.lastAttempt }));
+    const day = await webhookStats(ctx.deps, appId, '24h');
     const window = chartWindow(range, now);
     const stats = await store.attemptStats(appId, window.since, window.bucketMs);
     const flash = state.flash ?? null;
@@ -84,7 +108,15 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
       endpointForm: state.endpointForm ?? { url: endpoint?.url ?? '', enabled: endpoint?.enabled ?? true, error: null, headers: '', headersError: null },
       headerNames: endpoint === null ? [] : Object.keys(maskedHeaders(ctx.deps, endpoint)),
       flash,
-      log: { rows, nextCursor: page.nextCursor, status: filter, cursor },
+      log: { rows, nextCursor: page.nextCursor, status: filter, cursor, search },
+      health: {
+        state: day.health,
+        consecutiveFailures: day.consecutiveFailures,
+        failingSince: day.failingSince,
+        lastSuccessAt: day.lastSuccessAt,
+        events24h: day.events,
+        latencyMs: day.latencyMs,
+      },
       chart: { window, stats },
       recover: state.recover ?? { value: datetimeLocalValue(now - DAY_MS), error: null },
     };

@@ -1,11 +1,11 @@
 /** Developer Tools → Webhooks: endpoint, signing secret, test webhook, chart, delivery log, recovery. */
 import type { EventStatus } from '../../domain/retry-policy.js';
-import type { AttemptBucket, Endpoint, EventSummary, Project } from '../../store/store.js';
+import type { AttemptBucket, AttemptRecord, Endpoint, EventSummary, Project } from '../../store/store.js';
 import { deliveryChart, type ChartRange, type ChartWindow } from '../chart.js';
 import type { Flash } from '../flash.js';
 import { html, type HtmlValue, type SafeHtml } from '../html.js';
 import { maskName, maskSubscriberId } from '../personal-data.js';
-import { duration, projectNav, statusBadge, time } from './format.js';
+import { duration, outcomeText, projectNav, statusBadge, time } from './format.js';
 
 export const LOG_STATUSES: readonly EventStatus[] = ['pending', 'delivered', 'failed', 'skipped', 'erased'];
 
@@ -13,6 +13,26 @@ export interface LogRow {
   event: EventSummary;
   /** From the stored payload; null once erased or past retention. */
   subscriber: { id: string | null; name: string | null } | null;
+  /** The event's newest attempt, or null before the first. */
+  lastAttempt: AttemptRecord | null;
+}
+
+/** The log's search: an event id or a user's clientUuid, and a creation-time window (UTC). */
+export interface LogSearch {
+  q: string;
+  since: string;
+  until: string;
+  error: string | null;
+}
+
+/** The endpoint's health and the last 24 hours, as the page's banner and summary show them. */
+export interface HealthSummary {
+  state: 'healthy' | 'failing' | 'unknown';
+  consecutiveFailures: number;
+  failingSince: number | null;
+  lastSuccessAt: number | null;
+  events24h: { pending: number; delivered: number; failed: number; skipped: number };
+  latencyMs: { p50: number; p95: number; p99: number } | null;
 }
 
 export interface WebhooksPageData {
@@ -26,17 +46,22 @@ export interface WebhooksPageData {
   /** The endpoint's custom headers, by name (their values are never shown again). */
   headerNames: string[];
   flash: Flash | null;
-  log: { rows: LogRow[]; nextCursor: string | null; status: EventStatus | null; cursor: string | null };
+  log: { rows: LogRow[]; nextCursor: string | null; status: EventStatus | null; cursor: string | null; search: LogSearch };
+  health: HealthSummary;
   chart: { window: ChartWindow; stats: AttemptBucket[] };
   recover: { value: string; error: string | null };
 }
 
 /** The page's own URL with a query (status filter, log cursor, chart range). */
-export function webhooksHref(appId: number, q: { status?: EventStatus | null; cursor?: string | null; range?: ChartRange }): string {
+export function webhooksHref(
+  appId: number,
+  q: { status?: EventStatus | null; cursor?: string | null; range?: ChartRange; search?: Pick<LogSearch, 'q' | 'since' | 'until'> },
+): string {
   const params = new URLSearchParams();
   if (q.status) params.set('status', q.status);
   if (q.cursor) params.set('cursor', q.cursor);
   if (q.range && q.range !== '24h') params.set('range', q.range);
+  for (const key of ['q', 'since', 'until'] as const) if (q.search?.[key]) params.set(key, q.search[key]);
   const query = params.toString();
   return `/projects/${appId}/webhooks${query ? `?${query}` : ''}`;
 }
@@ -48,12 +73,39 @@ export function webhooksView(d: WebhooksPageData): SafeHtml {
   return html`<h1>Webhooks <span class="muted">· ${d.project.name} (app ${d.project.appId})</span></h1>
 ${projectNav(d.project.appId, 'webhooks')}
 <p class="muted">reghook POSTs a signed <code>user registered</code> event to your endpoint for every user who completes registration. Only an HTTP 200 answer counts as delivered; anything else is retried on a schedule (by default hourly, up to 10 attempts in all).</p>
+${healthBanner(d)}
+${logSection(d)}
+${chartSection(d)}
 ${endpointSection(d, base)}
 ${secretSection(d, base)}
 ${testSection(d, base)}
-${chartSection(d)}
-${logSection(d)}
 ${d.csrf !== null && recoverSection(d, d.csrf, base)}`;
+}
+
+/** What a failing endpoint's latest failure was: from the newest failed attempt the log page shows. */
+function lastFailureText(rows: readonly LogRow[]): string | null {
+  for (const row of rows) {
+    const outcome = row.lastAttempt?.outcome;
+    if (outcome && !outcome.success) return outcomeText(outcome);
+  }
+  return null;
+}
+
+/** The banner nobody misses: a failing endpoint, since when, its last answer, and what to do. */
+function healthBadge(h: HealthSummary): SafeHtml {
+  if (h.state === 'failing') return html`<span class="badge badge-failed">✕ failing</span>`;
+  if (h.state === 'healthy') return html`<span class="badge badge-delivered">✓ healthy</span>`;
+  return html`<span class="badge badge-skipped">? no attempt yet</span>`;
+}
+
+function healthBanner(d: WebhooksPageData): SafeHtml | false {
+  const h = d.health;
+  if (h.state !== 'failing') return false;
+  const last = lastFailureText(d.log.rows);
+  return html`<div class="notice notice-error health-banner" role="alert" id="health">
+<strong>Failing since ${time(h.failingSince)}</strong> — ${last !== null ? html`last answer ${last}, ` : ''}${h.consecutiveFailures} attempts failed in a row.
+Deliveries keep being retried on schedule. Fix the endpoint, send a test webhook to check it, then replay the failed events (<a href="${webhooksHref(d.project.appId, { status: 'failed' })}#log">see them</a>).
+</div>`;
 }
 
 const headerList = (names: readonly string[]): SafeHtml | string =>
@@ -66,7 +118,7 @@ function endpointSection(d: WebhooksPageData, base: string): SafeHtml {
   return html`<section class="card" id="endpoint" aria-labelledby="endpoint-h">
 <h2 id="endpoint-h">Endpoint ${
     endpoint !== null &&
-    (endpoint.enabled ? html`<span class="badge badge-enabled">● enabled</span>` : html`<span class="badge badge-disabled">○ disabled</span>`)
+    html`${endpoint.enabled ? html`<span class="badge badge-enabled">● enabled</span>` : html`<span class="badge badge-disabled">○ disabled</span>`} ${healthBadge(d.health)}`
   }</h2>
 ${
   endpoint === null
@@ -179,9 +231,46 @@ function chartSection(d: WebhooksPageData): SafeHtml {
     html`<a href="${webhooksHref(d.project.appId, { status: d.log.status, cursor: d.log.cursor, range })}#chart" aria-current="${window.range === range ? 'true' : 'false'}">${label}</a>`;
   return html`<section class="card" id="chart" aria-labelledby="chart-h">
 <h2 id="chart-h">Deliveries by outcome</h2>
+${daySummary(d.health)}
 <nav class="tabs" aria-label="Chart period">${link('24h', 'Last 24 hours')}${link('7d', 'Last 7 days')}</nav>
 ${deliveryChart(d.chart.stats, window)}
 </section>`;
+}
+
+/** The last 24 hours in one line: events by status, the success rate, latency. */
+function daySummary(h: HealthSummary): SafeHtml {
+  const e = h.events24h;
+  const finished = e.delivered + e.failed;
+  const rate = finished === 0 ? null : Math.round((e.delivered / finished) * 1000) / 10;
+  return html`<p class="summary"><strong>Last 24 hours:</strong> ${e.delivered} delivered, ${e.failed} failed, ${e.pending} pending, ${e.skipped} skipped events${
+    rate !== null && html` · ${rate}% delivered`
+  }${h.latencyMs !== null && html` · latency p50 ${duration(h.latencyMs.p50)}, p95 ${duration(h.latencyMs.p95)}`}.</p>`;
+}
+
+function lastAttemptCell(row: LogRow): SafeHtml {
+  const a = row.lastAttempt;
+  if (a === null) return html`<span class="muted">none yet</span>`;
+  if (a.outcome === null) return html`<span class="muted">in flight or interrupted</span>`;
+  return html`${a.outcome.success ? '✓' : '✕'} ${outcomeText(a.outcome)} <span class="muted">${time(a.startedAt)}</span>`;
+}
+
+/**
+ * A GET form (it changes nothing) that works without JavaScript. Read-only sessions get no form at
+ * all (SPEC section 6): they keep the status tabs and the pages.
+ */
+function searchForm(d: WebhooksPageData): SafeHtml | false {
+  if (d.csrf === null) return false;
+  const s = d.log.search;
+  return html`<form method="get" action="/projects/${d.project.appId}/webhooks#log" class="search" role="search" aria-label="Search the delivery log">
+${d.log.status !== null && html`<input type="hidden" name="status" value="${d.log.status}">`}
+<div class="field"><label for="q">Event id or client UUID</label>
+<input id="q" name="q" type="search" spellcheck="false" autocomplete="off" value="${s.q}" placeholder="evt_… or 8a6e0804-…"
+ ${s.error !== null ? html`aria-invalid="true" aria-describedby="q-error"` : ''}>
+${s.error !== null && html`<p class="field-error" id="q-error">${s.error}</p>`}</div>
+<div class="field"><label for="log-since">Created from (UTC)</label><input id="log-since" name="since" type="datetime-local" step="1" value="${s.since}"></div>
+<div class="field"><label for="log-until">to (UTC)</label><input id="log-until" name="until" type="datetime-local" step="1" value="${s.until}"></div>
+<div class="field"><button type="submit">Search</button>${(s.q || s.since || s.until) && html` <a href="${webhooksHref(d.project.appId, { status: d.log.status })}#log">Clear</a>`}</div>
+</form>`;
 }
 
 function subscriberCell(row: LogRow): SafeHtml {
@@ -195,7 +284,7 @@ function logSection(d: WebhooksPageData): SafeHtml {
   const { appId } = d.project;
   const range = d.chart.window.range;
   const tab = (status: EventStatus | null, label: string) =>
-    html`<a href="${webhooksHref(appId, { status, range })}#log" aria-current="${d.log.status === status ? 'true' : 'false'}">${label}</a>`;
+    html`<a href="${webhooksHref(appId, { status, range, search: d.log.search })}#log" aria-current="${d.log.status === status ? 'true' : 'false'}">${label}</a>`;
   const rows = d.log.rows.map(
     (r) => html`<tr>
 <td data-label="Event"><a href="/projects/${appId}/events/${r.event.eventId}"><code>${r.event.eventId}</code></a></td>
@@ -203,6 +292,7 @@ function logSection(d: WebhooksPageData): SafeHtml {
 <td class="num" data-label="Attempts">${r.event.attemptCount}</td>
 <td data-label="Created">${time(r.event.createdAt)}</td>
 <td data-label="Subscriber">${subscriberCell(r)}</td>
+<td data-label="Last attempt">${lastAttemptCell(r)}</td>
 <td data-label="Delivery">${
       r.event.status === 'delivered'
         ? html`delivered ${time(r.event.deliveredAt)}`
@@ -215,19 +305,20 @@ function logSection(d: WebhooksPageData): SafeHtml {
   const filtered = d.log.status !== null ? `${d.log.status} ` : '';
   return html`<section class="card" id="log" aria-labelledby="log-h">
 <h2 id="log-h">Delivery log</h2>
+${searchForm(d)}
 <nav class="tabs" aria-label="Filter by status">${tab(null, 'All')}${LOG_STATUSES.map((s) => tab(s, s[0]!.toUpperCase() + s.slice(1)))}</nav>
 ${
   rows.length === 0
     ? html`<p class="muted">No ${filtered}events${d.log.cursor !== null ? ' on this page' : ''} yet. An event appears here when the platform reports a registration (or a store user's first purchase).</p>`
     : html`<div class="table-wrap"><table class="log">
 <caption class="visually-hidden">Webhook events, newest first${d.log.status !== null ? `, status ${d.log.status}` : ''}</caption>
-<thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Subscriber</th><th scope="col">Delivery</th></tr></thead>
+<thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Subscriber</th><th scope="col">Last attempt</th><th scope="col">Delivery</th></tr></thead>
 <tbody>${rows}</tbody></table></div>`
 }
 <nav class="pager" aria-label="Log pages">
-${d.log.cursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, range })}#log">← Newest</a>`}
-${d.log.nextCursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, cursor: d.log.nextCursor, range })}#log">Older →</a>`}
-<a href="${webhooksHref(appId, { status: d.log.status, cursor: d.log.cursor, range })}#log">Refresh</a>
+${d.log.cursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, range, search: d.log.search })}#log">← Newest</a>`}
+${d.log.nextCursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, cursor: d.log.nextCursor, range, search: d.log.search })}#log">Older →</a>`}
+<a href="${webhooksHref(appId, { status: d.log.status, cursor: d.log.cursor, range, search: d.log.search })}#log">Refresh</a>
 </nav>
 <p class="muted">Subscriber data is masked; open an event to see its payload. Times are UTC.</p>
 </section>`;
