@@ -168,7 +168,7 @@ section.card { border:1px solid var(--line); border-radius:8px; padding:1rem 1.2
 .muted { color:var(--muted); font-size:.9rem; }
 label { display:block; font-weight:600; margin:0 0 .25rem; }
 label.check { display:flex; gap:.5rem; align-items:center; font-weight:400; }
-input[type=text], input[type=url], input[type=password], input[type=datetime-local], select {
+input[type=text], input[type=search], input[type=url], input[type=password], input[type=datetime-local], select, textarea {
   font:inherit; padding:.45rem .6rem; border:1px solid var(--line); border-radius:6px; width:100%; max-width:100%; background:#fff; color:inherit; }
 input[aria-invalid=true] { border-color:var(--bad); }
 .field { margin:0 0 .85rem; }
@@ -205,7 +205,6 @@ td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 form.search { display:flex; flex-wrap:wrap; gap:0 .75rem; align-items:flex-end; margin:0 0 .5rem; }
 form.search .field { flex:1 1 12rem; margin-bottom:.5rem; }
 form.search .field:last-child { flex:0 0 auto; }
-form.search input { width:100%; box-sizing:border-box; }
 .health-banner { font-size:1.05rem; }
 .summary { margin:0 0 .5rem; }
 .tabs { display:flex; flex-wrap:wrap; gap:.25rem .75rem; margin:0 0 .5rem; }
