@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { ConfigError } from './errors.js';
-import { type NetworkPolicy, parseNetworkPolicy } from './dispatch/network-policy.js';
+import { checkEndpointUrl, type NetworkPolicy, parseNetworkPolicy } from './dispatch/network-policy.js';
+import { SECRET_PREFIX, secretKey as webhookSecretKey } from '@reghook/receiver/signing';
 import { parseDuration } from './domain/duration.js';
 import { parseSecretKeys } from './secrets/key-file.js';
 
@@ -52,6 +53,11 @@ export interface ResolvedConfig {
   publicUrl: string | undefined;
   /** Origins whose pages may embed the dashboard in a frame (REGHOOK_DASHBOARD_FRAME_ANCESTORS); empty: none. */
   dashboardFrameAncestors: string[];
+  /**
+   * Operator notifications (SPEC section 5): where they go and the `whsec_…` secret that signs them
+   * (REGHOOK_OPERATOR_WEBHOOK_URL / _SECRET, both or neither); undefined: none are stored or sent.
+   */
+  operatorWebhook: { url: string; secret: string } | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
 
@@ -105,12 +111,14 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'REGHOOK_TRUST_PROXY', default: 'none', meaning: "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed" },
   { name: 'REGHOOK_PUBLIC_URL', default: 'the listen address', meaning: 'base URL people reach the service at (https://reghook.example.com), without a path; portal session links are built on it' },
   { name: 'REGHOOK_DASHBOARD_FRAME_ANCESTORS', default: 'none', meaning: "comma-separated origins (https://panel.example.com) whose pages may embed the dashboard: a portal session then works inside an iframe there, and nowhere else" },
+  { name: 'REGHOOK_OPERATOR_WEBHOOK_URL', default: 'none', meaning: "http(s) URL of the operator's own server, told about endpoint.failing, endpoint.recovered and event.failed (signed like webhooks; the network policy applies); needs REGHOOK_OPERATOR_WEBHOOK_SECRET" },
+  { name: 'REGHOOK_OPERATOR_WEBHOOK_SECRET', default: 'none', meaning: 'the whsec_… secret that signs operator notifications (Standard Webhooks); needs REGHOOK_OPERATOR_WEBHOOK_URL' },
   { name: 'REGHOOK_LOG_LEVEL', default: 'info', meaning: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'REGHOOK_LISTEN_KEY', default: 'none', meaning: "reghook listen only: the project API key, instead of --key (which other users of the machine can read in the process list); the service ignores it" },
 ];
 
 /** Secrets that may come from a file instead: REGHOOK_X_FILE=<path> holds the value of REGHOOK_X. */
-export const FILE_VARIABLES = ['REGHOOK_ADMIN_TOKEN', 'REGHOOK_SECRET_KEY', 'REGHOOK_DATABASE_URL'] as const;
+export const FILE_VARIABLES = ['REGHOOK_ADMIN_TOKEN', 'REGHOOK_SECRET_KEY', 'REGHOOK_DATABASE_URL', 'REGHOOK_OPERATOR_WEBHOOK_SECRET'] as const;
 
 const KNOWN: ReadonlySet<string> = new Set([...VARIABLES.map((v) => v.name), ...FILE_VARIABLES.map((name) => `${name}_FILE`)]);
 
@@ -394,8 +402,32 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     trustProxy: parseTrustProxy(get('REGHOOK_TRUST_PROXY')),
     publicUrl,
     dashboardFrameAncestors,
+    operatorWebhook: parseOperatorWebhook(get('REGHOOK_OPERATOR_WEBHOOK_URL'), get('REGHOOK_OPERATOR_WEBHOOK_SECRET'), networkPolicy),
     logLevel: logLevel as ResolvedConfig['logLevel'],
   };
+}
+
+/**
+ * REGHOOK_OPERATOR_WEBHOOK_URL and _SECRET: both or neither; the URL passes the checks of an
+ * endpoint URL (http/https, no credentials, a host the network policy allows), the secret is a
+ * Standard Webhooks `whsec_<base64>`. The secret never appears in a message.
+ */
+export function parseOperatorWebhook(url: string | undefined, secret: string | undefined, policy: NetworkPolicy): ResolvedConfig['operatorWebhook'] {
+  if (url === undefined && secret === undefined) return undefined;
+  if (url === undefined) throw new ConfigError('REGHOOK_OPERATOR_WEBHOOK_SECRET is set without REGHOOK_OPERATOR_WEBHOOK_URL: set both, or neither');
+  if (secret === undefined) throw new ConfigError('REGHOOK_OPERATOR_WEBHOOK_URL is set without REGHOOK_OPERATOR_WEBHOOK_SECRET (whsec_…): set both, or neither');
+  const refused = checkEndpointUrl(policy, url);
+  if (refused !== null) throw new ConfigError(`REGHOOK_OPERATOR_WEBHOOK_URL is refused: ${refused}`);
+  let valid = secret.startsWith(SECRET_PREFIX);
+  if (valid) {
+    try {
+      webhookSecretKey(secret);
+    } catch {
+      valid = false;
+    }
+  }
+  if (!valid) throw new ConfigError(`REGHOOK_OPERATOR_WEBHOOK_SECRET must be a Standard Webhooks secret: ${SECRET_PREFIX} then base64 (the value is not shown)`);
+  return { url, secret };
 }
 
 /** `reghook listen`: where the stream is, whose, and where each webhook goes. */

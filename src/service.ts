@@ -14,6 +14,7 @@ import type { ResolvedConfig } from './config.js';
 import { Dispatcher } from './dispatch/dispatcher.js';
 import { DevStreams, type DevStreamOptions } from './dispatch/dev-streams.js';
 import { ManualAttempts } from './dispatch/manual-attempts.js';
+import { OperatorNotifier } from './dispatch/operator-notifier.js';
 import { createSender } from './dispatch/sender.js';
 import { SigningKeys } from './dispatch/signing-keys.js';
 import { dashboardRoutes } from './dashboard/dashboard.js';
@@ -26,6 +27,7 @@ import { checkSecretKey } from './operations/secret-key.js';
 import { loadOrCreateSecretKeys } from './secrets/key-file.js';
 import { createSecretBox } from './secrets/secret-box.js';
 import { openStore, startupError } from './store/open-store.js';
+import { secretKey as webhookSecretKey } from '@reghook/receiver/signing';
 import type { Store } from './store/store.js';
 
 export interface ServiceOptions {
@@ -41,6 +43,8 @@ export interface ServiceOptions {
   signal?: AbortSignal;
   /** The development stream's heartbeat, slow-listener bounds and reads (tests shorten them). */
   stream?: StreamSettings & DevStreamOptions;
+  /** How often the operator notifier looks for due notifications while idle (default 1 s; tests shorten it). */
+  operatorPollMs?: number;
 }
 
 export interface Service {
@@ -90,19 +94,38 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
     const keys = new SigningKeys(box);
     const metrics = new Metrics(store, clock);
     const runDispatcher = options.mode === 'worker' || config.dispatch;
+    const retry = { intervalsMs: config.retryIntervalsMs, maxAttempts: config.maxAttempts };
+    const leaseMs = config.deliveryTimeoutMs * 2 + 5_000;
+    // Operator notifications are sent where the dispatcher runs (the process that records attempts stores them).
+    const notifier =
+      runDispatcher && config.operatorWebhook
+        ? new OperatorNotifier({
+            store,
+            sender,
+            clock,
+            retry,
+            url: config.operatorWebhook.url,
+            key: webhookSecretKey(config.operatorWebhook.secret),
+            leaseMs,
+            logger: logger.child({ component: 'operator-notifier' }),
+            ...(options.operatorPollMs !== undefined ? { pollMs: options.operatorPollMs } : {}),
+          })
+        : null;
     const dispatcher = runDispatcher
       ? new Dispatcher({
           store,
           sender,
           keys,
           clock,
-          retry: { intervalsMs: config.retryIntervalsMs, maxAttempts: config.maxAttempts },
+          retry,
           concurrency: config.concurrency,
           endpointConcurrency: config.endpointConcurrency,
-          leaseMs: config.deliveryTimeoutMs * 2 + 5_000,
+          leaseMs,
           logger: logger.child({ component: 'dispatcher' }),
           metrics,
           failingAfter: config.failingAfter,
+          operatorEvents: notifier !== null,
+          ...(notifier ? { onOperatorEvents: () => notifier.wake() } : {}),
         })
       : null;
     const streams = new DevStreams(store, keys, clock, logger.child({ component: 'stream' }), options.stream);
@@ -149,6 +172,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
     // The store says when work may be due (its own writes; on PostgreSQL also other processes').
     if (dispatcher) store.onWorkAvailable(() => dispatcher.wake());
     dispatcher?.start();
+    notifier?.start();
     if (dispatcher) sweeper.start();
     logger.info({ mode: options.mode, dispatch: dispatcher !== null, store: store.kind }, 'reghook started');
 
@@ -160,6 +184,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         streams.close();
         await app?.close();
         await dispatcher?.stop();
+        await notifier?.stop();
         await sweeper.stop();
         await manual.drain();
         await sender.close();

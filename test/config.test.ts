@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, parseDuration } from '../src/config.js';
@@ -25,6 +28,56 @@ describe('configuration', () => {
     );
     // One attempt in all: a single wait is the (unused) default, not an error.
     expect(loadConfig({ REGHOOK_MAX_ATTEMPTS: '1' }).retryIntervalsMs).toEqual([3_600_000]);
+  });
+
+  describe('operator notifications (REGHOOK_OPERATOR_WEBHOOK_URL / _SECRET)', () => {
+    const secret = 'whsec_' + Buffer.alloc(24, 7).toString('base64');
+
+    it('are off by default, and on with both', () => {
+      expect(loadConfig({}).operatorWebhook).toBeUndefined();
+      expect(loadConfig({ REGHOOK_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks', REGHOOK_OPERATOR_WEBHOOK_SECRET: secret }).operatorWebhook).toEqual({
+        url: 'https://ops.example/hooks',
+        secret,
+      });
+    });
+
+    it('need both or neither', () => {
+      expect(() => loadConfig({ REGHOOK_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks' })).toThrow('REGHOOK_OPERATOR_WEBHOOK_URL is set without REGHOOK_OPERATOR_WEBHOOK_SECRET');
+      expect(() => loadConfig({ REGHOOK_OPERATOR_WEBHOOK_SECRET: secret })).toThrow('REGHOOK_OPERATOR_WEBHOOK_SECRET is set without REGHOOK_OPERATOR_WEBHOOK_URL');
+    });
+
+    it.each([
+      ['ftp://ops.example/x', 'is not allowed'],
+      ['https://user:pw@ops.example/x', 'user name or password'],
+      ['not a url', 'not a valid absolute URL'],
+      ['http://127.0.0.1:9000/hooks', 'REGHOOK_OPERATOR_WEBHOOK_URL is refused'],
+    ])('refuse the URL %s like an endpoint URL, network policy included', (url, message) => {
+      expect(() => loadConfig({ REGHOOK_OPERATOR_WEBHOOK_URL: url, REGHOOK_OPERATOR_WEBHOOK_SECRET: secret })).toThrow(message);
+    });
+
+    it('allow a private address when the network policy does', () => {
+      const c = loadConfig({ REGHOOK_OPERATOR_WEBHOOK_URL: 'http://127.0.0.1:9000/hooks', REGHOOK_OPERATOR_WEBHOOK_SECRET: secret, REGHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
+      expect(c.operatorWebhook?.url).toBe('http://127.0.0.1:9000/hooks');
+    });
+
+    it.each(['not-a-secret', 'whsec_', 'whsec_!!!', Buffer.alloc(24, 7).toString('base64')])('refuse the secret %s without showing it', (bad) => {
+      let message = '';
+      try {
+        loadConfig({ REGHOOK_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks', REGHOOK_OPERATOR_WEBHOOK_SECRET: bad });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(/^REGHOOK_OPERATOR_WEBHOOK_SECRET must be a Standard Webhooks secret/);
+      if (bad.length > 6) expect(message).not.toContain(bad);
+    });
+
+    it('take the secret from a file', () => {
+      const file = path.join(mkdtempSync(path.join(tmpdir(), 'reghook-config-')), 'operator-secret');
+      writeFileSync(file, secret + '\n');
+      const c = loadConfig({ REGHOOK_OPERATOR_WEBHOOK_URL: 'https://ops.example/hooks', REGHOOK_OPERATOR_WEBHOOK_SECRET_FILE: file });
+      expect(c.operatorWebhook?.secret).toBe(secret);
+    });
   });
 
   it('flags override the environment', () => {

@@ -113,6 +113,23 @@ CREATE TABLE latency_hourly (
   CONSTRAINT latency_hourly_pkey PRIMARY KEY (app_id, hour, bucket)
 );
 
+CREATE TABLE operator_events (
+  id text NOT NULL,
+  type text NOT NULL,
+  body text NOT NULL,
+  status text NOT NULL DEFAULT 'pending'::text,
+  attempt_count integer NOT NULL DEFAULT 0,
+  next_attempt_at bigint,
+  lease_token text,
+  last_attempt_at bigint,
+  last_status_code integer,
+  last_error text,
+  created_at bigint NOT NULL,
+  delivered_at bigint,
+  CONSTRAINT operator_events_pkey PRIMARY KEY (id),
+  CONSTRAINT operator_events_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+);
+
 CREATE TABLE portal_links (
   id text COLLATE "C" NOT NULL,
   app_id integer NOT NULL,
@@ -194,6 +211,8 @@ CREATE INDEX events_pending_by_age ON events USING btree (created_at) WHERE (sta
 CREATE INDEX events_pending_by_app ON events USING btree (app_id, next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX events_retention ON events USING btree (finished_at) WHERE (body IS NOT NULL);
+
+CREATE INDEX operator_events_due ON operator_events USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX portal_links_by_expiry ON portal_links USING btree (expires_at);
 

@@ -100,6 +100,21 @@ CREATE TABLE latency_hourly (
   PRIMARY KEY (app_id, hour, bucket)
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE operator_events (
+  id               TEXT PRIMARY KEY,
+  type             TEXT NOT NULL,
+  body             TEXT NOT NULL,
+  status           TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+  attempt_count    INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at  INTEGER,
+  lease_token      TEXT,
+  last_attempt_at  INTEGER,
+  last_status_code INTEGER,
+  last_error       TEXT,
+  created_at       INTEGER NOT NULL,
+  delivered_at     INTEGER
+) STRICT;
+
 CREATE TABLE portal_links (
   id         TEXT PRIMARY KEY,
   app_id     INTEGER NOT NULL REFERENCES projects (app_id),
@@ -170,6 +185,8 @@ CREATE INDEX events_pending_by_age ON events (created_at) WHERE status = 'pendin
 CREATE INDEX events_pending_by_app ON events (app_id, next_attempt_at) WHERE status = 'pending';
 
 CREATE INDEX events_retention ON events (finished_at) WHERE body IS NOT NULL;
+
+CREATE INDEX operator_events_due ON operator_events (next_attempt_at) WHERE status = 'pending';
 
 CREATE INDEX portal_links_by_expiry ON portal_links (expires_at);
 

@@ -23,6 +23,7 @@ import { eventRoutes } from './routes/events.js';
 import { streamRoutes } from './routes/stream.js';
 import { operationsRoutes } from './routes/operations.js';
 import { governanceRoutes } from './routes/governance.js';
+import { operatorEventRoutes } from './routes/operator-events.js';
 
 /** Body size limit of every route; ingest bodies are far smaller. */
 export const BODY_LIMIT_BYTES = 16 * 1024;
@@ -193,5 +194,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(eventRoutes, deps);
   await app.register(streamRoutes, deps);
   await app.register(governanceRoutes, deps);
+  await app.register(operatorEventRoutes, deps);
   return app;
 }

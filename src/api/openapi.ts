@@ -27,6 +27,8 @@ import {
   NewApiKey,
   NewPortalSession,
   NewProject,
+  OperatorEventItem,
+  OperatorEventList,
   PortalSessionBody,
   Problem,
   ProjectBody,
@@ -93,6 +95,8 @@ export const COMPONENTS: Record<string, object> = {
   Replayed,
   AuditEntry,
   AuditLog,
+  OperatorEvent: OperatorEventItem,
+  OperatorEventList,
   Erasure,
   Health,
   Readiness,
@@ -247,6 +251,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
 
   listAuditLog: { responses: { 200: 'A page of the audit log' } },
   eraseSubscriber: { responses: { 200: 'What was erased (zero and zero when the person was unknown)' } },
+
+  listOperatorEvents: { responses: { 200: 'A page of operator notifications, newest first' } },
 };
 
 /** What the document needs to know of a route to tell which errors it can answer. */
@@ -454,6 +460,7 @@ export function documentBase(version: string) {
       { name: 'webhook', description: "A project's endpoint and its signing secret" },
       { name: 'events', description: 'The delivery log: events, attempts, redelivery, recovery' },
       { name: 'governance', description: 'The audit log and the erasure of a person' },
+      { name: 'operator', description: "Operator notifications sent to REGHOOK_OPERATOR_WEBHOOK_URL (admin token)" },
       { name: 'operations', description: 'Health, readiness, metrics and published schemas (no credential)' },
       { name: 'webhooks', description: 'What reghook sends to your endpoint' },
     ],

@@ -615,3 +615,54 @@ export const Replayed = Type.Object(
   { description: 'The outcome of a replay.', examples: [{ count: 12 }, { count: 12, dryRun: true }] },
 );
 export const AuditLog = ListOf(AuditEntry, 'A page of the audit log, newest first.', [auditExample]);
+
+const operatorEventExample = {
+  id: 'oev_01J8Z3K6Q4M2V7T9X0B5N8C1D3',
+  type: 'endpoint.failing',
+  status: 'delivered',
+  attemptCount: 1,
+  createdAt: '2024-05-01T09:31:00.060Z',
+  nextAttemptAt: null,
+  deliveredAt: '2024-05-01T09:31:00.120Z',
+  lastAttempt: { at: '2024-05-01T09:31:00.070Z', statusCode: 200, error: null },
+  payload: {
+    type: 'endpoint.failing',
+    timestamp: '2024-05-01T09:31:00.060Z',
+    data: {
+      appId: 1,
+      url: 'https://merchant.example/webhooks',
+      consecutiveFailures: 3,
+      failingSince: '2024-05-01T07:31:00.050Z',
+      lastAttempt: { at: '2024-05-01T09:31:00.050Z', statusCode: 500, error: 'http_500' },
+    },
+  },
+};
+
+export const OperatorEventItem = Type.Object(
+  {
+    id: Type.String({ description: 'The webhook-id of every attempt (`oev_…`, time-sortable)' }),
+    type: Type.Union([Type.Literal('endpoint.failing'), Type.Literal('endpoint.recovered'), Type.Literal('event.failed')]),
+    status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+    attemptCount: Type.Integer({ description: 'Attempts made (the one in flight included)' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    nextAttemptAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'While pending: when it is due (while an attempt is in flight, when its lease ends)' }),
+    deliveredAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    lastAttempt: Type.Union(
+      [
+        Type.Object({
+          at: Type.String({ format: 'date-time', description: 'When the attempt started' }),
+          statusCode: Type.Union([Type.Integer(), Type.Null()]),
+          error: Type.Union([Type.String(), Type.Null()], { description: 'Why it failed (`http_500`, `timeout`, …), null on success' }),
+        }),
+        Type.Null(),
+      ],
+      { description: 'The last recorded attempt, or null before the first' },
+    ),
+    payload: Type.Object(
+      { type: Type.String(), timestamp: Type.String({ format: 'date-time' }), data: Type.Object({}, { additionalProperties: true }) },
+      { description: 'The exact envelope every attempt sends: `{ type, timestamp, data }`' },
+    ),
+  },
+  { description: 'An operator notification (operational webhook) and how its delivery went.', examples: [operatorEventExample] },
+);
+export const OperatorEventList = ListOf(OperatorEventItem, 'A page of operator notifications, newest first.', [operatorEventExample]);

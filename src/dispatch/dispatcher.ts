@@ -42,13 +42,21 @@ export interface DispatcherOptions {
    * for operator notifications (endpoint.failing / endpoint.recovered).
    */
   onHealthTransitions?: (transitions: readonly EndpointTransition[]) => void;
+  /**
+   * Operator notifications are configured: recordAttempts stores the ones each batch owes, in its
+   * transaction (operator-notifier.ts sends them).
+   */
+  operatorEvents?: boolean;
+  /** Called after a committed batch stored operator notifications (wakes the notifier). */
+  onOperatorEvents?: () => void;
 }
 
 /** Endpoints whose adaptive window a dispatcher remembers (a bounded map, oldest use forgotten first). */
 const MAX_WINDOWS = 10_000;
 
 export class Dispatcher {
-  private readonly o: Required<Omit<DispatcherOptions, 'metrics' | 'onHealthTransitions'>> & Pick<DispatcherOptions, 'metrics' | 'onHealthTransitions'>;
+  private readonly o: Required<Omit<DispatcherOptions, 'metrics' | 'onHealthTransitions' | 'onOperatorEvents'>> &
+    Pick<DispatcherOptions, 'metrics' | 'onHealthTransitions' | 'onOperatorEvents'>;
   private inFlight = 0;
   private readonly inFlightByApp = new Map<number, number>();
   /**
@@ -70,7 +78,7 @@ export class Dispatcher {
   private readonly databaseErrors: LogThrottle;
 
   constructor(options: DispatcherOptions) {
-    this.o = { batchSize: 100, idlePollMs: 1_000, failingAfter: DEFAULT_FAILING_AFTER, ...options };
+    this.o = { batchSize: 100, idlePollMs: 1_000, failingAfter: DEFAULT_FAILING_AFTER, operatorEvents: false, ...options };
     // Prompt: well inside the deadline (a tenth of the lease is a fifth of the timeout), at most 1 s.
     this.windowPolicy = { max: options.endpointConcurrency, promptMs: Math.min(1_000, Math.max(50, Math.floor(options.leaseMs / 10))) };
     this.databaseErrors = new LogThrottle(options.clock, 60_000);
@@ -291,7 +299,7 @@ export class Dispatcher {
       while (this.finished.length > 0) {
         const batch = this.finished.splice(0, 500);
         try {
-          this.recorded(await this.o.store.recordAttempts(batch, this.o.clock.now(), this.o.failingAfter));
+          this.recorded(await this.o.store.recordAttempts(batch, this.o.clock.now(), this.o.failingAfter, this.o.operatorEvents));
         } catch (error) {
           if (isDatabaseUnavailable(error)) {
             // Not this batch's fault: its attempts stay leased and are attempted again when the lease ends.
@@ -311,6 +319,7 @@ export class Dispatcher {
   /** What a committed batch changed: events that used their last attempt, endpoints that became failing or recovered. */
   private recorded(result: RecordedAttempts): void {
     if (result.eventsFailed > 0) this.o.metrics?.eventsFailed.inc(result.eventsFailed);
+    if (result.operatorEvents > 0) this.o.onOperatorEvents?.();
     if (result.transitions.length === 0) return;
     for (const t of result.transitions) {
       const fields = { appId: t.appId, consecutiveFailures: t.health.consecutiveFailures, failingSince: t.health.failingSince };
@@ -333,10 +342,10 @@ export class Dispatcher {
   private async recordEachAlone(batch: readonly FinishedAttempt[]): Promise<void> {
     for (const finished of batch) {
       try {
-        this.recorded(await this.o.store.recordAttempts([finished], this.o.clock.now(), this.o.failingAfter));
+        this.recorded(await this.o.store.recordAttempts([finished], this.o.clock.now(), this.o.failingAfter, this.o.operatorEvents));
       } catch {
         try {
-          this.recorded(await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now(), this.o.failingAfter));
+          this.recorded(await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now(), this.o.failingAfter, this.o.operatorEvents));
         } catch (error) {
           this.logStoreError(error, 'recording an attempt failed', { eventId: finished.eventId });
         }

@@ -4,9 +4,11 @@
  * deltas of the attempt rollups. The stores read the rows it needs and write what it answers,
  * inside the transaction that records the attempts.
  */
+import { attemptErrorLabel, type AttemptErrorKind } from '../domain/attempt-error.js';
 import { afterAttempt, NO_ATTEMPT_YET, type HealthState } from '../domain/endpoint-health.js';
 import { latencyBucket } from '../domain/latency-histogram.js';
-import type { AttemptTrigger, EndpointTransition, WindowCounts } from './store.js';
+import { endpointFailing, endpointRecovered, eventFailed, type CausingAttempt, type NewOperatorEvent } from '../domain/operator-events.js';
+import type { AttemptTrigger, EndpointTransition, OperatorAttemptResult, WindowCounts } from './store.js';
 
 export const HOUR_MS = 3_600_000;
 
@@ -20,6 +22,14 @@ export interface NewlyFinished {
   startedAt: number;
   success: boolean;
   durationMs: number;
+  statusCode: number | null;
+  errorKind: AttemptErrorKind | null;
+}
+
+/** What caused a transition: the attempt, and the failingSince of the streak it made or ended. */
+export interface TransitionCause {
+  attempt: NewlyFinished;
+  failingSince: number;
 }
 
 /** Folds the batch's scheduled attempts into the endpoints' health, in order; answers the changed states and the transitions. */
@@ -27,17 +37,56 @@ export function foldHealth(
   current: ReadonlyMap<number, HealthState>,
   attempts: readonly NewlyFinished[],
   failingAfter: number,
-): { states: Map<number, HealthState>; transitions: EndpointTransition[] } {
+): { states: Map<number, HealthState>; transitions: EndpointTransition[]; causes: TransitionCause[] } {
   const states = new Map<number, HealthState>();
   const transitions: EndpointTransition[] = [];
+  /** Parallel to transitions. */
+  const causes: TransitionCause[] = [];
   for (const a of attempts) {
     if (a.trigger !== 'scheduled') continue;
     const before = states.get(a.appId) ?? current.get(a.appId) ?? NO_ATTEMPT_YET;
     const { state, transition } = afterAttempt(before, { success: a.success, at: a.startedAt }, failingAfter);
     states.set(a.appId, state);
-    if (transition !== null) transitions.push({ appId: a.appId, transition, health: state });
+    if (transition !== null) {
+      transitions.push({ appId: a.appId, transition, health: state });
+      causes.push({ attempt: a, failingSince: (transition === 'failing' ? state.failingSince : before.failingSince) ?? a.startedAt });
+    }
   }
-  return { states, transitions };
+  return { states, transitions, causes };
+}
+
+/** An event that used its last scheduled attempt in this batch (its settle was fenced by the lease). */
+export interface FailedEventFact {
+  appId: number;
+  eventId: string;
+  /** Attempts the event had in all (manual ones included). */
+  attempts: number;
+  attempt: CausingAttempt;
+}
+
+/**
+ * The operator notifications a recorded batch owes (SPEC section 5): one per health transition
+ * (endpoint.failing, endpoint.recovered) and one per event that used its last attempt
+ * (event.failed), in the batch's order. `urls`: the endpoints' URLs, read in the same transaction.
+ */
+export function operatorEventsOf(
+  now: number,
+  folded: { transitions: readonly EndpointTransition[]; causes: readonly TransitionCause[] },
+  urls: ReadonlyMap<number, string>,
+  failed: readonly FailedEventFact[],
+): NewOperatorEvent[] {
+  const out: NewOperatorEvent[] = [];
+  folded.transitions.forEach((t, i) => {
+    const cause = folded.causes[i]!;
+    const url = urls.get(t.appId) ?? '';
+    if (t.transition === 'failing') {
+      out.push(endpointFailing(now, { appId: t.appId, url, consecutiveFailures: t.health.consecutiveFailures, failingSince: cause.failingSince, attempt: cause.attempt }));
+    } else {
+      out.push(endpointRecovered(now, { appId: t.appId, url, failingSince: cause.failingSince, recoveredAt: cause.attempt.startedAt }));
+    }
+  });
+  for (const f of failed) out.push(eventFailed(now, f));
+  return out;
 }
 
 export interface AttemptRollupRow {
@@ -105,4 +154,18 @@ export function addRawAttempts(counts: WindowCounts, rows: readonly { success: b
       counts.latency.set(bucket, (counts.latency.get(bucket) ?? 0) + r.n);
     } else counts.attempts.failed += r.n;
   }
+}
+
+/** The parameters of an attempt's record (both stores): the last error as the API names it. */
+export function operatorAttemptParams(r: OperatorAttemptResult, now: number) {
+  return {
+    id: r.id,
+    leaseToken: r.leaseToken,
+    status: r.next.status,
+    next: r.next.status === 'pending' ? r.next.nextAttemptAt : null,
+    startedAt: r.startedAt,
+    statusCode: r.outcome.statusCode,
+    error: attemptErrorLabel(r.outcome),
+    now,
+  };
 }

@@ -6,7 +6,7 @@
 import type { AttemptErrorKind } from '../domain/attempt-error.js';
 import type { HealthState } from '../domain/endpoint-health.js';
 import type { EventStatus } from '../domain/retry-policy.js';
-import type { ApiKeyRecord, AttemptRecord, AuditEntry, Endpoint, EventLogItem, EventSummary, PortalLink, Project } from './store.js';
+import type { ApiKeyRecord, AttemptRecord, AuditEntry, Endpoint, EventLogItem, EventSummary, OperatorEvent, PortalLink, Project } from './store.js';
 
 /** A boolean column: INTEGER 0/1 on SQLite (STRICT tables), BOOLEAN on PostgreSQL. */
 export type Flag = boolean | number;
@@ -221,4 +221,31 @@ export const toHealthState = (r: HealthRow): HealthState => ({
   failingSince: r.failing_since,
   lastSuccessAt: r.last_success_at,
   lastFailureAt: r.last_failure_at,
+});
+
+/** An `operator_events` row as both stores read it. */
+export interface OperatorEventRow {
+  id: string;
+  type: OperatorEvent['type'];
+  body: string;
+  status: OperatorEvent['status'];
+  attempt_count: number;
+  next_attempt_at: number | null;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export const operatorEventOf = (r: OperatorEventRow): OperatorEvent => ({
+  id: r.id,
+  type: r.type,
+  body: r.body,
+  status: r.status,
+  attemptCount: r.attempt_count,
+  createdAt: r.created_at,
+  nextAttemptAt: r.status === 'pending' ? r.next_attempt_at : null,
+  deliveredAt: r.delivered_at,
+  lastAttempt: r.last_attempt_at === null ? null : { at: r.last_attempt_at, statusCode: r.last_status_code, error: r.last_error },
 });

@@ -4,6 +4,7 @@
  */
 import type { AttemptErrorKind } from '../domain/attempt-error.js';
 import type { HealthState, HealthTransition } from '../domain/endpoint-health.js';
+import type { OperatorEventStatus, OperatorEventType } from '../domain/operator-events.js';
 import type { EventStatus } from '../domain/retry-policy.js';
 import type { NormalizedRegistration } from '../domain/registration.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../domain/triggers.js';
@@ -184,6 +185,44 @@ export interface RecordedAttempts {
   transitions: EndpointTransition[];
   /** Events that used their last scheduled attempt in this call (fenced: only the lease holder's). */
   eventsFailed: number;
+  /** Operator notifications this call stored (only when asked to: `operatorEvents`), due now. */
+  operatorEvents: number;
+}
+
+/** An operator notification as stored (SPEC section 5, "Operator notifications"). */
+export interface OperatorEvent {
+  /** `oev_…`, time-sortable: the webhook-id of every attempt. */
+  id: string;
+  type: OperatorEventType;
+  /** The exact body every attempt sends: `{ type, timestamp, data }`. */
+  body: string;
+  status: OperatorEventStatus;
+  attemptCount: number;
+  createdAt: number;
+  /** While pending: when it is due (the lease's end while an attempt is in flight). */
+  nextAttemptAt: number | null;
+  deliveredAt: number | null;
+  /** The last attempt's start and how it ended; null before the first (or while it is in flight). */
+  lastAttempt: { at: number; statusCode: number | null; error: string | null } | null;
+}
+
+/** An operator notification leased to a notifier. */
+export interface ClaimedOperatorEvent {
+  id: string;
+  body: string;
+  /** Attempts used, this one included. */
+  attemptCount: number;
+  /** Fencing token of this claim. */
+  leaseToken: string;
+}
+
+/** The outcome of one operator notification attempt; `next` from the retry policy. */
+export interface OperatorAttemptResult {
+  id: string;
+  leaseToken: string;
+  startedAt: number;
+  outcome: AttemptOutcome;
+  next: { status: 'delivered' } | { status: 'failed' } | { status: 'pending'; nextAttemptAt: number };
 }
 
 /**
@@ -373,9 +412,23 @@ export interface Store {
    * Records finished attempts; an event's state changes only if the attempt still holds its lease.
    * In the same transaction, each scheduled attempt moves its endpoint's health on (the rule of
    * src/domain/endpoint-health.ts, `failingAfter` failures make it failing), and the stats'
-   * rollups count it. An attempt already recorded is not counted again.
+   * rollups count it. An attempt already recorded is not counted again. With `operatorEvents`
+   * (operator notifications are configured), the notifications the batch owes (its health
+   * transitions, its events that used their last attempt) are stored due now, in that same
+   * transaction: a crash after the commit cannot lose one, and a rolled-back batch owes none.
    */
-  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number): Promise<RecordedAttempts>;
+  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number, operatorEvents?: boolean): Promise<RecordedAttempts>;
+
+  /**
+   * Leases due operator notifications (pending, next_attempt_at <= now), earliest first: each
+   * claimed one uses an attempt and is due again at now + leaseMs unless its outcome is recorded
+   * first. Due ones that already used `maxAttempts` (their last holder died) become failed.
+   */
+  claimOperatorEvents(options: { now: number; limit: number; leaseMs: number; maxAttempts: number }): Promise<ClaimedOperatorEvent[]>;
+  /** Records attempts' outcomes; fenced: a result whose lease was taken over changes nothing. */
+  recordOperatorAttempts(results: readonly OperatorAttemptResult[], now: number): Promise<void>;
+  /** Operator notifications newest first (by id); `cursor` is the last id of the previous page. */
+  listOperatorEvents(limit: number, cursor: string | null): Promise<Page<OperatorEvent>>;
   /** When the earliest pending delivery of an enabled endpoint is due, or null when none is. */
   nextDueAt(): Promise<number | null>;
 

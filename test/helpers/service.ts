@@ -58,7 +58,7 @@ export async function startTestService(
   env: Record<string, string> = {},
   clock?: Clock,
   backend: Backend = 'sqlite',
-  options: Pick<ServiceOptions, 'stream'> = {},
+  options: Pick<ServiceOptions, 'stream' | 'operatorPollMs'> = {},
 ): Promise<TestService> {
   const dir = mkdtempSync(path.join(tmpdir(), 'reghook-test-'));
   const schema = backend === 'postgres' ? freshSchemaName() : null;

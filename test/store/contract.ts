@@ -1327,5 +1327,143 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect((await store.windowCounts(1, T0 + 1, later)).events).toEqual({ pending: 0, delivered: 0, failed: 0, skipped: 0 });
       });
     });
+
+    describe('operator notifications', () => {
+      const fail = ok(500);
+      /** One scheduled attempt of a fresh event of `appId` at `at`; the event fails when `last`. */
+      async function attempt(appId: number, at: number, outcome: AttemptOutcome, options: { notify?: boolean; last?: boolean } = {}) {
+        const eventId = await pendingEvent(appId, at);
+        const claimed = (await store.claimDue(claimOptions(at, { limit: 100 }))).find((c) => c.eventId === eventId);
+        if (!claimed) throw new Error('not claimed');
+        const next: FinishedAttempt['next'] = outcome.success
+          ? { status: 'delivered' }
+          : options.last
+            ? { status: 'failed' }
+            : { status: 'pending', nextAttemptAt: at + 10 * 3_600_000 };
+        const f = finished(claimed.attemptId, eventId, outcome, next);
+        return { eventId, f, recorded: await store.recordAttempts([f], at + 1, 3, options.notify ?? true) };
+      }
+      const all = async () => (await store.listOperatorEvents(100, null)).data;
+      const bodyOf = (e: { body: string }) => JSON.parse(e.body) as { type: string; timestamp: string; data: Record<string, unknown> };
+
+      it('stores none unless asked to (notifications not configured)', async () => {
+        await project(1);
+        for (let i = 0; i < 4; i++) await attempt(1, T0 + i, fail, { notify: false, last: i === 3 });
+        await attempt(1, T0 + 9, ok(), { notify: false });
+        expect(await all()).toEqual([]);
+      });
+
+      it('stores endpoint.failing once per streak, endpoint.recovered after it, event.failed per event, with the envelope and no personal data', async () => {
+        await project(1);
+        const counts: number[] = [];
+        for (let i = 0; i < 4; i++) counts.push((await attempt(1, T0 + i * 1_000, fail)).recorded.operatorEvents);
+        expect(counts).toEqual([0, 0, 1, 0]);
+        const { eventId: failedId } = await attempt(1, T0 + 5_000, { success: false, statusCode: null, errorKind: 'timeout', durationMs: 3, responseBody: null }, { last: true });
+        expect((await attempt(1, T0 + 9_000, ok())).recorded.operatorEvents).toBe(1);
+        const events = (await all()).reverse();
+        expect(events.map((e) => [e.type, e.status, e.attemptCount, e.lastAttempt])).toEqual([
+          ['endpoint.failing', 'pending', 0, null],
+          ['event.failed', 'pending', 0, null],
+          ['endpoint.recovered', 'pending', 0, null],
+        ]);
+        expect(events.every((e) => /^oev_[0-9A-Z]{26}$/.test(e.id) && e.nextAttemptAt === e.createdAt)).toBe(true);
+        expect(bodyOf(events[0]!)).toEqual({
+          type: 'endpoint.failing',
+          timestamp: new Date(T0 + 2_001).toISOString(),
+          data: {
+            appId: 1,
+            url: 'https://hooks.example/1',
+            consecutiveFailures: 3,
+            failingSince: new Date(T0).toISOString(),
+            lastAttempt: { at: new Date(T0 + 2_000).toISOString(), statusCode: 500, error: 'http_500' },
+          },
+        });
+        expect(bodyOf(events[1]!).data).toEqual({
+          appId: 1,
+          eventId: failedId,
+          attempts: 1,
+          lastAttempt: { at: new Date(T0 + 5_000).toISOString(), statusCode: null, error: 'timeout' },
+        });
+        expect(bodyOf(events[2]!).data).toEqual({
+          appId: 1,
+          url: 'https://hooks.example/1',
+          failingSince: new Date(T0).toISOString(),
+          recoveredAt: new Date(T0 + 9_000).toISOString(),
+        });
+        for (const e of events) expect(e.body).not.toMatch(/905555555555|John Doe|203\.0\.113\.7|5b1c7e0a-/);
+      });
+
+      it('is written in the transaction that records the attempt: when it cannot be stored, the attempt is not recorded either', async () => {
+        await project(1);
+        await attempt(1, T0, fail);
+        await attempt(1, T0 + 1, fail);
+        await sut.exec('DROP TABLE operator_events');
+        await expect(attempt(1, T0 + 2, fail)).rejects.toThrow();
+        expect((await store.getEndpointHealth(1))!.health.consecutiveFailures).toBe(2);
+      });
+
+      it('owes nothing for an attempt recorded twice, or a stale one whose lease was taken over', async () => {
+        await project(1);
+        await attempt(1, T0, fail);
+        await attempt(1, T0 + 1, fail);
+        const third = await attempt(1, T0 + 2, fail, { last: true });
+        expect(third.recorded.operatorEvents).toBe(2);
+        expect((await store.recordAttempts([third.f], T0 + 3, 3, true)).operatorEvents).toBe(0);
+        expect(await all()).toHaveLength(2);
+      });
+
+      it('claims due ones under a lease, records outcomes fenced by it, retries and fails them by the limit, lists newest first', async () => {
+        await project(1);
+        for (let i = 0; i < 3; i++) await attempt(1, T0 + i, fail);
+        await attempt(1, T0 + 9, ok());
+        const [failing, recovered] = (await all()).reverse();
+        const lease = { limit: 10, leaseMs: LEASE, maxAttempts: 2 };
+        const first = await store.claimOperatorEvents({ now: T0 + 100, ...lease });
+        expect(first.map((c) => [c.id, c.attemptCount])).toEqual([
+          [failing!.id, 1],
+          [recovered!.id, 1],
+        ]);
+        expect(first[0]!.body).toBe(failing!.body);
+        expect(await store.claimOperatorEvents({ now: T0 + 200, ...lease })).toEqual([]);
+        const failed = { success: false, statusCode: 503, errorKind: null, durationMs: 5, responseBody: null };
+        await store.recordOperatorAttempts(
+          [
+            { id: failing!.id, leaseToken: first[0]!.leaseToken, startedAt: T0 + 100, outcome: failed, next: { status: 'pending', nextAttemptAt: T0 + 1_000 } },
+            { id: recovered!.id, leaseToken: 'not-the-lease', startedAt: T0 + 100, outcome: ok(), next: { status: 'delivered' } },
+          ],
+          T0 + 150,
+        );
+        let listed = await all();
+        expect(listed.find((e) => e.id === failing!.id)).toMatchObject({ status: 'pending', attemptCount: 1, nextAttemptAt: T0 + 1_000, lastAttempt: { at: T0 + 100, statusCode: 503, error: 'http_503' } });
+        // The stale result changed nothing: it is still leased.
+        expect(listed.find((e) => e.id === recovered!.id)).toMatchObject({ status: 'pending', lastAttempt: null, nextAttemptAt: T0 + 100 + LEASE });
+        const second = await store.claimOperatorEvents({ now: T0 + 1_000, ...lease });
+        expect(second.map((c) => [c.id, c.attemptCount])).toEqual([[failing!.id, 2]]);
+        await store.recordOperatorAttempts([{ id: failing!.id, leaseToken: second[0]!.leaseToken, startedAt: T0 + 1_000, outcome: ok(), next: { status: 'delivered' } }], T0 + 1_010);
+        // The lease of `recovered` ran out after its only attempt but one: it is claimed again, then its holder dies too.
+        const third = await store.claimOperatorEvents({ now: T0 + 100 + LEASE, ...lease });
+        expect(third.map((c) => [c.id, c.attemptCount])).toEqual([[recovered!.id, 2]]);
+        expect(await store.claimOperatorEvents({ now: T0 + 100 + 3 * LEASE, ...lease })).toEqual([]);
+        listed = await all();
+        expect(listed.find((e) => e.id === failing!.id)).toMatchObject({ status: 'delivered', deliveredAt: T0 + 1_010, attemptCount: 2, nextAttemptAt: null });
+        expect(listed.find((e) => e.id === recovered!.id)).toMatchObject({ status: 'failed', attemptCount: 2, nextAttemptAt: null });
+        const page1 = await store.listOperatorEvents(1, null);
+        expect(page1.data.map((e) => e.id)).toEqual([recovered!.id]);
+        const page2 = await store.listOperatorEvents(1, page1.nextCursor);
+        expect(page2).toEqual({ data: [expect.objectContaining({ id: failing!.id })], nextCursor: null });
+      });
+
+      it('keeps them out of projects: no health, stats, claims or delivery log of their own', async () => {
+        await project(1);
+        for (let i = 0; i < 3; i++) await attempt(1, T0 + i, fail);
+        const before = await store.windowCounts(1, T0 - 1, T0 + 10);
+        const claimed = await store.claimOperatorEvents({ now: T0 + 10, limit: 10, leaseMs: LEASE, maxAttempts: 3 });
+        await store.recordOperatorAttempts(claimed.map((c) => ({ id: c.id, leaseToken: c.leaseToken, startedAt: T0 + 10, outcome: fail, next: { status: 'failed' as const } })), T0 + 11);
+        expect(await store.windowCounts(1, T0 - 1, T0 + 10)).toEqual(before);
+        expect((await store.getEndpointHealth(1))!.health.consecutiveFailures).toBe(3);
+        expect(await store.claimDue(claimOptions(T0 + 20))).toEqual([]);
+        expect((await store.listEvents(1, { limit: 10 })).data).toHaveLength(3);
+      });
+    });
   });
 }

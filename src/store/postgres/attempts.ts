@@ -2,11 +2,20 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { DEFAULT_FAILING_AFTER, type HealthState } from '../../domain/endpoint-health.js';
-import { foldHealth, rollupDeltas, type NewlyFinished } from '../recording.js';
+import { foldHealth, operatorEventsOf, rollupDeltas, type FailedEventFact, type NewlyFinished } from '../recording.js';
 import { toHealthState, type HealthRow } from '../rows.js';
 import type { AttemptOutcome, AttemptTrigger, FinishedAttempt, ManualAttempt, RecordedAttempts } from '../store.js';
 import { inTransaction } from './connection.js';
-import { attemptArrays, chunksWithDistinctEvents, derivedArrays, LOCK_FOR_RECORD_SQL, RECORD_ATTEMPTS_SQL } from './record-attempts.js';
+import {
+  attemptArrays,
+  chunksWithDistinctEvents,
+  derivedArrays,
+  ENDPOINT_URLS_SQL,
+  INSERT_OPERATOR_EVENTS_SQL,
+  LOCK_FOR_RECORD_SQL,
+  RECORD_ATTEMPTS_SQL,
+  type FailedRow,
+} from './record-attempts.js';
 
 // The locking read, then one statement for the usual batch; see record-attempts.ts.
 const LOCK_FOR_RECORD = { name: 'lock_for_record', text: LOCK_FOR_RECORD_SQL };
@@ -76,8 +85,8 @@ export class Attempts {
    * and the rollup deltas in TypeScript, then one statement per chunk (usually one) that records the
    * attempts, settles their events and writes health and rollups.
    */
-  async recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter = DEFAULT_FAILING_AFTER): Promise<RecordedAttempts> {
-    if (finished.length === 0) return { transitions: [], eventsFailed: 0 };
+  async recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter = DEFAULT_FAILING_AFTER, notifyOperator = false): Promise<RecordedAttempts> {
+    if (finished.length === 0) return { transitions: [], eventsFailed: 0, operatorEvents: 0 };
     const chunks = chunksWithDistinctEvents(finished);
     return inTransaction(this.pool, this.logger, async (client) => {
       const locked = (await client.query<LockedRow>({ ...LOCK_FOR_RECORD, values: [finished.map((f) => f.attemptId)] })).rows;
@@ -90,18 +99,45 @@ export class Attempts {
         const r = rowOf.get(f.attemptId);
         if (r === undefined || seen.has(f.attemptId)) continue;
         seen.add(f.attemptId);
-        newly.push({ appId: r.app_id, trigger: r.trigger, startedAt: r.started_at, success: f.outcome.success, durationMs: f.outcome.durationMs });
+        newly.push({
+          appId: r.app_id,
+          trigger: r.trigger,
+          startedAt: r.started_at,
+          success: f.outcome.success,
+          durationMs: f.outcome.durationMs,
+          statusCode: f.outcome.statusCode,
+          errorKind: f.outcome.errorKind,
+        });
       }
-      const { states, transitions } = foldHealth(current, newly, failingAfter);
-      let derived = derivedArrays(states, rollupDeltas(newly));
+      const folded = foldHealth(current, newly, failingAfter);
+      let derived = derivedArrays(folded.states, rollupDeltas(newly));
       let eventsFailed = 0;
+      const failedRows: FailedRow[] = [];
       for (const chunk of chunks) {
-        const { rows } = await client.query<{ events_failed: number }>({ ...RECORD_ATTEMPTS, values: [...attemptArrays(chunk), now, ...derived] });
+        const { rows } = await client.query<{ events_failed: number; failed: FailedRow[] }>({ ...RECORD_ATTEMPTS, values: [...attemptArrays(chunk), now, ...derived] });
         eventsFailed += rows[0]?.events_failed ?? 0;
+        failedRows.push(...(rows[0]?.failed ?? []));
         // Health and rollups are written once, with the first chunk.
         derived = derived.map(() => []);
       }
-      return { transitions, eventsFailed };
+      let operatorEvents = 0;
+      if (notifyOperator && (folded.transitions.length > 0 || failedRows.length > 0)) {
+        // Same transaction: a notification is stored exactly when the attempt that causes it is.
+        const outcomeOf = new Map(finished.map((f) => [f.eventId, f]));
+        const failed: FailedEventFact[] = failedRows.map((e) => {
+          const f = outcomeOf.get(e.eventId)!;
+          return { appId: e.appId, eventId: e.eventId, attempts: e.attempts, attempt: { ...f.outcome, startedAt: rowOf.get(f.attemptId)?.started_at ?? now } };
+        });
+        const apps = [...new Set(folded.transitions.map((t) => t.appId))];
+        const urls = new Map<number, string>();
+        if (apps.length > 0) {
+          for (const u of (await client.query<{ app_id: number; url: string }>(ENDPOINT_URLS_SQL, [apps])).rows) urls.set(u.app_id, u.url);
+        }
+        const owed = operatorEventsOf(now, folded, urls, failed);
+        await client.query(INSERT_OPERATOR_EVENTS_SQL, [owed.map((o) => o.id), owed.map((o) => o.type), owed.map((o) => o.body), owed.map((o) => o.createdAt)]);
+        operatorEvents = owed.length;
+      }
+      return { transitions: folded.transitions, eventsFailed, operatorEvents };
     });
   }
 
@@ -129,7 +165,9 @@ export class Attempts {
   }
 
   async recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void> {
-    const deltas = rollupDeltas([{ appId, trigger: 'test', startedAt, success: outcome.success, durationMs: outcome.durationMs }]);
+    const deltas = rollupDeltas([
+      { appId, trigger: 'test', startedAt, success: outcome.success, durationMs: outcome.durationMs, statusCode: outcome.statusCode, errorKind: outcome.errorKind },
+    ]);
     await inTransaction(this.pool, this.logger, async (client) => {
       await client.query({
         ...INSERT_TEST_ATTEMPT,

@@ -21,12 +21,13 @@ import type { Logger } from 'pino';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import { createLogger } from '../../logger.js';
 import type { HealthState } from '../../domain/endpoint-health.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, ClaimOptions, OperatorAttemptResult, OperatorEvent, Endpoint, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
   RegistrationResult, ReplayFilter, Store, StreamedEvent, WindowCounts } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
+import { OperatorEvents } from './operator-events.js';
 import { Claims } from './claim-due.js';
 import { createPool, parsePostgresUrl, type PostgresTarget } from './connection.js';
 import { Endpoints } from './endpoints.js';
@@ -80,6 +81,7 @@ export class PostgresStore implements Store {
   private readonly retention: Retention;
   private readonly stats: Stats;
   private readonly health: Health;
+  private readonly operatorEvents: OperatorEvents;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.target = parsePostgresUrl(url);
@@ -94,6 +96,7 @@ export class PostgresStore implements Store {
     this.events = new Events(this.pool);
     this.claims = new Claims(this.pool);
     this.attempts = new Attempts(this.pool, this.logger);
+    this.operatorEvents = new OperatorEvents(this.pool);
     this.retention = new Retention(this.pool, this.logger);
     this.stats = new Stats(this.pool, this.logger);
     this.health = new Health(this.pool);
@@ -302,8 +305,19 @@ export class PostgresStore implements Store {
   nextDueAt(): Promise<number | null> {
     return this.claims.nextDueAt();
   }
-  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number): Promise<RecordedAttempts> {
-    return this.attempts.recordAttempts(finished, now, failingAfter);
+  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number, operatorEvents?: boolean): Promise<RecordedAttempts> {
+    return this.attempts.recordAttempts(finished, now, failingAfter, operatorEvents);
+  }
+
+  // Operator notifications (operator-events.ts; attempts.ts stores them).
+  claimOperatorEvents(options: { now: number; limit: number; leaseMs: number; maxAttempts: number }): Promise<ClaimedOperatorEvent[]> {
+    return this.operatorEvents.claimDue(options);
+  }
+  recordOperatorAttempts(results: readonly OperatorAttemptResult[], now: number): Promise<void> {
+    return this.operatorEvents.recordAttempts(results, now);
+  }
+  listOperatorEvents(limit: number, cursor: string | null): Promise<Page<OperatorEvent>> {
+    return this.operatorEvents.page(limit, cursor);
   }
   openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
     return this.attempts.openManualAttempt(appId, eventId, now);

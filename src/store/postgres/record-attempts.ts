@@ -21,7 +21,7 @@
  *
  * Parameters: $1..$9 parallel arrays (one element per attempt), $10 now; $11..$16 the new health
  * rows; $17..$20 attempt rollup deltas; $21..$24 latency rollup deltas (each in key order).
- * Answers how many events this statement failed (used their last attempt, fenced).
+ * Answers how many events this statement failed (used their last attempt, fenced), and which.
  */
 import type { HealthState } from '../../domain/endpoint-health.js';
 import type { AttemptRollupRow, LatencyRollupRow } from '../recording.js';
@@ -76,7 +76,7 @@ settled AS (
   FROM f
   WHERE f.next_status IS NOT NULL
     AND e.id = f.event_id AND e.lease_token = f.attempt_id AND e.status = 'pending'
-  RETURNING e.status
+  RETURNING e.id, e.app_id, e.status, e.attempt_count
 ),
 manual AS (
   -- A manual success delivers the event whatever its state, and voids any lease in flight.
@@ -105,7 +105,23 @@ latency_rollup AS (
   SELECT * FROM unnest($21::int[], $22::bigint[], $23::int[], $24::int[])
   ON CONFLICT (app_id, hour, bucket) DO UPDATE SET count = s.count + excluded.count
 )
-SELECT count(*) FILTER (WHERE status = 'failed')::int AS events_failed FROM settled`;
+SELECT count(*) FILTER (WHERE status = 'failed')::int AS events_failed,
+       coalesce(json_agg(json_build_object('eventId', id, 'appId', app_id, 'attempts', attempt_count)) FILTER (WHERE status = 'failed'), '[]') AS failed
+FROM settled`;
+
+/** The events RECORD_ATTEMPTS_SQL failed, for their event.failed notifications. */
+export interface FailedRow {
+  eventId: string;
+  appId: number;
+  attempts: number;
+}
+
+/** Stores operator notifications (recordAttempts' transaction, after the attempts). */
+export const INSERT_OPERATOR_EVENTS_SQL = `
+INSERT INTO operator_events (id, type, body, status, next_attempt_at, created_at)
+SELECT id, type, body, 'pending', created_at, created_at FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS o(id, type, body, created_at)`;
+
+export const ENDPOINT_URLS_SQL = `SELECT app_id, url FROM endpoints WHERE app_id = ANY ($1::int[])`;
 
 /** Splits a batch, keeping its order, so that no chunk names one event twice. */
 export function chunksWithDistinctEvents(finished: readonly FinishedAttempt[]): FinishedAttempt[][] {

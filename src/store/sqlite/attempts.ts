@@ -1,11 +1,12 @@
 /** Attempts: opening them (scheduled, by a claim, or manual), recording how they ended, test webhooks (SQLite). */
 import type Database from 'better-sqlite3';
 import { DEFAULT_FAILING_AFTER, type HealthState } from '../../domain/endpoint-health.js';
-import { foldHealth, rollupDeltas, type NewlyFinished } from '../recording.js';
+import { foldHealth, operatorEventsOf, rollupDeltas, type FailedEventFact, type NewlyFinished } from '../recording.js';
 import { toHealthState, type HealthRow } from '../rows.js';
 import type { AttemptOutcome, AttemptTrigger, FinishedAttempt, ManualAttempt, RecordedAttempts } from '../store.js';
 import type { Endpoints } from './endpoints.js';
 import type { Events } from './events.js';
+import type { OperatorEvents } from './operator-events.js';
 
 // The new row's id is the fencing token of a scheduled attempt's lease.
 const OPEN_ATTEMPT = `
@@ -38,6 +39,10 @@ WHERE id = @eventId AND status <> 'delivered'`;
 
 // Whose attempt it is and whether it was recorded already (health and rollups count it once).
 const ATTEMPT_FOR_RECORD = `SELECT app_id, trigger, started_at, finished FROM attempts WHERE id = ?`;
+
+// What an event.failed notification says: its project and attempts in all (after the settle).
+const FAILED_EVENT = `SELECT app_id, attempt_count FROM events WHERE id = ?`;
+const ENDPOINT_URL = `SELECT url FROM endpoints WHERE app_id = ?`;
 
 const GET_HEALTH = `
 SELECT consecutive_failures, streak_started_at, failing_since, last_success_at, last_failure_at
@@ -87,12 +92,17 @@ export class Attempts {
   private readonly putHealth;
   private readonly countAttempts;
   private readonly countLatency;
+  private readonly failedEvent;
+  private readonly endpointUrl;
 
   constructor(
     private readonly db: Database.Database,
     private readonly events: Events,
     private readonly endpoints: Endpoints,
+    private readonly operatorEvents: OperatorEvents,
   ) {
+    this.failedEvent = db.prepare<[string], { app_id: number; attempt_count: number }>(FAILED_EVENT);
+    this.endpointUrl = db.prepare<[number], { url: string }>(ENDPOINT_URL);
     this.openAttemptStatement = db.prepare<OpenAttemptParams>(OPEN_ATTEMPT);
     this.bumpAttemptCount = db.prepare<[string]>(BUMP_ATTEMPT_COUNT);
     this.finishAttempt = db.prepare<Record<string, unknown>>(FINISH_ATTEMPT);
@@ -112,16 +122,25 @@ export class Attempts {
   }
 
   /** One write transaction: the attempts, the events they settle, the endpoints' health, the rollups. */
-  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter = DEFAULT_FAILING_AFTER): RecordedAttempts {
-    if (finished.length === 0) return { transitions: [], eventsFailed: 0 };
+  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter = DEFAULT_FAILING_AFTER, notifyOperator = false): RecordedAttempts {
+    if (finished.length === 0) return { transitions: [], eventsFailed: 0, operatorEvents: 0 };
     return this.db
       .transaction((): RecordedAttempts => {
         const newly: NewlyFinished[] = [];
+        const failed: FailedEventFact[] = [];
         let eventsFailed = 0;
         for (const f of finished) {
           const row = this.attemptForRecord.get(f.attemptId);
           if (row !== undefined && row.finished === 0) {
-            newly.push({ appId: row.app_id, trigger: row.trigger, startedAt: row.started_at, success: f.outcome.success, durationMs: f.outcome.durationMs });
+            newly.push({
+              appId: row.app_id,
+              trigger: row.trigger,
+              startedAt: row.started_at,
+              success: f.outcome.success,
+              durationMs: f.outcome.durationMs,
+              statusCode: f.outcome.statusCode,
+              errorKind: f.outcome.errorKind,
+            });
           }
           this.finishAttempt.run({ attemptId: f.attemptId, ...outcomeParams(f.outcome) });
           if (f.next === null) {
@@ -134,7 +153,13 @@ export class Attempts {
               next: f.next.status === 'pending' ? f.next.nextAttemptAt : null,
               now,
             }).changes;
-            if (f.next.status === 'failed') eventsFailed += settled;
+            if (f.next.status === 'failed') {
+              eventsFailed += settled;
+              const e = settled > 0 && notifyOperator ? this.failedEvent.get(f.eventId) : undefined;
+              if (e !== undefined) {
+                failed.push({ appId: e.app_id, eventId: f.eventId, attempts: e.attempt_count, attempt: { ...f.outcome, startedAt: row?.started_at ?? now } });
+              }
+            }
           }
         }
         const current = new Map<number, HealthState>();
@@ -142,10 +167,19 @@ export class Attempts {
           const r = this.getHealth.get(appId);
           if (r !== undefined) current.set(appId, toHealthState(r));
         }
-        const { states, transitions } = foldHealth(current, newly, failingAfter);
-        for (const [appId, state] of states) this.putHealth.run({ appId, ...state });
+        const folded = foldHealth(current, newly, failingAfter);
+        for (const [appId, state] of folded.states) this.putHealth.run({ appId, ...state });
         this.countRollups(newly);
-        return { transitions, eventsFailed };
+        let operatorEvents = 0;
+        if (notifyOperator) {
+          // Same transaction: a notification is stored exactly when the attempt that causes it is.
+          const urls = new Map<number, string>();
+          for (const t of folded.transitions) urls.set(t.appId, this.endpointUrl.get(t.appId)?.url ?? '');
+          const owed = operatorEventsOf(now, folded, urls, failed);
+          this.operatorEvents.add(owed);
+          operatorEvents = owed.length;
+        }
+        return { transitions: folded.transitions, eventsFailed, operatorEvents };
       })
       .immediate();
   }
@@ -184,7 +218,7 @@ export class Attempts {
     this.db
       .transaction(() => {
         this.insertTestAttempt.run({ eventId: webhookId, appId, startedAt, ...outcomeParams(outcome) });
-        this.countRollups([{ appId, trigger: 'test', startedAt, success: outcome.success, durationMs: outcome.durationMs }]);
+        this.countRollups([{ appId, trigger: 'test', startedAt, success: outcome.success, durationMs: outcome.durationMs, statusCode: outcome.statusCode, errorKind: outcome.errorKind }]);
       })
       .immediate();
   }

@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { HealthState } from '../../domain/endpoint-health.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
   RegistrationResult, ReplayFilter, Store, StreamedEvent, WindowCounts } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
@@ -24,6 +24,7 @@ import { KeysAndAudit } from './keys-and-audit.js';
 import { allApplied, applyMigrations, schemaDump } from './migrate.js';
 import { createPrivately } from './private-file.js';
 import { PortalLinks } from './portal-links.js';
+import { OperatorEvents } from './operator-events.js';
 import { Projects } from './projects.js';
 import { Retention } from './retention.js';
 import { Stats } from './stats.js';
@@ -48,6 +49,7 @@ interface Aggregates {
   retention: Retention;
   stats: Stats;
   health: Health;
+  operatorEvents: OperatorEvents;
 }
 
 /** Every aggregate's statements, prepared once for this connection. */
@@ -55,7 +57,8 @@ function prepareAggregates(db: Database.Database): Aggregates {
   const projects = new Projects(db);
   const endpoints = new Endpoints(db);
   const events = new Events(db);
-  const attempts = new Attempts(db, events, endpoints);
+  const operatorEvents = new OperatorEvents(db);
+  const attempts = new Attempts(db, events, endpoints, operatorEvents);
   return {
     projects,
     keys: new KeysAndAudit(db),
@@ -68,6 +71,7 @@ function prepareAggregates(db: Database.Database): Aggregates {
     retention: new Retention(db),
     stats: new Stats(db),
     health: new Health(db),
+    operatorEvents,
   };
 }
 
@@ -327,8 +331,20 @@ export class SqliteStore implements Store {
   async nextDueAt(): Promise<number | null> {
     return this.parts.claims.nextDueAt();
   }
-  async recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number): Promise<RecordedAttempts> {
-    return this.parts.attempts.recordAttempts(finished, now, failingAfter);
+  async recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number, operatorEvents?: boolean): Promise<RecordedAttempts> {
+    return this.parts.attempts.recordAttempts(finished, now, failingAfter, operatorEvents);
+  }
+
+  async claimOperatorEvents(options: { now: number; limit: number; leaseMs: number; maxAttempts: number }): Promise<ClaimedOperatorEvent[]> {
+    return this.parts.operatorEvents.claimDue(options);
+  }
+
+  async recordOperatorAttempts(results: readonly OperatorAttemptResult[], now: number): Promise<void> {
+    this.parts.operatorEvents.recordAttempts(results, now);
+  }
+
+  async listOperatorEvents(limit: number, cursor: string | null): Promise<Page<OperatorEvent>> {
+    return this.parts.operatorEvents.page(limit, cursor);
   }
   async openManualAttempt(appId: number, eventId: string, now: number): Promise<ManualAttempt | 'in_flight' | null> {
     return this.parts.attempts.openManualAttempt(appId, eventId, now);
