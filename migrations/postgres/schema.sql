@@ -70,6 +70,7 @@ CREATE TABLE endpoints (
   updated_at bigint NOT NULL,
   next_due_at bigint,
   headers_sealed text,
+  rate_limit_per_second integer,
   CONSTRAINT endpoints_pkey PRIMARY KEY (app_id),
   CONSTRAINT endpoints_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
 );

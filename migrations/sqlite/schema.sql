@@ -60,7 +60,7 @@ CREATE TABLE endpoints (
   previous_secret_expires_at INTEGER,
   created_at                 INTEGER NOT NULL,
   updated_at                 INTEGER NOT NULL
-, next_due_at INTEGER, headers_sealed TEXT) STRICT;
+, next_due_at INTEGER, headers_sealed TEXT, rate_limit_per_second INTEGER) STRICT;
 
 CREATE TABLE event_stats_hourly (
   app_id    INTEGER NOT NULL,

@@ -317,6 +317,11 @@ export const WebhookBody = Type.Object(
           'Custom request headers sent on every attempt (at most 20; names are HTTP tokens of at most 64 characters, values at most 1,024 printable ASCII characters). Replaces the ones set; `{}` clears them; omitted keeps them. Reserved names (content-type, host, user-agent, webhook-*, proxy-* …) answer 422.',
       }),
     ),
+    rateLimitPerSecond: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 10_000 }), Type.Null()], {
+        description: 'At most this many scheduled deliveries per second to the endpoint (null: no cap); omitted keeps the one set',
+      }),
+    ),
   },
   {
     additionalProperties: false,
@@ -326,13 +331,14 @@ export const WebhookBody = Type.Object(
 );
 export type WebhookBody = Static<typeof WebhookBody>;
 
-const endpointExample = { url: EXAMPLE.url, enabled: true, headers: {}, createdAt: EXAMPLE.createdAt, updatedAt: EXAMPLE.createdAt };
+const endpointExample = { url: EXAMPLE.url, enabled: true, headers: {}, rateLimitPerSecond: null, createdAt: EXAMPLE.createdAt, updatedAt: EXAMPLE.createdAt };
 
 export const Webhook = Type.Object(
   {
     url: Type.String(),
     enabled: Type.Boolean(),
     headers: Type.Record(Type.String(), Type.String(), { description: 'The custom headers: names, with masked values (a value is never shown again)' }),
+    rateLimitPerSecond: Type.Union([Type.Integer(), Type.Null()], { description: 'The cap on deliveries per second, or null' }),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     signingSecret: Type.Optional(Type.String({ description: 'Returned when the endpoint is first created' })),

@@ -14,6 +14,7 @@ import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.
 import { DEFAULT_FAILING_AFTER } from '../domain/endpoint-health.js';
 import type { ClaimedDelivery, EndpointTransition, FinishedAttempt, RecordedAttempts, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { RatePacer, windowCapFor } from './rate-limits.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -65,6 +66,9 @@ export class Dispatcher {
    */
   private readonly windows = new Map<number, WindowState>();
   private readonly windowPolicy: WindowPolicy;
+  /** Each capped endpoint's rateLimitPerSecond, as its latest claimed delivery said (a bounded map). */
+  private readonly rates = new Map<number, number>();
+  private readonly pacer = new RatePacer();
   private readonly finished: FinishedAttempt[] = [];
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
@@ -177,7 +181,7 @@ export class Dispatcher {
 
   private saturatedApps(): number[] {
     const apps: number[] = [];
-    for (const [appId, count] of this.inFlightByApp) if (count >= this.windowOf(appId).window) apps.push(appId);
+    for (const [appId, count] of this.inFlightByApp) if (count >= this.limitOf(appId)) apps.push(appId);
     return apps;
   }
 
@@ -185,8 +189,21 @@ export class Dispatcher {
     return this.windows.get(appId) ?? initialWindow(this.windowPolicy);
   }
 
+  /** The attempts `appId` may have in flight now: its adaptive window, capped by its rate limit. */
+  private limitOf(appId: number): number {
+    return Math.min(this.windowOf(appId).window, windowCapFor(this.rates.get(appId) ?? null));
+  }
+
   private currentWindows(): Record<number, number> {
-    return Object.fromEntries([...this.windows].map(([appId, state]) => [appId, state.window]));
+    const apps = new Set([...this.windows.keys(), ...this.rates.keys()]);
+    return Object.fromEntries([...apps].map((appId) => [appId, this.limitOf(appId)]));
+  }
+
+  private learnRate(appId: number, perSecond: number | null): void {
+    this.rates.delete(appId);
+    if (perSecond === null) return;
+    this.rates.set(appId, perSecond);
+    if (this.rates.size > MAX_WINDOWS) this.rates.delete(this.rates.keys().next().value!);
   }
 
   /** What a finished scheduled attempt says about its endpoint's capacity. */
@@ -229,7 +246,8 @@ export class Dispatcher {
   private launch(delivery: ClaimedDelivery): void {
     this.inFlight++;
     if (delivery.reclaimed) this.o.metrics?.leaseExpirations.inc();
-    this.o.metrics?.endpointWindow.observe(this.windowOf(delivery.appId).window);
+    this.learnRate(delivery.appId, delivery.rateLimitPerSecond);
+    this.o.metrics?.endpointWindow.observe(this.limitOf(delivery.appId));
     this.inFlightByApp.set(delivery.appId, (this.inFlightByApp.get(delivery.appId) ?? 0) + 1);
     void this.attempt(delivery).finally(() => {
       this.inFlight--;
@@ -245,6 +263,10 @@ export class Dispatcher {
   }
 
   private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    if (delivery.rateLimitPerSecond !== null) {
+      const wait = this.pacer.reserve(delivery.appId, delivery.rateLimitPerSecond, this.o.clock.now());
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
     const now = this.o.clock.now();
     let finished: FinishedAttempt;
     try {

@@ -31,6 +31,8 @@ export interface EndpointInput {
   enabled: boolean;
   /** Replaces the custom headers (`{}` clears them); undefined keeps them. */
   headers?: CustomHeaders | undefined;
+  /** Caps deliveries per second (null: no cap); undefined keeps the one set. */
+  rateLimitPerSecond?: number | null | undefined;
 }
 
 /**
@@ -59,10 +61,12 @@ export async function setEndpoint(deps: OperationDeps, actor: Actor, appId: numb
   const now = deps.clock.now();
   const headersSealed =
     input.headers === undefined ? undefined : Object.keys(input.headers).length === 0 ? null : deps.secretBox.seal(JSON.stringify(input.headers));
-  const { endpoint, created } = await deps.store.putEndpoint(appId, new URL(input.url).href, input.enabled, deps.secretBox.seal(secret), now, headersSealed);
+  const changes = { ...(headersSealed === undefined ? {} : { headersSealed }), ...(input.rateLimitPerSecond === undefined ? {} : { rateLimitPerSecond: input.rateLimitPerSecond }) };
+  const { endpoint, created } = await deps.store.putEndpoint(appId, new URL(input.url).href, input.enabled, deps.secretBox.seal(secret), now, changes);
   const details: Record<string, unknown> = { url: endpoint.url, enabled: endpoint.enabled };
   // Names only: a value is as secret as the signing secret.
   if (input.headers !== undefined) details.headers = Object.keys(input.headers);
+  if (input.rateLimitPerSecond !== undefined) details.rateLimitPerSecond = input.rateLimitPerSecond;
   await recordAudit(deps.store, actor, appId, created ? 'endpoint.created' : 'endpoint.updated', details, now);
   return { endpoint, created, signingSecret: created ? secret : null };
 }

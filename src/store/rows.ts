@@ -95,6 +95,7 @@ export interface EndpointRow {
   previous_secret_sealed: string | null;
   previous_secret_expires_at: number | null;
   headers_sealed: string | null;
+  rate_limit_per_second: number | null;
   created_at: number;
   updated_at: number;
 }
@@ -107,6 +108,7 @@ export const toEndpoint = (r: EndpointRow): Endpoint => ({
   previousSecretSealed: r.previous_secret_sealed,
   previousSecretExpiresAt: r.previous_secret_expires_at,
   headersSealed: r.headers_sealed,
+  rateLimitPerSecond: r.rate_limit_per_second,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });

@@ -51,8 +51,16 @@ export interface Endpoint {
   previousSecretExpiresAt: number | null;
   /** Sealed JSON object of the custom request headers, or null when there are none. */
   headersSealed: string | null;
+  /** At most this many deliveries per second to it, or null for no cap. */
+  rateLimitPerSecond: number | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/** What a change of the endpoint may also set: each left undefined keeps what is stored; null clears it. */
+export interface EndpointChanges {
+  headersSealed?: string | null;
+  rateLimitPerSecond?: number | null;
 }
 
 export type AttemptTrigger = 'scheduled' | 'manual' | 'test';
@@ -283,6 +291,7 @@ export interface ClaimedDelivery {
   previousSecretSealed: string | null;
   previousSecretExpiresAt: number | null;
   headersSealed: string | null;
+  rateLimitPerSecond: number | null;
   /** When the event was created (delivery latency is measured from it). */
   createdAt: number;
   /** Whether this claim took over a lease that had run out (its holder died or stalled). */
@@ -370,8 +379,8 @@ export interface Store {
 
   getEndpoint(appId: number): Promise<Endpoint | null>;
   /**
-   * Creates or changes the endpoint; `secretSealed` is used only when creating. `headersSealed`
-   * replaces the custom headers (null: none); undefined keeps them.
+   * Creates or changes the endpoint; `secretSealed` is used only when creating. `changes` replaces
+   * the custom headers and the rate limit (null: none); what it leaves undefined is kept.
    */
   putEndpoint(
     appId: number,
@@ -379,7 +388,7 @@ export interface Store {
     enabled: boolean,
     secretSealedIfNew: string,
     now: number,
-    headersSealed?: string | null,
+    changes?: EndpointChanges,
   ): Promise<{ endpoint: Endpoint; created: boolean }>;
   rotateSecret(appId: number, newSecretSealed: string, previousExpiresAt: number, now: number): Promise<Endpoint | null>;
 

@@ -154,6 +154,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           previousSecretSealed: null,
           previousSecretExpiresAt: null,
           headersSealed: null,
+          rateLimitPerSecond: null,
           createdAt: T0,
           updatedAt: T0,
         });
@@ -165,11 +166,15 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect(await store.getEndpoint(1)).toEqual(rotated);
         expect(await store.rotateSecret(2, 'x', 0, T0)).toBeNull();
         // Custom headers: set, kept by a change that names none (undefined), cleared by null.
-        expect((await store.putEndpoint(1, 'https://b.example/hook', true, 'x', T0 + 30, 'sealed-headers')).endpoint.headersSealed).toBe('sealed-headers');
+        expect((await store.putEndpoint(1, 'https://b.example/hook', true, 'x', T0 + 30, { headersSealed: 'sealed-headers' })).endpoint.headersSealed).toBe('sealed-headers');
         expect((await store.putEndpoint(1, 'https://c.example/hook', true, 'x', T0 + 31)).endpoint).toMatchObject({ headersSealed: 'sealed-headers', secretSealed: 'sealed-2' });
-        expect((await store.putEndpoint(1, 'https://c.example/hook', true, 'x', T0 + 32, null)).endpoint.headersSealed).toBeNull();
+        expect((await store.putEndpoint(1, 'https://c.example/hook', true, 'x', T0 + 32, { headersSealed: null })).endpoint.headersSealed).toBeNull();
+        // The rate limit: set, kept, cleared; a claimed delivery carries it.
+        expect((await store.putEndpoint(1, 'https://c.example/hook', true, 'x', T0 + 33, { rateLimitPerSecond: 5 })).endpoint.rateLimitPerSecond).toBe(5);
+        expect((await store.putEndpoint(1, 'https://c.example/hook', true, 'x', T0 + 34)).endpoint.rateLimitPerSecond).toBe(5);
+        expect((await store.putEndpoint(1, 'https://c.example/hook', true, 'x', T0 + 35, { rateLimitPerSecond: null })).endpoint.rateLimitPerSecond).toBeNull();
         await project(3, null);
-        expect((await store.putEndpoint(3, 'https://d.example/hook', true, 'sealed-3', T0, 'sealed-headers-3')).endpoint).toMatchObject({ secretSealed: 'sealed-3', headersSealed: 'sealed-headers-3' });
+        expect((await store.putEndpoint(3, 'https://d.example/hook', true, 'sealed-3', T0, { headersSealed: 'sealed-headers-3' })).endpoint).toMatchObject({ secretSealed: 'sealed-3', headersSealed: 'sealed-headers-3' });
         expect(await store.getEndpoint(2)).toBeNull();
       });
     });
@@ -381,6 +386,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           previousSecretSealed: null,
           previousSecretExpiresAt: null,
           headersSealed: null,
+          rateLimitPerSecond: null,
           createdAt: T0,
           reclaimed: false,
         });

@@ -11,7 +11,7 @@ import { AppIdParams, Secret, StatsQuery, TestResult, Webhook, WebhookBody, Webh
 
 export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): Promise<void> {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  const view = (e: Endpoint) => ({ url: e.url, enabled: e.enabled, headers: maskedHeaders(deps, e), createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt) });
+  const view = (e: Endpoint) => ({ url: e.url, enabled: e.enabled, headers: maskedHeaders(deps, e), rateLimitPerSecond: e.rateLimitPerSecond, createdAt: iso(e.createdAt), updatedAt: iso(e.updatedAt) });
   const common = { config: { access: 'project' as const } };
 
   app.get(
@@ -67,8 +67,8 @@ export async function webhookRoutes(instance: FastifyInstance, deps: AppDeps): P
       },
     },
     async (request) => {
-      const { url, enabled = true, headers } = request.body;
-      const { endpoint, signingSecret } = await setEndpoint(deps, actorOf(request), request.params.appId, { url, enabled, headers });
+      const { url, enabled = true, headers, rateLimitPerSecond } = request.body;
+      const { endpoint, signingSecret } = await setEndpoint(deps, actorOf(request), request.params.appId, { url, enabled, headers, rateLimitPerSecond });
       return signingSecret === null ? view(endpoint) : { ...view(endpoint), signingSecret };
     },
   );

@@ -109,7 +109,7 @@ leased AS (
   RETURNING e.id, e.app_id, e.body, e.scheduled_attempts, o.id AS attempt_id, o.number AS attempt_number
 )
 SELECT l.id, l.app_id, l.body, l.scheduled_attempts, l.attempt_id, l.attempt_number,
-       p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at, p.headers_sealed,
+       p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at, p.headers_sealed, p.rate_limit_per_second,
        c.created_at,
        c.lease_token IS NOT NULL AS reclaimed  -- a lease that ran out is being taken over
 FROM leased l
@@ -129,6 +129,7 @@ export interface ClaimedRow {
   previous_secret_sealed: string | null;
   previous_secret_expires_at: number | null;
   headers_sealed: string | null;
+  rate_limit_per_second: number | null;
   created_at: number;
   reclaimed: boolean;
 }
@@ -180,6 +181,7 @@ const toClaimedDelivery = (r: ClaimedRow): ClaimedDelivery => ({
   previousSecretSealed: r.previous_secret_sealed,
   previousSecretExpiresAt: r.previous_secret_expires_at,
   headersSealed: r.headers_sealed,
+  rateLimitPerSecond: r.rate_limit_per_second,
   createdAt: r.created_at,
   reclaimed: r.reclaimed,
 });

@@ -2,23 +2,24 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { toEndpoint, type EndpointRow } from '../rows.js';
-import type { Endpoint } from '../store.js';
+import type { Endpoint, EndpointChanges } from '../store.js';
 import { inTransaction } from './connection.js';
 
 const GET_ENDPOINT = { name: 'get_endpoint', text: `SELECT * FROM endpoints WHERE app_id = $1` };
 
 // Updating `enabled` fires the due-time trigger (migration 0002), which sets or clears next_due_at.
-// $5 true: a change that names no headers keeps the ones set.
+// $5 ($7) true: a change that names no headers (no rate limit) keeps the one set.
 const UPDATE_ENDPOINT = `
 UPDATE endpoints
-SET url = $2, enabled = $3, updated_at = $4, headers_sealed = CASE WHEN $5::boolean THEN headers_sealed ELSE $6 END
+SET url = $2, enabled = $3, updated_at = $4, headers_sealed = CASE WHEN $5::boolean THEN headers_sealed ELSE $6 END,
+    rate_limit_per_second = CASE WHEN $7::boolean THEN rate_limit_per_second ELSE $8::int END
 WHERE app_id = $1 RETURNING *`;
 
 // The secret is set only here, at creation. DO NOTHING: a concurrent request may have created it
 // a moment ago (then the update is tried again).
 const INSERT_ENDPOINT = `
-INSERT INTO endpoints (app_id, url, enabled, secret_sealed, headers_sealed, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $6, $5, $5) ON CONFLICT (app_id) DO NOTHING RETURNING *`;
+INSERT INTO endpoints (app_id, url, enabled, secret_sealed, headers_sealed, rate_limit_per_second, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $6, $7, $5, $5) ON CONFLICT (app_id) DO NOTHING RETURNING *`;
 
 // The current secret becomes the previous one, which co-signs until it expires.
 const ROTATE_SECRET = {
@@ -58,14 +59,16 @@ export class Endpoints {
     enabled: boolean,
     secretSealedIfNew: string,
     now: number,
-    headersSealed?: string | null,
+    changes: EndpointChanges = {},
   ): Promise<{ endpoint: Endpoint; created: boolean }> {
-    const headers = headersSealed ?? null;
+    const headers = changes.headersSealed ?? null;
+    const rate = changes.rateLimitPerSecond ?? null;
     return inTransaction(this.pool, this.logger, async (client) => {
-      const update = () => client.query<EndpointRow>(UPDATE_ENDPOINT, [appId, url, enabled, now, headersSealed === undefined, headers]);
+      const update = () =>
+        client.query<EndpointRow>(UPDATE_ENDPOINT, [appId, url, enabled, now, changes.headersSealed === undefined, headers, changes.rateLimitPerSecond === undefined, rate]);
       let { rows } = await update();
       if (rows[0]) return { endpoint: toEndpoint(rows[0]), created: false };
-      ({ rows } = await client.query<EndpointRow>(INSERT_ENDPOINT, [appId, url, enabled, secretSealedIfNew, now, headers]));
+      ({ rows } = await client.query<EndpointRow>(INSERT_ENDPOINT, [appId, url, enabled, secretSealedIfNew, now, headers, rate]));
       if (rows[0]) return { endpoint: toEndpoint(rows[0]), created: true };
       // Created by a concurrent request a moment ago: change it like any existing one.
       ({ rows } = await update());

@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import { createLogger } from '../../logger.js';
 import type { HealthState } from '../../domain/endpoint-health.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, ClaimOptions, OperatorAttemptResult, OperatorEvent, Endpoint, EventDetail, EventFilter, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, ClaimOptions, OperatorAttemptResult, OperatorEvent, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
   RegistrationResult, ReplayFilter, Store, StreamedEvent, WindowCounts } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
@@ -252,9 +252,9 @@ export class PostgresStore implements Store {
     enabled: boolean,
     secretSealedIfNew: string,
     now: number,
-    headersSealed?: string | null,
+    changes?: EndpointChanges,
   ): Promise<{ endpoint: Endpoint; created: boolean }> {
-    const result = await this.endpoints.putEndpoint(appId, url, enabled, secretSealedIfNew, now, headersSealed);
+    const result = await this.endpoints.putEndpoint(appId, url, enabled, secretSealedIfNew, now, changes);
     // Deliveries that waited for this endpoint are due now.
     if (result.endpoint.enabled) this.notifier.notify();
     return result;

@@ -49,7 +49,7 @@ WHERE id = @id`;
 // What sending needs, from the event and its endpoint (a due event's endpoint exists: next_due_at
 // comes from it).
 const EVENT_FOR_CLAIM = `
-SELECT e.*, p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at, p.headers_sealed
+SELECT e.*, p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at, p.headers_sealed, p.rate_limit_per_second
 FROM events e JOIN endpoints p ON p.app_id = e.app_id WHERE e.id = ?`;
 
 // Its last attempt was leased by a process that died: the attempts are used up.
@@ -103,6 +103,7 @@ export class Claims {
             previousSecretSealed: e.previous_secret_sealed,
             previousSecretExpiresAt: e.previous_secret_expires_at,
             headersSealed: e.headers_sealed,
+            rateLimitPerSecond: e.rate_limit_per_second,
             createdAt: e.created_at,
             reclaimed: e.lease_token !== null,
           });

@@ -1,21 +1,22 @@
 /** Each project's webhook endpoint and its sealed signing secrets (SQLite). */
 import type Database from 'better-sqlite3';
 import { toEndpoint, type EndpointRow } from '../rows.js';
-import type { Endpoint } from '../store.js';
+import type { Endpoint, EndpointChanges } from '../store.js';
 
 const GET_ENDPOINT = `SELECT * FROM endpoints WHERE app_id = ?`;
 
 // The secret is set only here, at creation; afterwards only rotateSecret changes it.
 const INSERT_ENDPOINT = `
-INSERT INTO endpoints (app_id, url, enabled, secret_sealed, headers_sealed, created_at, updated_at)
-VALUES (@appId, @url, @enabled, @secret, @headers, @now, @now)`;
+INSERT INTO endpoints (app_id, url, enabled, secret_sealed, headers_sealed, rate_limit_per_second, created_at, updated_at)
+VALUES (@appId, @url, @enabled, @secret, @headers, @rate, @now, @now)`;
 
 // Updating `enabled` fires endpoints_due_on_enabled (migration 0002), which sets or clears next_due_at.
-// @keepHeaders: a change that names no headers keeps the ones set.
+// @keepHeaders / @keepRate: a change that names no headers (no rate limit) keeps the one set.
 const UPDATE_ENDPOINT = `
 UPDATE endpoints
 SET url = @url, enabled = @enabled, updated_at = @now,
-    headers_sealed = CASE WHEN @keepHeaders THEN headers_sealed ELSE @headers END
+    headers_sealed = CASE WHEN @keepHeaders THEN headers_sealed ELSE @headers END,
+    rate_limit_per_second = CASE WHEN @keepRate THEN rate_limit_per_second ELSE @rate END
 WHERE app_id = @appId`;
 
 // The current secret becomes the previous one, which co-signs until it expires.
@@ -36,6 +37,8 @@ interface EndpointParams {
   secret: string;
   headers: string | null;
   keepHeaders: number;
+  rate: number | null;
+  keepRate: number;
   now: number;
 }
 
@@ -74,7 +77,7 @@ export class Endpoints {
     enabled: boolean,
     secretSealedIfNew: string,
     now: number,
-    headersSealed?: string | null,
+    changes: EndpointChanges = {},
   ): { endpoint: Endpoint; created: boolean } {
     return this.db
       .transaction(() => {
@@ -83,8 +86,10 @@ export class Endpoints {
           url,
           enabled: enabled ? 1 : 0,
           secret: secretSealedIfNew,
-          headers: headersSealed ?? null,
-          keepHeaders: headersSealed === undefined ? 1 : 0,
+          headers: changes.headersSealed ?? null,
+          keepHeaders: changes.headersSealed === undefined ? 1 : 0,
+          rate: changes.rateLimitPerSecond ?? null,
+          keepRate: changes.rateLimitPerSecond === undefined ? 1 : 0,
           now,
         };
         const created = this.updateEndpoint.run(params).changes === 0;

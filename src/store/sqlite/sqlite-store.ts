@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { HealthState } from '../../domain/endpoint-health.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EventDetail, EventFilter, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
   RegistrationResult, ReplayFilter, Store, StreamedEvent, WindowCounts } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
@@ -276,9 +276,9 @@ export class SqliteStore implements Store {
     enabled: boolean,
     secretSealedIfNew: string,
     now: number,
-    headersSealed?: string | null,
+    changes?: EndpointChanges,
   ): Promise<{ endpoint: Endpoint; created: boolean }> {
-    const result = this.parts.endpoints.putEndpoint(appId, url, enabled, secretSealedIfNew, now, headersSealed);
+    const result = this.parts.endpoints.putEndpoint(appId, url, enabled, secretSealedIfNew, now, changes);
     // Deliveries that waited for an enabled endpoint are due now.
     if (result.endpoint.enabled) this.work.announce();
     return result;

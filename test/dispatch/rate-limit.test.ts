@@ -1,0 +1,78 @@
+/**
+ * SPEC section 4: a project may cap its endpoint at rateLimitPerSecond deliveries per second. A
+ * backlog to a capped endpoint is paced (never more than rate + 1 in any second), while another
+ * project's backlog goes at full speed beside it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RatePacer } from '../../src/dispatch/rate-limits.js';
+import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
+import { eventually, registration, startTestService, type TestService } from '../helpers/service.js';
+
+let svc: TestService;
+const receivers: Receiver[] = [];
+
+beforeAll(async () => {
+  svc = await startTestService({ REGHOOK_RETRY_INTERVAL: '100ms' });
+});
+afterAll(async () => {
+  for (const r of receivers) await r.close();
+  await svc?.stop();
+});
+
+/** Most arrivals inside any window of `ms`. */
+const densest = (times: number[], ms: number) => Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + ms).length));
+
+describe('rateLimitPerSecond', () => {
+  it('paces a capped endpoint at its rate while an uncapped one goes at full speed', async () => {
+    const capped = await startReceiver(answer(200));
+    const free = await startReceiver(answer(200));
+    receivers.push(capped, free);
+    await svc.createProject(1);
+    await svc.createProject(2);
+    expect((await svc.call('PUT', '/v1/projects/1/webhook', { url: capped.url, enabled: false, rateLimitPerSecond: 5 })).json.rateLimitPerSecond).toBe(5);
+    await svc.call('PUT', '/v1/projects/2/webhook', { url: free.url, enabled: false });
+    // A backlog (reported while disabled, then replayed at once) to each.
+    const since = new Date().toISOString();
+    for (let i = 0; i < 15; i++) {
+      await svc.call('POST', '/v1/registrations', registration({ appId: 1 }));
+      await svc.call('POST', '/v1/registrations', registration({ appId: 2 }));
+    }
+    await svc.call('PUT', '/v1/projects/1/webhook', { url: capped.url, enabled: true });
+    await svc.call('PUT', '/v1/projects/2/webhook', { url: free.url, enabled: true });
+    // The cap is kept by a change that does not name it.
+    expect((await svc.call('GET', '/v1/projects/1/webhook')).json.rateLimitPerSecond).toBe(5);
+    const started = Date.now();
+    for (const appId of [1, 2]) await svc.call('POST', `/v1/projects/${appId}/events/replay`, { status: ['skipped'], since });
+
+    await free.waitFor(15, 10_000);
+    const freeDone = Date.now() - started;
+    await capped.waitFor(15, 10_000);
+    const times = capped.requests.map((r) => r.receivedAt);
+    expect(densest(times, 1000)).toBeLessThanOrEqual(6);
+    expect(Math.max(...times) - Math.min(...times)).toBeGreaterThanOrEqual(14 * 200 - 50);
+    expect(freeDone).toBeLessThan(2_000);
+    await eventually(async () => ((await svc.call('GET', '/v1/projects/1/events?status=delivered')).json.data.length === 15 ? true : undefined));
+  });
+
+  it('refuses a cap outside 1 to 10,000 with 400, and null clears it', async () => {
+    const receiver = await startReceiver(answer(200));
+    receivers.push(receiver);
+    await svc.createProject(3);
+    for (const bad of [0, -1, 1.5, 10_001, '5']) {
+      const res = await svc.call('PUT', '/v1/projects/3/webhook', { url: receiver.url, rateLimitPerSecond: bad });
+      expect([res.status, res.json.code]).toEqual([400, 'REGHOOK_VALIDATION']);
+    }
+    await svc.call('PUT', '/v1/projects/3/webhook', { url: receiver.url, rateLimitPerSecond: 2 });
+    expect((await svc.call('PUT', '/v1/projects/3/webhook', { url: receiver.url, rateLimitPerSecond: null })).json.rateLimitPerSecond).toBeNull();
+  });
+});
+
+describe('the pacer', () => {
+  it('spaces one endpoint 1/rate seconds apart from now, and leaves others alone', () => {
+    const pacer = new RatePacer();
+    expect([0, 0, 0, 0].map(() => pacer.reserve(1, 4, 1_000))).toEqual([0, 250, 500, 750]);
+    expect(pacer.reserve(2, 4, 1_000)).toBe(0);
+    // After a quiet spell, no burst is saved up: the next slot is now, then one per interval.
+    expect([pacer.reserve(1, 4, 10_000), pacer.reserve(1, 4, 10_000)]).toEqual([0, 250]);
+  });
+});
