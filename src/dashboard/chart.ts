@@ -63,18 +63,29 @@ export interface EventBucket {
   p95Ms: number | null;
 }
 
-/** A bucket from the store's window counts of [start, start + bucketMs). */
-export function eventBucket(start: number, counts: WindowCounts): EventBucket {
-  const { delivered, failed, pending, skipped } = counts.events;
-  return { start, delivered, failed, pending, skipped, p95Ms: percentilesOf(counts.latency)?.p95 ?? null };
+/**
+ * The buckets from the store's window counts. windowCounts answers "since t, up to now" (its last
+ * hour is read from the rows to the end), so each bucket is the difference of two such suffixes:
+ * `suffixes[i]` are the counts since the i-th bucket's start. Separate reads may see an event change
+ * status in between; a difference is never below 0.
+ */
+export function eventBuckets(w: ChartWindow, suffixes: readonly WindowCounts[]): EventBucket[] {
+  const keys = ['delivered', 'failed', 'pending', 'skipped'] as const;
+  return suffixes.map((from, i) => {
+    const next = suffixes[i + 1];
+    const events = Object.fromEntries(keys.map((k) => [k, Math.max(0, from.events[k] - (next?.events[k] ?? 0))])) as Record<(typeof keys)[number], number>;
+    const latency = new Map<number, number>();
+    for (const [bucket, n] of from.latency) {
+      const left = n - (next?.latency.get(bucket) ?? 0);
+      if (left > 0) latency.set(bucket, left);
+    }
+    return { start: w.since + i * w.bucketMs, ...events, p95Ms: percentilesOf(latency)?.p95 ?? null };
+  });
 }
 
-/** The windows to ask the store for, one per bucket; the current one ends now. */
-export function bucketRanges(w: ChartWindow, now: number): { start: number; end: number }[] {
-  return Array.from({ length: w.count }, (_, i) => {
-    const start = w.since + i * w.bucketMs;
-    return { start, end: Math.min(now, start + w.bucketMs) };
-  });
+/** Where each bucket starts: the `since` of the window counts eventBuckets needs. */
+export function bucketStarts(w: ChartWindow): number[] {
+  return Array.from({ length: w.count }, (_, i) => w.since + i * w.bucketMs);
 }
 
 const SERIES = [

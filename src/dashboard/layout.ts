@@ -27,7 +27,7 @@ export function securityHeaders(embeddableBy: readonly string[]): Record<string,
 }
 
 const cspFor = (nonce: string, embeddableBy: readonly string[]) =>
-  `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; ` +
+  `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; connect-src 'self'; ` +
   `form-action 'self'; ${frameAncestors(embeddableBy)}; base-uri 'none'`;
 
 export interface Notice {

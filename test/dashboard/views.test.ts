@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketRanges, chartWindow, eventBucket, eventsChart } from '../../src/dashboard/chart.js';
+import { bucketStarts, chartWindow, eventBuckets, eventsChart } from '../../src/dashboard/chart.js';
 import { escapeHtml, html, raw } from '../../src/dashboard/html.js';
 import { maskIp, maskName, maskPayload, maskSubscriberId } from '../../src/dashboard/personal-data.js';
 import { parseUtcDatetimeLocal } from '../../src/dashboard/routes/webhooks.js';
@@ -64,14 +64,21 @@ describe('the deliveries chart', () => {
     expect(eventsChart([], w).value).toContain('No events in this period');
   });
 
-  it('asks the store for one window per bucket, the current one ending now, and reads its events and p95', () => {
-    const w = chartWindow('24h', now);
-    const ranges = bucketRanges(w, now);
-    expect(ranges).toHaveLength(24);
-    expect(ranges[0]).toEqual({ start: w.since, end: w.since + 3_600_000 });
-    expect(ranges.at(-1)).toEqual({ start: Date.UTC(2024, 4, 1, 12), end: now });
-    const bucket = eventBucket(5, { events: { pending: 1, delivered: 2, failed: 3, skipped: 4 }, attempts: { succeeded: 9, failed: 9 }, latency: new Map() });
-    expect(bucket).toEqual({ start: 5, pending: 1, delivered: 2, failed: 3, skipped: 4, p95Ms: null });
+  it('derives each bucket from the counts since its start and since the next one (never below 0)', () => {
+    const w = chartWindow('7d', now);
+    expect(bucketStarts(w)).toEqual(Array.from({ length: 7 }, (_, i) => Date.UTC(2024, 3, 25 + i)));
+    const counts = (delivered: number, failed: number, pending: number, latency: [number, number][] = []) => ({
+      events: { delivered, failed, pending, skipped: 0 },
+      attempts: { succeeded: 0, failed: 0 },
+      latency: new Map(latency),
+    });
+    const suffixes = [counts(5, 3, 1, [[100, 4]]), counts(2, 3, 2, [[100, 1]]), ...Array.from({ length: 5 }, () => counts(1, 0, 0))];
+    const buckets = eventBuckets(w, suffixes);
+    expect(buckets[0]).toMatchObject({ start: w.since, delivered: 3, failed: 0, pending: 0, skipped: 0 });
+    expect(buckets[0]!.p95Ms).not.toBeNull();
+    expect(buckets[1]).toMatchObject({ delivered: 1, failed: 3, pending: 2, p95Ms: expect.any(Number) });
+    expect(buckets[2]).toMatchObject({ delivered: 0, p95Ms: null });
+    expect(buckets[6]).toMatchObject({ delivered: 1, failed: 0 });
   });
 });
 

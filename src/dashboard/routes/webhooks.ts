@@ -4,7 +4,7 @@ import { ReghookError } from '../../errors.js';
 import { recoverFailed, replayEvents, sendTestWebhook } from '../../operations/deliveries.js';
 import { maskedHeaders, revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
 import type { AttemptOutcome, Project, ReplayableStatus } from '../../store/store.js';
-import { bucketRanges, chartWindow, eventBucket, type ChartRange } from '../chart.js';
+import { bucketStarts, chartWindow, eventBuckets, type ChartRange } from '../chart.js';
 import { formField, type DashboardContext } from '../context.js';
 import type { Flash } from '../flash.js';
 import type { Notice } from '../layout.js';
@@ -105,8 +105,8 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const rows: LogRow[] = page.data.map((event) => ({ event, subscriber: event.subscriber, lastAttempt: event.lastAttempt }));
     const day = await webhookStats(ctx.deps, appId, '24h');
     const window = chartWindow(range, now);
-    // Events (not attempts) per bucket: one window count each, from the hourly rollups.
-    const stats = await Promise.all(bucketRanges(window, now).map(async ({ start, end }) => eventBucket(start, await store.windowCounts(appId, start, end))));
+    // Events (not attempts) per bucket, from the window counts since each bucket's start (hourly rollups).
+    const stats = eventBuckets(window, await Promise.all(bucketStarts(window).map((start) => store.windowCounts(appId, start, now))));
     const flash = state.flash ?? null;
     const data: WebhooksPageData = {
       project,
