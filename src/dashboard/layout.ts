@@ -27,7 +27,7 @@ export function securityHeaders(embeddableBy: readonly string[]): Record<string,
 }
 
 const cspFor = (nonce: string, embeddableBy: readonly string[]) =>
-  `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; ` +
+  `default-src 'none'; style-src 'nonce-${nonce}'; script-src 'nonce-${nonce}'; img-src 'self' data:; connect-src 'self'; ` +
   `form-action 'self'; ${frameAncestors(embeddableBy)}; base-uri 'none'`;
 
 export interface Notice {
@@ -134,6 +134,55 @@ const SCRIPT = `
       if (!window.confirm(form.getAttribute('data-confirm'))) event.preventDefault();
     });
   });
+  // Times are UTC in the HTML; on request, the browser's zone (the choice is kept in localStorage).
+  var TZ_KEY = 'reghook-time-zone';
+  function readZone() { try { return window.localStorage.getItem(TZ_KEY); } catch (e) { return null; } }
+  function writeZone(v) { try { window.localStorage.setItem(TZ_KEY, v); } catch (e) { /* private mode: this page only */ } }
+  var zone = readZone() === 'local' ? 'local' : 'utc';
+  function localText(iso) {
+    return new Date(iso).toLocaleString(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false, timeZoneName: 'short' });
+  }
+  function applyZone(root) {
+    var local = zone === 'local';
+    root.querySelectorAll('time[datetime]').forEach(function (t) {
+      if (!t.hasAttribute('data-utc')) t.setAttribute('data-utc', t.textContent);
+      t.textContent = local ? localText(t.getAttribute('datetime')) : t.getAttribute('data-utc');
+      if (local) t.title = t.getAttribute('data-utc'); else t.removeAttribute('title');
+    });
+    document.querySelectorAll('[data-tz-toggle]').forEach(function (b) {
+      b.hidden = false;
+      b.textContent = local ? 'Show UTC' : 'Show local time';
+      b.setAttribute('aria-pressed', local ? 'true' : 'false');
+    });
+    document.querySelectorAll('[data-tz-label]').forEach(function (l) {
+      l.textContent = local ? 'Times are in your browser\u2019s zone (' + Intl.DateTimeFormat().resolvedOptions().timeZone + ').' : 'Times are UTC.';
+    });
+  }
+  document.querySelectorAll('[data-tz-toggle]').forEach(function (b) {
+    b.addEventListener('click', function () {
+      zone = zone === 'local' ? 'utc' : 'local';
+      writeZone(zone);
+      applyZone(document);
+    });
+  });
+  applyZone(document);
+  // Live rows: while a row of the log is pending and the tab is visible, fetch this page again and
+  // swap the log's rows (the Refresh link does the same without JavaScript).
+  var live = document.querySelector('tbody[data-live]');
+  if (live && window.fetch && window.DOMParser) {
+    var busy = false;
+    setInterval(function () {
+      if (busy || document.visibilityState !== 'visible' || !live.querySelector('tr[data-status="pending"]')) return;
+      busy = true;
+      fetch(window.location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } }).then(function (r) {
+        if (!r.ok || r.redirected) throw new Error('HTTP ' + r.status);
+        return r.text();
+      }).then(function (text) {
+        var fresh = new DOMParser().parseFromString(text, 'text/html').querySelector('tbody[data-live]');
+        if (fresh) { live.innerHTML = fresh.innerHTML; applyZone(live); }
+      }).catch(function () { /* the next tick tries again */ }).then(function () { busy = false; });
+    }, 2000);
+  }
   document.querySelectorAll('form[data-busy]').forEach(function (form) {
     form.addEventListener('submit', function () {
       var button = form.querySelector('button[type=submit]');
@@ -234,8 +283,19 @@ dl.facts dd { margin:0; word-break:break-word; }
 .swatch { display:inline-block; width:.9rem; height:.9rem; border-radius:2px; }
 .swatch-ok { background:var(--ok); }
 .swatch-fail { background:repeating-linear-gradient(45deg,var(--bad) 0 3px,#f3a6ab 3px 5px); }
-.attempts { list-style:none; padding:0; margin:0; }
-.attempt h3 { font-size:1rem; margin:0 0 .5rem; display:flex; flex-wrap:wrap; gap:.5rem; align-items:center; }
+table.attempts-table td.explain { min-width:16rem; }
+table.attempts-table .fix { display:block; margin-top:.2rem; }
+table.attempts-table details.body summary { cursor:pointer; color:var(--accent); font-size:.9rem; margin-top:.25rem; }
+table.attempts-table details.body pre { margin:.35rem 0 0; max-height:16rem; }
+code.url { word-break:break-all; }
+.tz { margin:0 0 .5rem; }
+fieldset.statuses { border:0; padding:0; margin:0 0 .85rem; display:flex; flex-wrap:wrap; gap:.25rem 1rem; }
+fieldset.statuses legend { font-weight:600; padding:0; margin-bottom:.25rem; width:100%; }
+.chart .bar-delivered { fill:var(--ok); }
+.chart .bar-pending { fill:#d4a72c; }
+.chart .bar-skipped { fill:#8c959f; }
+.swatch-pending { background:#d4a72c; }
+.swatch-skipped { background:#8c959f; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 .foot { text-align:center; color:var(--muted); font-size:.85rem; padding:1rem; }
 .signin { max-width:28rem; margin:2rem auto; }
@@ -249,6 +309,8 @@ dl.facts dd { margin:0; word-break:break-word; }
   table.log td { display:flex; gap:1rem; justify-content:space-between; border:0; padding:.15rem 0; text-align:right; }
   table.log td::before { content:attr(data-label); color:var(--muted); font-size:.85rem; text-align:left; }
   table.log td.num { text-align:right; }
+  table.attempts-table td.explain { display:block; text-align:left; min-width:0; }
+  table.attempts-table td.explain::before { display:block; }
   .chart .axis, .chart .empty { font-size:24px; }
   .chart .minor { display:none; }
   dl.facts { grid-template-columns:1fr; }

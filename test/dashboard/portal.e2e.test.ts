@@ -167,7 +167,9 @@ describe('the dashboard embedded in the platform panel', () => {
     expect(await frame.locator('#endpoint').innerText()).toContain(receiver.url);
     expect(await frame.locator('.who').innerText()).toContain('read-only');
     expect(await frame.locator('form').count()).toBe(0);
-    expect(await frame.getByRole('button').count()).toBe(0);
+    // Nothing that changes anything: the one button switches how times are shown (UTC or local).
+    expect(await frame.getByRole('button').count()).toBe(1);
+    expect(await frame.getByRole('button').getAttribute('data-tz-toggle')).not.toBeNull();
     await shot(page, '03-read-only');
     await context.close();
   });

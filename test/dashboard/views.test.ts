@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chartWindow, deliveryChart } from '../../src/dashboard/chart.js';
+import { bucketStarts, chartWindow, eventBuckets, eventsChart } from '../../src/dashboard/chart.js';
 import { escapeHtml, html, raw } from '../../src/dashboard/html.js';
 import { maskIp, maskName, maskPayload, maskSubscriberId } from '../../src/dashboard/personal-data.js';
 import { parseUtcDatetimeLocal } from '../../src/dashboard/routes/webhooks.js';
@@ -46,17 +46,39 @@ describe('the deliveries chart', () => {
     expect(chartWindow('7d', now)).toEqual({ range: '7d', bucketMs: 86_400_000, since: Date.UTC(2024, 3, 25), count: 7 });
   });
 
-  it('draws stacked bars with a title, a description and a table of the same numbers', () => {
+  it('draws stacked bars of events (not attempts) with a title, a description and a table of the same numbers', () => {
     const w = chartWindow('24h', now);
-    const svg = deliveryChart([{ start: Date.UTC(2024, 4, 1, 12), succeeded: 3, failed: 2 }, { start: w.since, succeeded: 0, failed: 1 }], w).value;
+    const hour = { start: Date.UTC(2024, 4, 1, 12), delivered: 3, failed: 2, pending: 1, skipped: 0, p95Ms: 42 };
+    const svg = eventsChart([hour, { start: w.since, delivered: 0, failed: 1, pending: 0, skipped: 4, p95Ms: null }], w).value;
     expect(svg).toContain('role="img"');
-    expect(svg).toContain('<title id="chart-title">Deliveries by outcome, the last 24 hours, by hour</title>');
-    expect(svg).toContain('3 succeeded and 3 failed delivery attempts');
+    expect(svg).toContain('<title id="chart-title">Events by outcome, the last 24 hours, by hour</title>');
+    expect(svg).toContain('3 delivered, 3 failed, 1 pending and 4 skipped events created in the last 24 hours');
     expect(svg.match(/class="bar-ok"/g)).toHaveLength(1);
     expect(svg.match(/class="bar-fail"/g)).toHaveLength(2);
-    expect(svg).toContain('<tr><td>2024-05-01 12:00–13:00 UTC</td><td class="num">3</td><td class="num">2</td></tr>');
+    expect(svg.match(/class="bar-pending"/g)).toHaveLength(1);
+    expect(svg.match(/class="bar-skipped"/g)).toHaveLength(1);
+    expect(svg).toContain(
+      '<tr><td>2024-05-01 12:00–13:00 UTC</td><td class="num">3</td><td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">42 ms</td></tr>',
+    );
     expect(svg.match(/<tr><td>/g)).toHaveLength(24);
-    expect(deliveryChart([], w).value).toContain('No finished attempts in this period');
+    expect(eventsChart([], w).value).toContain('No events in this period');
+  });
+
+  it('derives each bucket from the counts since its start and since the next one (never below 0)', () => {
+    const w = chartWindow('7d', now);
+    expect(bucketStarts(w)).toEqual(Array.from({ length: 7 }, (_, i) => Date.UTC(2024, 3, 25 + i)));
+    const counts = (delivered: number, failed: number, pending: number, latency: [number, number][] = []) => ({
+      events: { delivered, failed, pending, skipped: 0 },
+      attempts: { succeeded: 0, failed: 0 },
+      latency: new Map(latency),
+    });
+    const suffixes = [counts(5, 3, 1, [[100, 4]]), counts(2, 3, 2, [[100, 1]]), ...Array.from({ length: 5 }, () => counts(1, 0, 0))];
+    const buckets = eventBuckets(w, suffixes);
+    expect(buckets[0]).toMatchObject({ start: w.since, delivered: 3, failed: 0, pending: 0, skipped: 0 });
+    expect(buckets[0]!.p95Ms).not.toBeNull();
+    expect(buckets[1]).toMatchObject({ delivered: 1, failed: 3, pending: 2, p95Ms: expect.any(Number) });
+    expect(buckets[2]).toMatchObject({ delivered: 0, p95Ms: null });
+    expect(buckets[6]).toMatchObject({ delivered: 1, failed: 0 });
   });
 });
 

@@ -33,6 +33,7 @@ export async function eventPageRoutes(app: FastifyInstance, ctx: DashboardContex
     const event = project !== null && EVENT_ID.test(eventId) ? await store.getEvent(project.appId, eventId) : null;
     if (project === null || event === null) return ctx.notFound(reply, session);
     const flash = ctx.takeFlash(request, reply, session);
+    const endpoint = await store.getEndpoint(project.appId);
     // Personal data is the project's (a portal session is the project's owner too): the platform
     // admin sees it masked, like everyone by default.
     const mayReveal = session.kind !== 'admin';
@@ -53,6 +54,7 @@ export async function eventPageRoutes(app: FastifyInstance, ctx: DashboardContex
         mayReveal,
         revealed: mayReveal && request.query.reveal === '1',
         now: ctx.now(),
+        endpointUrl: endpoint?.url ?? null,
       }),
     });
   });

@@ -1,17 +1,17 @@
 /** Developer Tools → Webhooks: the page and its forms (endpoint, secret, test, recovery). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ReghookError } from '../../errors.js';
-import { recoverFailed, sendTestWebhook } from '../../operations/deliveries.js';
+import { recoverFailed, replayEvents, sendTestWebhook } from '../../operations/deliveries.js';
 import { maskedHeaders, revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
-import type { AttemptOutcome, Project } from '../../store/store.js';
-import { chartWindow, type ChartRange } from '../chart.js';
+import type { AttemptOutcome, Project, ReplayableStatus } from '../../store/store.js';
+import { bucketStarts, chartWindow, eventBuckets, type ChartRange } from '../chart.js';
 import { formField, type DashboardContext } from '../context.js';
 import type { Flash } from '../flash.js';
 import type { Notice } from '../layout.js';
 import type { Session } from '../session.js';
 import { datetimeLocalValue, errorOf, utcText } from '../views/format.js';
 import { webhookStats } from '../../operations/stats.js';
-import { LOG_STATUSES, webhooksView, type LogRow, type LogSearch, type WebhooksPageData } from '../views/webhooks.js';
+import { LOG_STATUSES, REPLAY_STATUSES, webhooksView, type LogRow, type LogSearch, type ReplayForm, type WebhooksPageData } from '../views/webhooks.js';
 
 const LOG_PAGE_SIZE = 20;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -71,9 +71,17 @@ export function parseUtcDatetimeLocal(value: string): number | null {
   return ms;
 }
 
+/** The replay form's statuses: its `status` checkboxes (repeated fields arrive as an array), known ones only. */
+export function replayStatusesOf(body: unknown): ReplayableStatus[] {
+  const raw = typeof body === 'object' && body !== null ? (body as Record<string, unknown>).status : undefined;
+  const values = Array.isArray(raw) ? raw : [raw];
+  return REPLAY_STATUSES.filter((s) => values.includes(s));
+}
+
 interface PageState {
   endpointForm?: WebhooksPageData['endpointForm'];
   recover?: WebhooksPageData['recover'];
+  replay?: ReplayForm;
   notices?: Notice[];
   flash?: Flash | null;
 }
@@ -97,7 +105,8 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const rows: LogRow[] = page.data.map((event) => ({ event, subscriber: event.subscriber, lastAttempt: event.lastAttempt }));
     const day = await webhookStats(ctx.deps, appId, '24h');
     const window = chartWindow(range, now);
-    const stats = await store.attemptStats(appId, window.since, window.bucketMs);
+    // Events (not attempts) per bucket, from the window counts since each bucket's start (hourly rollups).
+    const stats = eventBuckets(window, await Promise.all(bucketStarts(window).map((start) => store.windowCounts(appId, start, now))));
     const flash = state.flash ?? null;
     const data: WebhooksPageData = {
       project,
@@ -119,6 +128,7 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
       },
       chart: { window, stats },
       recover: state.recover ?? { value: datetimeLocalValue(now - DAY_MS), error: null },
+      replay: state.replay ?? { statuses: ['failed'], since: datetimeLocalValue(now - DAY_MS), until: '', error: null },
     };
     return ctx.sendPage(
       reply,
@@ -279,5 +289,54 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
       session,
       value: { notices: [{ tone: recovered === 0 ? 'info' : 'success', text }] },
     });
+  });
+
+  app.post<AppIdRoute>('/projects/:appId/webhooks/replay', route, async (request, reply) => {
+    const target = await postTarget(request, reply);
+    if (target === null) return reply;
+    const { session, project } = target;
+    const statuses = replayStatusesOf(request.body);
+    const sinceText = (formField(request.body, 'since') ?? '').trim();
+    const untilText = (formField(request.body, 'until') ?? '').trim();
+    const dryRun = formField(request.body, 'action') !== 'replay';
+    const since = parseUtcDatetimeLocal(sinceText);
+    const until = untilText === '' ? undefined : parseUtcDatetimeLocal(untilText);
+    const form: ReplayForm = { statuses, since: sinceText, until: untilText, error: null };
+    const error =
+      statuses.length === 0
+        ? 'Choose at least one status.'
+        : since === null
+          ? sinceText === '' ? 'Enter the date and time (UTC) to replay from.' : 'Enter a valid date and time, like 2024-05-01T12:00 (UTC).'
+          : until === null
+            ? 'Enter a valid "to" date and time, like 2024-05-01T12:00 (UTC), or leave it empty.'
+            : until !== undefined && until < since
+              ? 'The "to" time is before the "from" time.'
+              : null;
+    if (error !== null || since === null || until === null) {
+      return renderPage(request, reply, session, project, { replay: { ...form, error }, notices: [{ tone: 'error', text: 'Nothing was replayed.' }] }, 422);
+    }
+    // An until without seconds means its whole minute, as in the log search.
+    const untilMs = until === undefined ? undefined : until + (/T\d{2}:\d{2}$/.test(untilText) ? 59_999 : 999);
+    const what = `${statuses.join(' or ')} event`;
+    const window = `created from ${utcText(since)}${untilMs === undefined ? '' : ` to ${utcText(untilMs)}`}`;
+    let text: string;
+    let tone: 'success' | 'info' | 'error';
+    try {
+      const { count } = await replayEvents(ctx.deps, ctx.actor(request, session), project.appId, { statuses, since, until: untilMs, dryRun });
+      const events = `${count} ${what}${count === 1 ? '' : 's'}`;
+      tone = dryRun || count === 0 ? 'info' : 'success';
+      text = dryRun
+        ? `${events} ${window} would be replayed. Nothing was changed.`
+        : count === 0
+          ? `No ${what}s ${window}; nothing to replay.`
+          : `Replayed ${events} ${window}: they are pending again, due now, on a fresh retry schedule.`;
+    } catch (caught) {
+      if (!(caught instanceof ReghookError && caught.code === 'REGHOOK_ENDPOINT_MISSING')) throw caught;
+      tone = 'error';
+      text = 'Nothing was replayed: the project has no endpoint. Save an endpoint URL first.';
+    }
+    // A count keeps the form filled in, ready for Replay; a replay redirects (reloading it replays nothing again).
+    if (dryRun) return renderPage(request, reply, session, project, { replay: form, notices: [{ tone, text }] }, 200);
+    return ctx.redirect(reply, `${pagePath(project.appId)}#replay`, { session, value: { notices: [{ tone, text }] } });
   });
 }

@@ -1,8 +1,9 @@
 /** One event: its state, its payload (personal data masked unless revealed) and every attempt. */
+import { explainAttempt } from '../../domain/attempt-explanation.js';
 import type { AttemptRecord, EventDetail } from '../../store/store.js';
 import { html, type SafeHtml } from '../html.js';
 import { maskPayload } from '../personal-data.js';
-import { IN_FLIGHT_WINDOW_MS, attemptBadge, duration, outcomeText, statusBadge, time } from './format.js';
+import { IN_FLIGHT_WINDOW_MS, attemptBadge, duration, outcomeText, statusBadge, time, timeZoneToggle } from './format.js';
 
 export interface EventPageData {
   appId: number;
@@ -13,6 +14,8 @@ export interface EventPageData {
   mayReveal: boolean;
   revealed: boolean;
   now: number;
+  /** The endpoint's URL now (attempts do not record the URL they were sent to); null without an endpoint. */
+  endpointUrl: string | null;
 }
 
 function payloadText(body: string, revealed: boolean): string {
@@ -25,16 +28,41 @@ function payloadText(body: string, revealed: boolean): string {
   }
 }
 
-function attemptItem(a: AttemptRecord, now: number): SafeHtml {
+/** What an attempt's result was, in words. */
+function resultText(a: AttemptRecord, now: number): string {
   const o = a.outcome;
-  return html`<li class="card attempt">
-<h3>Attempt ${a.number} <span class="muted">· ${a.trigger}</span> ${attemptBadge(a, now)}</h3>
-<dl class="facts">
-<dt>Started</dt><dd>${time(a.startedAt)}</dd>
-<dt>Result</dt><dd>${o === null ? (now - a.startedAt < IN_FLIGHT_WINDOW_MS ? 'no answer yet (in flight)' : 'interrupted: the process stopped during this attempt') : outcomeText(o)}</dd>
-<dt>Duration</dt><dd>${o === null ? '—' : duration(o.durationMs)}</dd>
-<dt>Response</dt><dd>${o?.responseBody ? html`<pre>${o.responseBody}</pre>` : html`<span class="muted">(empty)</span>`}</dd>
-</dl></li>`;
+  if (o === null) return now - a.startedAt < IN_FLIGHT_WINDOW_MS ? 'no answer yet (in flight)' : 'interrupted: the process stopped during this attempt';
+  return outcomeText(o);
+}
+
+/** The sentence that explains a failed attempt and its likely fix (none for a success). */
+function explanationCell(a: AttemptRecord, now: number): SafeHtml {
+  const o = a.outcome;
+  if (o === null) {
+    return now - a.startedAt < IN_FLIGHT_WINDOW_MS
+      ? html`<span class="muted">Waiting for the answer.</span>`
+      : html`The process stopped before this attempt finished; <span class="fix">it is retried on schedule, or redeliver it now.</span>`;
+  }
+  if (o.success) return html`<span class="muted">Delivered: your endpoint answered 200.</span>`;
+  const e = explainAttempt(o);
+  return e === null ? html`<span class="muted">Failed.</span>` : html`${e.meaning} <span class="fix"><strong>Likely fix:</strong> ${e.fix}</span>`;
+}
+
+function attemptRow(a: AttemptRecord, now: number): SafeHtml {
+  const o = a.outcome;
+  return html`<tr id="attempt-${a.number}" class="attempt-row">
+<td class="num" data-label="#">${a.number}</td>
+<td data-label="Trigger">${a.trigger}</td>
+<td data-label="Started">${time(a.startedAt)}</td>
+<td class="num" data-label="Duration">${o === null ? '—' : duration(o.durationMs)}</td>
+<td data-label="Result">${attemptBadge(a, now)} <span class="result">${resultText(a, now)}</span></td>
+<td data-label="Explanation" class="explain">${explanationCell(a, now)}${
+    o !== null &&
+    html`<details class="body"><summary>Response body${o.responseBody ? '' : ' (empty)'}</summary>${
+      o.responseBody ? html`<pre>${o.responseBody}</pre>` : html`<p class="muted">The endpoint sent no body${o.statusCode === null ? ' (no answer at all)' : ''}.</p>`
+    }</details>`
+  }</td>
+</tr>`;
 }
 
 export function eventView(d: EventPageData): SafeHtml {
@@ -79,10 +107,17 @@ ${
 </section>
 <section aria-labelledby="attempts-h" id="attempts">
 <h2 id="attempts-h">Attempts (${e.attempts.length})</h2>
+${timeZoneToggle()}
 ${
   attempts.length === 0
     ? html`<p class="muted">No attempts yet${e.status === 'skipped' ? ': the event was created while the project had no enabled endpoint. Redeliver it once one is set.' : e.status === 'erased' ? ': its person was erased before it was delivered; it will not be sent.' : '.'}</p>`
-    : html`<ol class="attempts" reversed>${attempts.map((a) => attemptItem(a, d.now))}</ol>`
+    : html`<p class="muted" id="attempt-url">Sent to ${
+        d.endpointUrl === null ? html`no endpoint now (it was removed)` : html`<code class="url">${d.endpointUrl}</code>`
+      } <span class="muted">(the endpoint's current URL: attempts do not record the URL they used, so an attempt made before a URL change went to the old one).</span></p>
+<div class="table-wrap"><table class="log attempts-table">
+<caption class="visually-hidden">Attempts of this event, newest first</caption>
+<thead><tr><th scope="col" class="num">#</th><th scope="col">Trigger</th><th scope="col">Started</th><th scope="col" class="num">Duration</th><th scope="col">Result</th><th scope="col">What it means</th></tr></thead>
+<tbody>${attempts.map((a) => attemptRow(a, d.now))}</tbody></table></div>`
 }
 </section>`;
 }

@@ -16,6 +16,14 @@ export function time(ms: number | null): SafeHtml {
   return ms === null ? html`<span class="muted">—</span>` : html`<time datetime="${new Date(ms).toISOString()}">${utcText(ms)}</time>`;
 }
 
+/**
+ * Times are shown in UTC; where JavaScript runs, this button (hidden without it) switches every
+ * `<time>` of the page to the browser's zone and back (layout.ts's script; the choice is kept).
+ */
+export function timeZoneToggle(): SafeHtml {
+  return html`<p class="tz"><span class="muted" data-tz-label>Times are UTC.</span> <button type="button" class="link" data-tz-toggle hidden>Show local time</button></p>`;
+}
+
 /** The value of a datetime-local input, in UTC: `2024-05-01T12:00`. */
 export function datetimeLocalValue(ms: number): string {
   return new Date(ms).toISOString().slice(0, 16);

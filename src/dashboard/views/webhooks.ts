@@ -1,11 +1,11 @@
 /** Developer Tools → Webhooks: endpoint, signing secret, test webhook, chart, delivery log, recovery. */
 import type { EventStatus } from '../../domain/retry-policy.js';
-import type { AttemptBucket, AttemptRecord, Endpoint, EventSummary, Project } from '../../store/store.js';
-import { deliveryChart, type ChartRange, type ChartWindow } from '../chart.js';
+import type { AttemptRecord, Endpoint, EventSummary, Project, ReplayableStatus } from '../../store/store.js';
+import { eventsChart, type ChartRange, type ChartWindow, type EventBucket } from '../chart.js';
 import type { Flash } from '../flash.js';
 import { html, type HtmlValue, type SafeHtml } from '../html.js';
 import { maskName, maskSubscriberId } from '../personal-data.js';
-import { duration, outcomeText, projectNav, statusBadge, time } from './format.js';
+import { duration, outcomeText, projectNav, statusBadge, time, timeZoneToggle } from './format.js';
 
 export const LOG_STATUSES: readonly EventStatus[] = ['pending', 'delivered', 'failed', 'skipped', 'erased'];
 
@@ -48,8 +48,19 @@ export interface WebhooksPageData {
   flash: Flash | null;
   log: { rows: LogRow[]; nextCursor: string | null; status: EventStatus | null; cursor: string | null; search: LogSearch };
   health: HealthSummary;
-  chart: { window: ChartWindow; stats: AttemptBucket[] };
+  chart: { window: ChartWindow; stats: EventBucket[] };
   recover: { value: string; error: string | null };
+  replay: ReplayForm;
+}
+
+export const REPLAY_STATUSES: readonly ReplayableStatus[] = ['failed', 'skipped', 'delivered'];
+
+/** The replay form's values (UTC datetime-local text), with a reason when one is unusable. */
+export interface ReplayForm {
+  statuses: readonly ReplayableStatus[];
+  since: string;
+  until: string;
+  error: string | null;
 }
 
 /** The page's own URL with a query (status filter, log cursor, chart range). */
@@ -79,6 +90,7 @@ ${chartSection(d)}
 ${endpointSection(d, base)}
 ${secretSection(d, base)}
 ${testSection(d, base)}
+${d.csrf !== null && replaySection(d, d.csrf, base)}
 ${d.csrf !== null && recoverSection(d, d.csrf, base)}`;
 }
 
@@ -230,10 +242,10 @@ function chartSection(d: WebhooksPageData): SafeHtml {
   const link = (range: ChartRange, label: string) =>
     html`<a href="${webhooksHref(d.project.appId, { status: d.log.status, cursor: d.log.cursor, range })}#chart" aria-current="${window.range === range ? 'true' : 'false'}">${label}</a>`;
   return html`<section class="card" id="chart" aria-labelledby="chart-h">
-<h2 id="chart-h">Deliveries by outcome</h2>
+<h2 id="chart-h">Events by outcome</h2>
 ${daySummary(d.health)}
 <nav class="tabs" aria-label="Chart period">${link('24h', 'Last 24 hours')}${link('7d', 'Last 7 days')}</nav>
-${deliveryChart(d.chart.stats, window)}
+${eventsChart(d.chart.stats, window)}
 </section>`;
 }
 
@@ -244,7 +256,9 @@ function daySummary(h: HealthSummary): SafeHtml {
   const rate = finished === 0 ? null : Math.round((e.delivered / finished) * 1000) / 10;
   return html`<p class="summary"><strong>Last 24 hours:</strong> ${e.delivered} delivered, ${e.failed} failed, ${e.pending} pending, ${e.skipped} skipped events${
     rate !== null && html` · ${rate}% delivered`
-  }${h.latencyMs !== null && html` · latency p50 ${duration(h.latencyMs.p50)}, p95 ${duration(h.latencyMs.p95)}`}.</p>`;
+  }${
+    h.latencyMs !== null && html` · latency of delivered attempts p50 ${duration(h.latencyMs.p50)}, p95 ${duration(h.latencyMs.p95)}, p99 ${duration(h.latencyMs.p99)}`
+  }.</p>`;
 }
 
 function lastAttemptCell(row: LogRow): SafeHtml {
@@ -286,7 +300,7 @@ function logSection(d: WebhooksPageData): SafeHtml {
   const tab = (status: EventStatus | null, label: string) =>
     html`<a href="${webhooksHref(appId, { status, range, search: d.log.search })}#log" aria-current="${d.log.status === status ? 'true' : 'false'}">${label}</a>`;
   const rows = d.log.rows.map(
-    (r) => html`<tr>
+    (r) => html`<tr data-status="${r.event.status}">
 <td data-label="Event"><a href="/projects/${appId}/events/${r.event.eventId}"><code>${r.event.eventId}</code></a></td>
 <td data-label="Status">${statusBadge(r.event.status)}</td>
 <td class="num" data-label="Attempts">${r.event.attemptCount}</td>
@@ -313,14 +327,15 @@ ${
     : html`<div class="table-wrap"><table class="log">
 <caption class="visually-hidden">Webhook events, newest first${d.log.status !== null ? `, status ${d.log.status}` : ''}</caption>
 <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Subscriber</th><th scope="col">Last attempt</th><th scope="col">Delivery</th></tr></thead>
-<tbody>${rows}</tbody></table></div>`
+<tbody data-live>${rows}</tbody></table></div>`
 }
 <nav class="pager" aria-label="Log pages">
 ${d.log.cursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, range, search: d.log.search })}#log">← Newest</a>`}
 ${d.log.nextCursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, cursor: d.log.nextCursor, range, search: d.log.search })}#log">Older →</a>`}
 <a href="${webhooksHref(appId, { status: d.log.status, cursor: d.log.cursor, range, search: d.log.search })}#log">Refresh</a>
 </nav>
-<p class="muted">Subscriber data is masked; open an event to see its payload. Times are UTC.</p>
+<p class="muted">Subscriber data is masked; open an event to see its payload. Pending rows update by themselves where JavaScript runs; otherwise use Refresh.</p>
+${timeZoneToggle()}
 </section>`;
 }
 
@@ -343,3 +358,28 @@ ${recover.error !== null && html`<p class="field-error" id="since-error">${recov
 </section>`;
 }
 
+
+/** Replay by filter: the statuses, the creation-time window, a dry-run Count and the Replay itself. */
+function replaySection(d: WebhooksPageData, csrf: string, base: string): SafeHtml {
+  const r = d.replay;
+  const invalid = r.error !== null ? html` aria-invalid="true" aria-describedby="replay-error"` : '';
+  return html`<section class="card" id="replay" aria-labelledby="replay-h">
+<h2 id="replay-h">Replay events</h2>
+<p class="muted">Puts every event of the chosen statuses created in the window (UTC) back on a fresh schedule: due now, with a full set of attempts. <em>Count</em> only says how many it would take.</p>
+<form method="post" action="${base}/replay" novalidate>
+${csrfField(csrf)}
+<fieldset class="statuses"><legend>Statuses</legend>
+${REPLAY_STATUSES.map((s) => html`<label class="check"><input type="checkbox" name="status" value="${s}"${r.statuses.includes(s) && html` checked`}>${s}</label>`)}
+</fieldset>
+<div class="row">
+<div class="grow field"><label for="replay-since">Created from (UTC)</label>
+<input id="replay-since" name="since" type="datetime-local" step="1" value="${r.since}"${invalid}></div>
+<div class="grow field"><label for="replay-until">to (UTC, optional)</label>
+<input id="replay-until" name="until" type="datetime-local" step="1" value="${r.until}"></div>
+</div>
+${r.error !== null && html`<p class="field-error" id="replay-error">${r.error}</p>`}
+<div class="actions"><button type="submit" name="action" value="count">Count</button>
+<button type="submit" name="action" value="replay" class="primary">Replay</button></div>
+</form>
+</section>`;
+}
