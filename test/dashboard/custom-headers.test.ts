@@ -79,6 +79,28 @@ describe('custom headers in the dashboard', () => {
   });
 });
 
+describe('the rate limit in the dashboard', () => {
+  const rate = async () => (await svc.call('GET', '/v1/projects/1/webhook')).json.rateLimitPerSecond as number | null;
+
+  it('sets a cap, shows it in the field, keeps it when the form is saved as shown, and clears it when emptied', async () => {
+    expect((await save({ rate_limit: '5' })).statusCode).toBe(303);
+    expect(await rate()).toBe(5);
+    expect((await request('GET', '/projects/1/webhooks')).body).toMatch(/id="rate_limit" name="rate_limit"[^>]*value="5"/);
+    await save({ rate_limit: '5', headers: 'X-Other: one' });
+    expect(await rate()).toBe(5);
+    await save({ rate_limit: '' });
+    expect(await rate()).toBeNull();
+  });
+
+  it.each(['0', 'abc', '10001', '2.5'])('refuses %j with 422 and the reason by the field, changing nothing', async (value) => {
+    await save({ rate_limit: '7' });
+    const res = await save({ rate_limit: value });
+    expect(res.statusCode).toBe(422);
+    expect(res.body).toContain('id="rate-error"');
+    expect(await rate()).toBe(7);
+  });
+});
+
 describe('parseHeaderLines', () => {
   it('reads back any set of distinct names with printable values, whatever the spacing', () => {
     const name = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,20}$/);

@@ -114,7 +114,15 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
       endpoint,
       previousSecretValidUntil:
         endpoint?.previousSecretExpiresAt != null && endpoint.previousSecretExpiresAt > now ? endpoint.previousSecretExpiresAt : null,
-      endpointForm: state.endpointForm ?? { url: endpoint?.url ?? '', enabled: endpoint?.enabled ?? true, error: null, headers: '', headersError: null },
+      endpointForm: state.endpointForm ?? {
+        url: endpoint?.url ?? '',
+        enabled: endpoint?.enabled ?? true,
+        error: null,
+        headers: '',
+        headersError: null,
+        rateLimit: endpoint?.rateLimitPerSecond == null ? '' : String(endpoint.rateLimitPerSecond),
+        rateLimitError: null,
+      },
       headerNames: endpoint === null ? [] : Object.keys(maskedHeaders(ctx.deps, endpoint)),
       flash,
       log: { rows, nextCursor: page.nextCursor, status: filter, cursor, search },
@@ -182,24 +190,30 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
     const url = (formField(request.body, 'url') ?? '').trim();
     const enabled = formField(request.body, 'enabled') !== undefined;
     const headersText = formField(request.body, 'headers') ?? '';
-    const refuse = (error: string | null, headersError: string | null = null) =>
+    const rateText = (formField(request.body, 'rate_limit') ?? '').trim();
+    const refuse = (error: string | null, headersError: string | null = null, rateLimitError: string | null = null) =>
       renderPage(
         request,
         reply,
         session,
         project,
         {
-          endpointForm: { url, enabled, error, headers: headersText, headersError },
-          notices: [{ tone: 'error', text: `The endpoint was not saved: fix the ${error !== null ? 'URL' : 'custom headers'} below.` }],
+          endpointForm: { url, enabled, error, headers: headersText, headersError, rateLimit: rateText, rateLimitError },
+          notices: [
+            { tone: 'error', text: `The endpoint was not saved: fix the ${error !== null ? 'URL' : headersError !== null ? 'custom headers' : 'rate limit'} below.` },
+          ],
         },
         422,
       );
     if (url === '') return refuse('Enter the endpoint URL (required).');
     const parsed = formField(request.body, 'clear_headers') !== undefined ? { headers: {} } : parseHeaderLines(headersText);
     if ('error' in parsed) return refuse(null, parsed.error);
+    // Empty: no cap. The field shows the cap in force, so saving the form unchanged keeps it.
+    const rateLimitPerSecond = rateText === '' ? null : /^\d{1,5}$/.test(rateText) && Number(rateText) >= 1 && Number(rateText) <= 10_000 ? Number(rateText) : undefined;
+    if (rateLimitPerSecond === undefined) return refuse(null, null, 'Enter a whole number of deliveries per second from 1 to 10000, or leave it empty for no cap.');
     let saved: Awaited<ReturnType<typeof setEndpoint>>;
     try {
-      saved = await setEndpoint(ctx.deps, ctx.actor(request, session), project.appId, { url, enabled, headers: parsed.headers });
+      saved = await setEndpoint(ctx.deps, ctx.actor(request, session), project.appId, { url, enabled, headers: parsed.headers, rateLimitPerSecond });
     } catch (error) {
       if (error instanceof ReghookError && error.code === 'REGHOOK_ENDPOINT_URL_REFUSED') return refuse(error.errors?.[0]?.message ?? error.message);
       if (error instanceof ReghookError && error.code === 'REGHOOK_HEADER_REFUSED') return refuse(null, error.message.replace(/^custom headers refused: /, ''));

@@ -42,7 +42,16 @@ export interface WebhooksPageData {
   endpoint: Endpoint | null;
   /** Until when a rotated-out secret still co-signs, or null. */
   previousSecretValidUntil: number | null;
-  endpointForm: { url: string; enabled: boolean; error: string | null; headers: string; headersError: string | null };
+  endpointForm: {
+    url: string;
+    enabled: boolean;
+    error: string | null;
+    headers: string;
+    headersError: string | null;
+    /** The rate limit field: deliveries per second, '' for no cap. */
+    rateLimit: string;
+    rateLimitError: string | null;
+  };
   /** The endpoint's custom headers, by name (their values are never shown again). */
   headerNames: string[];
   flash: Flash | null;
@@ -141,7 +150,8 @@ ${
   d.csrf === null
     ? endpoint !== null &&
       html`<dl class="facts"><dt>Endpoint URL</dt><dd><code>${endpoint.url}</code></dd><dt>State</dt><dd>${endpoint.enabled ? 'enabled' : 'disabled'}</dd>
-<dt>Custom headers</dt><dd>${headerList(d.headerNames)}</dd></dl>
+<dt>Custom headers</dt><dd>${headerList(d.headerNames)}</dd>
+<dt>Rate limit</dt><dd>${endpoint.rateLimitPerSecond === null ? 'no cap' : `${endpoint.rateLimitPerSecond} deliveries per second`}</dd></dl>
 <p class="muted">${READ_ONLY_NOTE}</p>`
     : html`<form method="post" action="${base}/endpoint" novalidate>
 ${csrfField(d.csrf)}
@@ -162,6 +172,13 @@ ${form.error !== null && html`<p class="field-error" id="url-error">${form.error
 ${form.headersError !== null && html`<p class="field-error" id="headers-error">${form.headersError}</p>`}
 <p class="muted" id="headers-help">Sent with every attempt, one <code>Name: value</code> per line (at most 20). Leave empty to keep the ones set; what you enter replaces them all. Values are stored encrypted and never shown again.</p>
 ${d.headerNames.length > 0 && html`<label class="check"><input type="checkbox" name="clear_headers" value="on">Remove all custom headers</label>`}
+</div>
+<div class="field">
+<label for="rate_limit">Rate limit (deliveries per second)</label>
+<input id="rate_limit" name="rate_limit" type="text" inputmode="numeric" pattern="[0-9]*" autocomplete="off" value="${form.rateLimit}" placeholder="no cap"
+ ${form.rateLimitError !== null ? html`aria-invalid="true" aria-describedby="rate-error rate-help"` : html`aria-describedby="rate-help"`}>
+${form.rateLimitError !== null && html`<p class="field-error" id="rate-error">${form.rateLimitError}</p>`}
+<p class="muted" id="rate-help">Empty for no cap. With a cap, scheduled deliveries to this endpoint are spread out to at most that many per second (per reghook worker).</p>
 </div>
 <button type="submit" class="primary">Save endpoint</button>
 </form>`
