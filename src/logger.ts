@@ -30,10 +30,14 @@ export const REDACTED_PATHS = [
 
 /**
  * Paths can carry personal data (`/subscribers/<subscriberId>`) and credentials (a portal session
- * link, `/portal/<token>`) too: such segments are masked.
+ * link, `/portal/<token>`) too: such segments are masked, and so are the query parameters that
+ * may carry a subscriberId (the log's `subscriberId` filter, the dashboard's search `q`).
  */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/subscribers\/)[^/?#]+/g, '$1[redacted]').replace(/(\/portal\/)[^/?#]+/g, '$1[redacted]');
+  return url
+    .replace(/(\/subscribers\/)[^/?#]+/g, '$1[redacted]')
+    .replace(/(\/portal\/)[^/?#]+/g, '$1[redacted]')
+    .replace(/([?&](?:subscriberId|q)=)[^&#]*/gi, '$1[redacted]');
 }
 
 interface LoggedRequest {

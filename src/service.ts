@@ -26,6 +26,7 @@ import { AdminTokenHash, ensureAdminToken } from './operations/admin-token.js';
 import { checkSecretKey } from './operations/secret-key.js';
 import { loadOrCreateSecretKeys } from './secrets/key-file.js';
 import { createSecretBox } from './secrets/secret-box.js';
+import { loadSubscriberIndex } from './secrets/subscriber-index.js';
 import { openStore, startupError } from './store/open-store.js';
 import { secretKey as webhookSecretKey } from '@reghook/receiver/signing';
 import type { Store } from './store/store.js';
@@ -84,6 +85,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
     const atStart = <T>(work: Promise<T>) => work.catch((error: unknown) => Promise.reject(startupError(config.database, error)));
     await atStart(checkSecretKey(store, box));
     await atStart(ensureAdminToken(store, config.adminToken, print));
+    const subscriberIndex = await atStart(loadSubscriberIndex(store, box));
     const adminToken = new AdminTokenHash(store, clock, config.adminToken);
     signal?.throwIfAborted();
 
@@ -138,6 +140,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
         store,
         clock,
         secretBox: box,
+        subscriberIndex,
         networkPolicy: config.networkPolicy,
         manual,
         streams,
@@ -168,7 +171,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
       url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
       print(`reghook: listening on ${url} (dashboard ${url}/, API docs ${url}/docs)`);
     }
-    const sweeper = new RetentionSweeper(store, clock, config.retentionMs, config.awaitingRetentionMs, logger.child({ component: 'retention' }));
+    const sweeper = new RetentionSweeper(store, clock, config.retentionMs, config.awaitingRetentionMs, logger.child({ component: 'retention' }), subscriberIndex);
     // The store says when work may be due (its own writes; on PostgreSQL also other processes').
     if (dispatcher) store.onWorkAvailable(() => dispatcher.wake());
     dispatcher?.start();

@@ -99,6 +99,7 @@ CREATE TABLE events (
   created_at bigint NOT NULL,
   delivered_at bigint,
   finished_at bigint,
+  subscriber_hash text,
   CONSTRAINT events_one_per_user UNIQUE (app_id, client_uuid),
   CONSTRAINT events_pkey PRIMARY KEY (id),
   CONSTRAINT events_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id),
@@ -170,6 +171,7 @@ CREATE TABLE registrations (
   body text,
   answer text NOT NULL,
   created_at bigint NOT NULL,
+  subscriber_hash text,
   CONSTRAINT registrations_pkey PRIMARY KEY (app_id, client_uuid),
   CONSTRAINT registrations_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
 );
@@ -201,6 +203,8 @@ CREATE INDEX endpoints_due ON endpoints USING btree (next_due_at) WHERE (next_du
 
 CREATE INDEX events_by_created ON events USING btree (app_id, created_at);
 
+CREATE INDEX events_by_subscriber ON events USING btree (app_id, subscriber_hash, id) WHERE (subscriber_hash IS NOT NULL);
+
 CREATE INDEX events_due ON events USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX events_log ON events USING btree (app_id, id);
@@ -212,6 +216,8 @@ CREATE INDEX events_pending_by_age ON events USING btree (created_at) WHERE (sta
 CREATE INDEX events_pending_by_app ON events USING btree (app_id, next_attempt_at) WHERE (status = 'pending'::text);
 
 CREATE INDEX events_retention ON events USING btree (finished_at) WHERE (body IS NOT NULL);
+
+CREATE INDEX events_without_subscriber_hash ON events USING btree (id) WHERE ((subscriber_hash IS NULL) AND (body IS NOT NULL));
 
 CREATE INDEX operator_events_due ON operator_events USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 

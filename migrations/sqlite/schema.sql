@@ -85,7 +85,7 @@ CREATE TABLE "events" (
   lease_token        INTEGER,
   created_at         INTEGER NOT NULL,
   delivered_at       INTEGER,
-  finished_at        INTEGER,                     -- when it became delivered, failed, skipped or erased
+  finished_at        INTEGER, subscriber_hash TEXT,                     -- when it became delivered, failed, skipped or erased
   -- Exactly one event per user, ever: the database, not the application, guarantees it.
   UNIQUE (app_id, client_uuid),
   -- Nothing can be owed without the bytes to send.
@@ -148,7 +148,7 @@ CREATE TABLE registrations (
   subscriber_id  TEXT,                      -- NULL once past retention
   body           TEXT,
   answer         TEXT NOT NULL,
-  created_at     INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL, subscriber_hash TEXT,
   PRIMARY KEY (app_id, client_uuid)
 ) STRICT;
 
@@ -174,6 +174,8 @@ CREATE INDEX endpoints_due ON endpoints (next_due_at) WHERE next_due_at IS NOT N
 
 CREATE INDEX events_by_created ON events (app_id, created_at);
 
+CREATE INDEX events_by_subscriber ON events (app_id, subscriber_hash, id) WHERE subscriber_hash IS NOT NULL;
+
 CREATE INDEX events_due ON events (next_attempt_at) WHERE status = 'pending';
 
 CREATE INDEX events_log ON events (app_id, id);
@@ -185,6 +187,8 @@ CREATE INDEX events_pending_by_age ON events (created_at) WHERE status = 'pendin
 CREATE INDEX events_pending_by_app ON events (app_id, next_attempt_at) WHERE status = 'pending';
 
 CREATE INDEX events_retention ON events (finished_at) WHERE body IS NOT NULL;
+
+CREATE INDEX events_without_subscriber_hash ON events (id) WHERE subscriber_hash IS NULL AND body IS NOT NULL;
 
 CREATE INDEX operator_events_due ON operator_events (next_attempt_at) WHERE status = 'pending';
 

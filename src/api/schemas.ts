@@ -384,6 +384,13 @@ export const EventListQuery = Type.Object(
     status: Type.Optional(EventStatus),
     eventId: Type.Optional(Type.String({ pattern: '^evt_[0-9A-Z]{26}$', description: 'Only this event' })),
     clientUuid: Type.Optional(Type.String({ format: 'uuid', maxLength: 36, description: 'Only the event of this user (any letter case)' })),
+    subscriberId: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: SUBSCRIBER_ID_MAX_LENGTH,
+        description: 'Only the events of this subscriberId (exact match). Found through a keyed hash, never a plain-text index; an erased person is not found.',
+      }),
+    ),
     since: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Created at or after this time' })),
     until: Type.Optional(Type.String({ format: 'date-time', maxLength: 40, description: 'Created at or before this time' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 250, default: 50 })),

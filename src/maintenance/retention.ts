@@ -4,13 +4,31 @@
  * REGHOOK_AWAITING_RETENTION are forgotten; portal session links are deleted once expired (they
  * open nothing then; the audit log keeps their story). Runs at start and then periodically, in
  * small batches.
+ *
+ * It also backfills the subscriber index (migration 0007): events created before it have no
+ * subscriber hash, so the log search by subscriberId cannot find them; each sweep hashes up to
+ * BACKFILL_PER_SWEEP of those that still hold a payload (the subscriberId is read from it). Events
+ * whose payload is already gone (erased, or past retention) stay unsearchable.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { toError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { SubscriberIndex } from '../secrets/subscriber-index.js';
+import type { Store, UnhashedEvent } from '../store/store.js';
 
 const BATCH = 1_000;
+/** Old events given a subscriber hash per sweep, at most. */
+export const BACKFILL_PER_SWEEP = 20_000;
+
+/** The subscriberId of a stored payload (the webhook body), or null when it has none. */
+function subscriberIdOf(event: UnhashedEvent): string | null {
+  try {
+    const body = JSON.parse(event.body) as { subscriberId?: unknown };
+    return typeof body.subscriberId === 'string' ? body.subscriberId : null;
+  } catch {
+    return null;
+  }
+}
 
 export class RetentionSweeper {
   private timer: NodeJS.Timeout | null = null;
@@ -22,7 +40,36 @@ export class RetentionSweeper {
     private readonly retentionMs: number,
     private readonly awaitingRetentionMs: number,
     private readonly logger: Logger,
+    private readonly subscriberIndex: SubscriberIndex,
   ) {}
+
+  /**
+   * Gives events from before migration 0007 their subscriber hash, BATCH at a time, at most
+   * `max`; answers how many it hashed. An event it cannot read a subscriberId from is left as it
+   * is (it is not searchable, and it is not taken again once the batches have passed it).
+   */
+  async backfillSubscriberHashes(max = BACKFILL_PER_SWEEP): Promise<number> {
+    let hashed = 0;
+    let seen = 0;
+    while (seen < max) {
+      const wanted = Math.min(BATCH, max - seen);
+      const batch = await this.store.listUnhashedEvents(wanted, this.backfillAfter);
+      seen += batch.length;
+      // At the end, the next sweep starts over (from the first event still without a hash).
+      this.backfillAfter = batch.length < wanted ? undefined : batch.at(-1)!.eventId;
+      const hashes = batch.flatMap((event) => {
+        const subscriberId = subscriberIdOf(event);
+        return subscriberId === null ? [] : [{ eventId: event.eventId, subscriberHash: this.subscriberIndex.hash(event.appId, subscriberId) }];
+      });
+      if (hashes.length > 0) hashed += await this.store.setSubscriberHashes(hashes);
+      if (this.backfillAfter === undefined) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return hashed;
+  }
+
+  /** Where the backfill goes on: the last event id it read (ones it could not hash stay behind it). */
+  private backfillAfter: string | undefined = undefined;
 
   /** Sweeps everything that is due now; answers how much went. */
   async sweep(): Promise<{ payloads: number; awaiting: number; portalLinks: number }> {
@@ -42,7 +89,8 @@ export class RetentionSweeper {
       // Yield between batches so a large first sweep does not hold the event loop.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    if (total.payloads + total.awaiting + total.portalLinks > 0) this.logger.info(total, 'retention sweep');
+    const subscriberHashes = await this.backfillSubscriberHashes();
+    if (total.payloads + total.awaiting + total.portalLinks + subscriberHashes > 0) this.logger.info({ ...total, subscriberHashes }, 'retention sweep');
     return total;
   }
 

@@ -8,12 +8,15 @@ import type { DevStreams } from '../dispatch/dev-streams.js';
 import type { ManualAttempts } from '../dispatch/manual-attempts.js';
 import type { NetworkPolicy } from '../dispatch/network-policy.js';
 import type { SecretBox } from '../secrets/secret-box.js';
+import type { SubscriberIndex } from '../secrets/subscriber-index.js';
 import type { Store } from '../store/store.js';
 
 export interface OperationDeps {
   store: Store;
   clock: Clock;
   secretBox: SecretBox;
+  /** Keyed hashes of subscriberIds: what ingest stores and the log search looks up. */
+  subscriberIndex: SubscriberIndex;
   networkPolicy: NetworkPolicy;
   manual: ManualAttempts;
   /** The development streams this process serves (GET …/events/stream). */

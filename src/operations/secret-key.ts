@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { SecretKeyMismatchError, type SecretBox } from '../secrets/secret-box.js';
+import { SUBSCRIBER_INDEX_SETTING } from '../secrets/subscriber-index.js';
 import type { Store } from '../store/store.js';
 
 const CHECK_SETTING = 'secret_key_check';
@@ -26,8 +27,9 @@ export async function checkSecretKey(store: Store, box: SecretBox): Promise<void
 }
 
 /**
- * Re-seals every signing secret, and the key check, under the box's first key; afterwards the
- * older keys may be dropped. Safe to run again (after a crash half-way, say).
+ * Re-seals every signing secret, the subscriber index key (the same key bytes: the stored
+ * subscriber hashes stay valid) and the key check under the box's first key; afterwards the older
+ * keys may be dropped. Safe to run again (after a crash half-way, say).
  */
 export async function rekey(store: Store, box: SecretBox): Promise<{ endpoints: number }> {
   await checkSecretKey(store, box);
@@ -40,6 +42,18 @@ export async function rekey(store: Store, box: SecretBox): Promise<{ endpoints: 
       "an endpoint's secret was sealed under a key REGHOOK_SECRET_KEY does not list: nothing was changed; add that key after the new one",
       { cause: error },
     );
+  }
+  const indexKey = await store.getSetting(SUBSCRIBER_INDEX_SETTING);
+  if (indexKey !== null) {
+    let opened: string;
+    try {
+      opened = box.open(indexKey);
+    } catch (error) {
+      throw new ConfigError('the subscriber index key was sealed under a key REGHOOK_SECRET_KEY does not list; add that key after the new one', {
+        cause: error,
+      });
+    }
+    await store.putSetting(SUBSCRIBER_INDEX_SETTING, box.seal(opened));
   }
   await store.putSetting(CHECK_SETTING, box.seal(CHECK_PLAINTEXT));
   return { endpoints };

@@ -122,8 +122,23 @@ export interface EventFilter {
   status?: EventStatus | undefined;
   eventId?: string | undefined;
   clientUuid?: string | undefined;
+  /** The events of one subscriberId: its keyed hash (src/secrets/subscriber-index.ts), never the id itself. */
+  subscriberHash?: string | undefined;
   since?: number | undefined;
   until?: number | undefined;
+}
+
+/**
+ * A registration as recorded: with the keyed hash of its subscriberId, which its event (now, or at
+ * a store user's first purchase) is found by. The store never computes it (it never sees the key).
+ */
+export type IndexedRegistration = NormalizedRegistration & { subscriberHash?: string | null | undefined };
+
+/** An event still holding its payload but no subscriber hash (created before migration 0007). */
+export interface UnhashedEvent {
+  eventId: string;
+  appId: number;
+  body: string;
 }
 
 /** An event as the development stream sends it: its id and the exact body every attempt sends. */
@@ -393,7 +408,7 @@ export interface Store {
   rotateSecret(appId: number, newSecretSealed: string, previousExpiresAt: number, now: number): Promise<Endpoint | null>;
 
   /** Records a registration and, when the trigger rules say so, its event: one transaction. */
-  recordRegistration(registration: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult>;
+  recordRegistration(registration: IndexedRegistration, newEventId: string, now: number): Promise<RegistrationResult>;
   /** Records a purchase and, when it is a store user's first, the event: one transaction. */
   recordPurchase(purchase: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult>;
 
@@ -453,8 +468,8 @@ export interface Store {
   /** Newest first; `cursor` is the id of the last entry of the previous page. */
   listAudit(appId: number, limit: number, cursor: number | null): Promise<AuditEntry[]>;
   /**
-   * Erases one person: their registrations, the payloads of their events and the response bodies of
-   * those events' attempts. An event not delivered yet becomes `erased`: it is never sent. Delivery
+   * Erases one person: their registrations, the payloads of their events, those events' subscriber
+   * hashes (they are no longer found by subscriberId) and the response bodies of their attempts. An event not delivered yet becomes `erased`: it is never sent. Delivery
    * metadata (ids, statuses, times, codes) stays.
    */
   eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }>;
@@ -464,6 +479,10 @@ export interface Store {
    * rows of each per call.
    */
   sweepRetention(options: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }>;
+  /** At most `limit` events that hold a payload but no subscriber hash, by id, after `afterId` if given (the backfill's work). */
+  listUnhashedEvents(limit: number, afterId?: string): Promise<UnhashedEvent[]>;
+  /** Sets the subscriber hash of events that still have a payload and none; answers how many changed. */
+  setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): Promise<number>;
   queueStats(now: number): Promise<QueueStats>;
   /**
    * The stats of one project since `since` (inclusive): whole hours from the rollups, the partial

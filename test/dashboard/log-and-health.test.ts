@@ -62,15 +62,18 @@ describe('the Webhooks page', () => {
     expect(body).toContain('<strong>Last 24 hours:</strong> 0 delivered, 4 failed, 0 pending, 0 skipped events · 0% delivered');
   });
 
-  it('searches the log by event id, by client UUID (any case) and by time, keeping the search across pages', async () => {
+  it('searches the log by event id, by client UUID (any case), by subscriber id and by time, keeping the search across pages', async () => {
     const rowsOf = (body: string) => [...body.matchAll(/<a href="\/projects\/1\/events\/(evt_[0-9A-Z]{26})"><code>/g)].map((m) => m[1]);
     expect(rowsOf(await page(`?q=${events[1]!.eventId}`))).toEqual([events[1]!.eventId]);
     expect(rowsOf(await page(`?q=${events[2]!.clientUuid.toUpperCase()}`))).toEqual([events[2]!.eventId]);
     expect(rowsOf(await page('?since=2000-01-01T00:00&until=2000-01-02T00:00'))).toEqual([]);
     expect(rowsOf(await page('?since=2000-01-01T00:00'))).toHaveLength(4);
-    const refused = await page('?q=someone%40example.com');
-    expect(refused).toContain('id="q-error"');
-    expect(rowsOf(refused)).toHaveLength(4);
+    // Anything else is a subscriberId, matched exactly (through its keyed hash).
+    expect(rowsOf(await page('?q=905555555555'))).toHaveLength(4);
+    const nobody = await page('?q=someone%40example.com');
+    expect(nobody).not.toContain('id="q-error"');
+    expect(rowsOf(nobody)).toEqual([]);
+    expect(rowsOf(await page('?q=90555555555'))).toEqual([]);
     // Tabs and pages keep the search.
     expect(await page(`?q=${events[1]!.eventId}`)).toContain(`/projects/1/webhooks?status=failed&amp;q=${events[1]!.eventId}#log`);
   });
@@ -96,7 +99,7 @@ describe('the Webhooks page', () => {
         expect(await tab.getByRole('search', { name: 'Search the delivery log' }).isVisible()).toBe(true);
         expect(await tab.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
         await tab.screenshot({ path: path.join(shots, `webhooks-failing-${width}.png`), fullPage: true });
-        await tab.getByLabel('Event id or client UUID').fill(events[0]!.eventId);
+        await tab.getByLabel('Event id, client UUID or subscriber id').fill(events[0]!.eventId);
         await Promise.all([tab.waitForEvent('load'), tab.getByRole('button', { name: 'Search' }).click()]);
         expect(await tab.locator('table.log tbody tr').count()).toBe(1);
         await tab.screenshot({ path: path.join(shots, `webhooks-search-${width}.png`), fullPage: true });

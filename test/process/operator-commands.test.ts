@@ -14,7 +14,7 @@ import { headerHasSignature, secretKey, sign } from '@reghook/receiver/signing';
 import { loadMigrations } from '../../src/store/migration-files.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { BIN, childEnv, spawnReghook } from '../helpers/process.js';
-import { registration, startTestService, TEST_SECRET_KEY, testBackends, type TestService } from '../helpers/service.js';
+import { registration, startTestService, TEST_SECRET_KEY, testBackends, uuid, type TestService } from '../helpers/service.js';
 import { dropSchema, freshSchemaName, holdServerLock, schemaUrl } from '../store/postgres-database.js';
 
 const backends = await testBackends('operator commands');
@@ -241,6 +241,9 @@ async function rotateTheKey(restart: (key: string) => Promise<TestService>, url:
       expect((await first.call('PUT', '/v1/projects/1/webhook', { url: receiver.url, headers: { 'X-Api-Key': 'survives-the-rekey' } })).status).toBe(200);
       await first.createProject(2);
       await first.setEndpoint(2, receiver.url);
+      // A project without an endpoint (nothing is sent): its event is found by subscriberId.
+      await first.createProject(3);
+      expect((await first.call('POST', '/v1/registrations', registration({ appId: 3, clientUuid: uuid() }))).status).toBe(202);
     } finally {
       await first.stop();
     }
@@ -265,6 +268,8 @@ async function rotateTheKey(restart: (key: string) => Promise<TestService>, url:
     const svc = await restart(newKey);
     try {
       expect((await svc.call('POST', '/v1/projects/1/webhook/secret')).json.signingSecret).toBe(current);
+      // The subscriber index key was re-sealed, not changed: the stored hashes still find the event.
+      expect((await svc.call('GET', '/v1/projects/3/events?subscriberId=905555555555')).json.data).toHaveLength(1);
       expect((await svc.call('POST', '/v1/projects/1/webhook/test')).status).toBe(200);
       const [request] = await receiver.waitFor(1);
       const id = String(request!.headers['webhook-id']);

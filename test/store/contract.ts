@@ -3,6 +3,7 @@
  * postgres.contract.test.ts). Each test gets a fresh, empty store from the factory, so tests share
  * no state. Time is a parameter: `now` values are made up, so ten hours of leases take no time.
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventIdFloor, newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type NormalizedRegistration } from '../../src/domain/registration.js';
@@ -883,6 +884,96 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         const eventId = await pendingEvent(1);
         expect(await store.getEvent(2, eventId)).toBeNull();
         expect(await store.getEvent(1, 'evt_unknown')).toBeNull();
+      });
+    });
+
+    describe('search by subscriber hash', () => {
+      /** A registration with its keyed hash, as the ingest route gives it (the store never computes one). */
+      const indexed = (appId: number, subscriberHash: string | null, overrides: Record<string, unknown> = {}) => ({ ...reg(appId, overrides), subscriberHash });
+      const search = async (appId: number, subscriberHash: string, more: Record<string, unknown> = {}, limit = 10) =>
+        (await store.listEvents(appId, { subscriberHash, limit, ...more })).data.map((e) => e.eventId);
+
+      it('finds the events of one hash, combined with status, time and the cursor; never another project’s', async () => {
+        await project(1);
+        await project(2);
+        const mine: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const result = await store.recordRegistration(indexed(1, 'hash-a'), newEventId(T0 + i * 60_000), T0 + i * 60_000);
+          mine.push(result.kind === 'created' ? result.answer.eventId! : '');
+        }
+        await store.recordRegistration(indexed(1, 'hash-b'), newEventId(T0 + 30_000), T0 + 30_000);
+        // The same hash in another project is another project's event.
+        const theirs = await store.recordRegistration(indexed(2, 'hash-a'), newEventId(T0), T0);
+        expect(await search(1, 'hash-a')).toEqual([...mine].reverse());
+        expect(await search(1, 'hash-a', { since: T0 + 60_000, until: T0 + 120_000 })).toEqual([mine[2], mine[1]]);
+        expect(await search(1, 'hash-a', { status: 'pending', cursor: mine[3] }, 2)).toEqual([mine[2], mine[1]]);
+        expect(await search(1, 'hash-a', { status: 'delivered' })).toEqual([]);
+        expect(await search(1, 'hash-a', { clientUuid: (await event(1, mine[0]!)).clientUuid })).toEqual([mine[0]]);
+        expect(await search(1, 'hash-c')).toEqual([]);
+        expect(await search(2, 'hash-a')).toEqual([theirs.kind === 'created' ? theirs.answer.eventId : '']);
+      });
+
+      it('a store user’s event, created by the first purchase, carries the hash of their registration', async () => {
+        await project(1);
+        const r = indexed(1, 'hash-store', { storeRegister: true });
+        await store.recordRegistration(r, newEventId(T0), T0);
+        expect(await search(1, 'hash-store')).toEqual([]);
+        const bought = await store.recordPurchase({ appId: 1, clientUuid: r.clientUuid, transactionId: 'tx-1', purchaseDate: null }, newEventId(T0 + 1), T0 + 1);
+        expect(bought).toMatchObject({ kind: 'created', answer: { triggered: true } });
+        expect(await search(1, 'hash-store')).toEqual([bought.kind === 'created' && bought.answer.triggered ? bought.answer.eventId : '']);
+      });
+
+      it('an erased person is no longer found', async () => {
+        await project(1);
+        await store.recordRegistration(indexed(1, 'hash-gone', { subscriberId: 'erase-me' }), newEventId(T0), T0);
+        await store.recordRegistration(indexed(1, 'hash-stays'), newEventId(T0), T0);
+        expect(await search(1, 'hash-gone')).toHaveLength(1);
+        expect(await store.eraseSubscriber(1, 'erase-me', T0 + 1)).toEqual({ registrations: 1, events: 1 });
+        expect(await search(1, 'hash-gone')).toEqual([]);
+        expect(await search(1, 'hash-stays')).toHaveLength(1);
+        // Nor does the backfill bring it back: it has no payload to read a subscriberId from.
+        expect(await store.listUnhashedEvents(10)).toEqual([]);
+      });
+
+      it('the backfill lists the events without a hash that still hold a payload, by id, and fills them', async () => {
+        await project(1);
+        const old: string[] = [];
+        for (let i = 0; i < 3; i++) old.push(await pendingEvent(1, T0 + i));
+        await store.recordRegistration(indexed(1, 'hash-new'), newEventId(T0 + 5), T0 + 5);
+        const unhashed = await store.listUnhashedEvents(10);
+        expect(unhashed.map((e) => e.eventId)).toEqual(old);
+        expect(unhashed[0]).toEqual({ eventId: old[0], appId: 1, body: expect.stringContaining('"subscriberId":"905555555555"') });
+        expect((await store.listUnhashedEvents(1, old[0])).map((e) => e.eventId)).toEqual([old[1]]);
+        expect(await store.setSubscriberHashes([{ eventId: old[0]!, subscriberHash: 'hash-old' }, { eventId: old[1]!, subscriberHash: 'hash-old' }])).toBe(2);
+        // A hash is never overwritten.
+        expect(await store.setSubscriberHashes([{ eventId: old[0]!, subscriberHash: 'other' }])).toBe(0);
+        expect(await search(1, 'hash-old')).toEqual([old[1], old[0]]);
+        expect((await store.listUnhashedEvents(10)).map((e) => e.eventId)).toEqual([old[2]]);
+        expect(await store.setSubscriberHashes([])).toBe(0);
+      });
+
+      it('answers exactly the events of the hash, in any mix of projects and people (property)', async () => {
+        await project(1);
+        await project(2);
+        let n = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.record({ appId: fc.constantFrom(1, 2), who: fc.constantFrom('p', 'q', 'r') }), { minLength: 1, maxLength: 8 }), async (people) => {
+            const run = `run${++n}-`;
+            const created: { appId: number; who: string; eventId: string }[] = [];
+            for (const [i, p] of people.entries()) {
+              const now = T0 + n * 1_000 + i;
+              const result = await store.recordRegistration(indexed(p.appId, run + p.who), newEventId(now), now);
+              if (result.kind === 'created') created.push({ ...p, eventId: result.answer.eventId! });
+            }
+            for (const appId of [1, 2]) {
+              for (const who of ['p', 'q', 'r']) {
+                const expected = created.filter((c) => c.appId === appId && c.who === who).map((c) => c.eventId).reverse();
+                expect(await search(appId, run + who, {}, 50)).toEqual(expected);
+              }
+            }
+          }),
+          { numRuns: 15 },
+        );
       });
     });
 

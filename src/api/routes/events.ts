@@ -58,7 +58,7 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
         tags: ['events'],
         summary: 'The delivery log, newest first',
         description:
-          'Filters, all optional and combined: `status`, `eventId`, `clientUuid`, `since` / `until` (creation time, inclusive). Each row carries its newest attempt. Cursor-paginated by eventId.',
+          'Filters, all optional and combined: `status`, `eventId`, `clientUuid`, `subscriberId` (exact; looked up by a keyed hash, never kept in plain text; not found once erased), `since` / `until` (creation time, inclusive). Each row carries its newest attempt. Cursor-paginated by eventId.',
         params: AppIdParams,
         querystring: EventListQuery,
         response: { 200: EventList },
@@ -66,11 +66,12 @@ export async function eventRoutes(instance: FastifyInstance, deps: AppDeps): Pro
     },
     async (request) => {
       await requireProject(store, request.params.appId);
-      const { status, eventId, clientUuid, since, until, limit, cursor } = request.query;
+      const { status, eventId, clientUuid, subscriberId, since, until, limit, cursor } = request.query;
       const page = await store.listEvents(request.params.appId, {
         status,
         eventId,
         clientUuid: clientUuid?.toLowerCase(),
+        subscriberHash: subscriberId === undefined ? undefined : deps.subscriberIndex.hash(request.params.appId, subscriberId),
         since: since === undefined ? undefined : instantOf(since, '/query/since'),
         until: until === undefined ? undefined : instantOf(until, '/query/until'),
         limit: limit ?? 50,

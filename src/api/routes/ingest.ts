@@ -27,7 +27,8 @@ export async function ingestRoutes(instance: FastifyInstance, deps: AppDeps): Pr
     async (request, reply) => {
       const registration = normalizeRegistration(request.body);
       const now = deps.clock.now();
-      const result = await deps.store.recordRegistration(registration, newEventId(now), now);
+      const subscriberHash = deps.subscriberIndex.hash(registration.appId, registration.subscriberId);
+      const result = await deps.store.recordRegistration({ ...registration, subscriberHash }, newEventId(now), now);
       deps.metrics.ingest.inc({ route: 'registrations', outcome: result.kind === 'created' ? result.answer.status : result.kind });
       switch (result.kind) {
         case 'unknown_app':

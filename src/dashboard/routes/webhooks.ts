@@ -1,5 +1,6 @@
 /** Developer Tools → Webhooks: the page and its forms (endpoint, secret, test, recovery). */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SUBSCRIBER_ID_MAX_LENGTH } from '../../domain/registration.js';
 import { ReghookError } from '../../errors.js';
 import { recoverFailed, replayEvents, sendTestWebhook } from '../../operations/deliveries.js';
 import { maskedHeaders, revealSecret, rotateSecret, setEndpoint } from '../../operations/endpoint.js';
@@ -23,15 +24,25 @@ type PageQuery = { status?: string; cursor?: string; range?: string; q?: string;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EVENT_ID = /^evt_[0-9A-Z]{26}$/;
 
+/** What the log search narrows to; a subscriberId is looked up through its keyed hash, never stored. */
+export interface LogSearchFilter {
+  eventId?: string;
+  clientUuid?: string;
+  subscriberId?: string;
+  since?: number;
+  until?: number;
+}
+
 /** The log search of the query: what the filters are, and the form's values (with a reason when one is unusable). */
-export function parseLogSearch(query: PageQuery): { search: LogSearch; filter: { eventId?: string; clientUuid?: string; since?: number; until?: number } } {
-  const text = (v: unknown) => (typeof v === 'string' ? v.trim().slice(0, 64) : '');
-  const search: LogSearch = { q: text(query.q), since: text(query.since), until: text(query.until), error: null };
-  const filter: { eventId?: string; clientUuid?: string; since?: number; until?: number } = {};
+export function parseLogSearch(query: PageQuery): { search: LogSearch; filter: LogSearchFilter } {
+  const text = (v: unknown, max = 64) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+  const search: LogSearch = { q: text(query.q, SUBSCRIBER_ID_MAX_LENGTH), since: text(query.since), until: text(query.until), error: null };
+  const filter: LogSearchFilter = {};
   if (search.q !== '') {
     if (EVENT_ID.test(search.q)) filter.eventId = search.q;
     else if (UUID.test(search.q)) filter.clientUuid = search.q.toLowerCase();
-    else search.error = 'Enter an event id (evt_…) or a client UUID.';
+    // Anything else is a subscriberId (exact match): the route looks it up by its keyed hash.
+    else filter.subscriberId = search.q;
   }
   const since = search.since === '' ? null : parseUtcDatetimeLocal(search.since);
   const until = search.until === '' ? null : parseUtcDatetimeLocal(search.until);
@@ -100,7 +111,14 @@ export async function webhookPageRoutes(app: FastifyInstance, ctx: DashboardCont
 
     const endpoint = await store.getEndpoint(appId);
     const { search, filter: searchFilter } = parseLogSearch(query);
-    const page = await store.listEvents(appId, { ...searchFilter, status: filter ?? undefined, limit: LOG_PAGE_SIZE, cursor: cursor ?? undefined });
+    const { subscriberId, ...byIdOrTime } = searchFilter;
+    const page = await store.listEvents(appId, {
+      ...byIdOrTime,
+      subscriberHash: subscriberId === undefined ? undefined : ctx.deps.subscriberIndex.hash(appId, subscriberId),
+      status: filter ?? undefined,
+      limit: LOG_PAGE_SIZE,
+      cursor: cursor ?? undefined,
+    });
     // One query: the log's projection carries the subscriber fields the view masks and the newest attempt.
     const rows: LogRow[] = page.data.map((event) => ({ event, subscriber: event.subscriber, lastAttempt: event.lastAttempt }));
     const day = await webhookStats(ctx.deps, appId, '24h');

@@ -294,7 +294,7 @@ function searchForm(d: WebhooksPageData): SafeHtml | false {
   const s = d.log.search;
   return html`<form method="get" action="/projects/${d.project.appId}/webhooks#log" class="search" role="search" aria-label="Search the delivery log">
 ${d.log.status !== null && html`<input type="hidden" name="status" value="${d.log.status}">`}
-<div class="field"><label for="q">Event id or client UUID</label>
+<div class="field"><label for="q">Event id, client UUID or subscriber id</label>
 <input id="q" name="q" type="search" spellcheck="false" autocomplete="off" value="${s.q}" placeholder="evt_… or 8a6e0804-…"
  ${s.error !== null ? html`aria-invalid="true" aria-describedby="q-error"` : ''}>
 ${s.error !== null && html`<p class="field-error" id="q-error">${s.error}</p>`}</div>

@@ -13,7 +13,8 @@ const EVENT_COLUMNS = `id, app_id, client_uuid, body, status, attempt_count, sch
  * `$2 IS NULL OR …` terms: each shape is answered by its own index — events_log (app_id, id), or
  * events_log_by_status (app_id, status, id) for a status — newest id first, stopping at the page.
  * Times are id ranges (an id starts with its creation time), so since/until narrow the same index
- * scan; eventId is the primary key, clientUuid the (app_id, client_uuid) unique index. The newest
+ * scan; eventId is the primary key, clientUuid the (app_id, client_uuid) unique index, a
+ * subscriber's hash events_by_subscriber (app_id, subscriber_hash, id). The newest
  * attempt is one probe of attempts_by_event per row (LATERAL). One row beyond the page says
  * whether there is more.
  */
@@ -24,6 +25,7 @@ function listEventsQuery(appId: number, options: EventFilter & { limit: number; 
   if (options.status !== undefined) where.push(`e.status = ${param(options.status)}`);
   if (options.eventId !== undefined) where.push(`e.id = ${param(options.eventId)}`);
   if (options.clientUuid !== undefined) where.push(`e.client_uuid = ${param(options.clientUuid)}`);
+  if (options.subscriberHash !== undefined) where.push(`e.subscriber_hash = ${param(options.subscriberHash)}`);
   if (options.since !== undefined) where.push(`e.id >= ${param(eventIdFloor(options.since))}`, `e.created_at >= ${param(options.since)}`);
   if (options.until !== undefined) where.push(`e.id < ${param(eventIdFloor(options.until + 1))}`, `e.created_at <= ${param(options.until)}`);
   if (options.cursor !== undefined) where.push(`e.id < ${param(options.cursor)}`);

@@ -8,12 +8,11 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { decidePurchaseReport, decideRegistration, purchaseAnswer, registrationAnswer, type EventToCreate, type PurchaseState } from '../../domain/ingest.js';
-import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../../domain/triggers.js';
 import { ReghookError } from '../../errors.js';
 import { asRepeat } from '../invariants.js';
-import type { PurchaseReport, PurchaseResult, RegistrationResult } from '../store.js';
+import type { IndexedRegistration, PurchaseReport, PurchaseResult, RegistrationResult } from '../store.js';
 import type { Recorded } from '../work-signal.js';
 import { inTransaction, type Queryable } from './connection.js';
 
@@ -38,8 +37,8 @@ LEFT JOIN registrations r ON r.app_id = $1 AND r.client_uuid = $2`,
 const INSERT_REGISTRATION = {
   name: 'insert_registration',
   text: `
-INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, body, answer, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (app_id, client_uuid) DO NOTHING`,
+INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, subscriber_hash, body, answer, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (app_id, client_uuid) DO NOTHING`,
 };
 
 const GET_REGISTRATION = { name: 'get_registration', text: `SELECT body, answer FROM registrations WHERE app_id = $1 AND client_uuid = $2` };
@@ -60,7 +59,7 @@ LEFT JOIN purchases pu ON pu.app_id = $1 AND pu.transaction_id = $3`,
 // transaction turns it into an event (they wait, or skip it).
 const REGISTRATION_FOR_PURCHASE = {
   name: 'registration_for_purchase',
-  text: `SELECT store_register, body FROM registrations WHERE app_id = $1 AND client_uuid = $2 FOR SHARE`,
+  text: `SELECT store_register, body, subscriber_hash FROM registrations WHERE app_id = $1 AND client_uuid = $2 FOR SHARE`,
 };
 
 // Keyed on the transactionId, not the user: two users' reports of one transactionId take different
@@ -79,8 +78,8 @@ const GET_PURCHASE = { name: 'get_purchase', text: `SELECT client_uuid, answer F
 const INSERT_EVENT = {
   name: 'insert_event',
   text: `
-INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at, finished_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $5 = 'skipped' THEN $7::bigint END)
+INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at, finished_at, subscriber_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $5 = 'skipped' THEN $7::bigint END, $8)
 ON CONFLICT (app_id, client_uuid) DO NOTHING`,
 };
 
@@ -116,7 +115,7 @@ export class Ingest {
     private readonly logger: Logger,
   ) {}
 
-  async recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
+  async recordRegistration(reg: IndexedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
     try {
       return await inTransaction(this.pool, this.logger, (client) => this.registerInTransaction(client, reg, newEventId, now));
     } catch (error) {
@@ -134,7 +133,7 @@ export class Ingest {
     }
   }
 
-  private async registerInTransaction(client: Queryable, reg: NormalizedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
+  private async registerInTransaction(client: Queryable, reg: IndexedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
     await client.query({ ...LOCK_USER, values: [reg.appId, reg.clientUuid] });
     const ctx = (await client.query<RegistrationContextRow>({ ...REGISTRATION_CONTEXT, values: [reg.appId, reg.clientUuid] })).rows[0]!;
     const decision = decideRegistration(
@@ -147,10 +146,11 @@ export class Ingest {
       reg,
     );
     if (decision.kind !== 'record') return { result: decision, announce: false };
-    const answer = registrationAnswer(decision.event && (await createEvent(client, reg.appId, reg.clientUuid, decision.event, newEventId, now)));
+    const hash = reg.subscriberHash ?? null;
+    const answer = registrationAnswer(decision.event && (await createEvent(client, reg.appId, reg.clientUuid, hash, decision.event, newEventId, now)));
     const inserted = await client.query({
       ...INSERT_REGISTRATION,
-      values: [reg.appId, reg.clientUuid, reg.storeRegister, reg.subscriberId, reg.body, JSON.stringify(answer), now],
+      values: [reg.appId, reg.clientUuid, reg.storeRegister, reg.subscriberId, hash, reg.body, JSON.stringify(answer), now],
     });
     if (inserted.rowCount !== 1) throw new LostInsertRace();
     return { result: { kind: 'created', answer }, announce: answer.status === 'pending' };
@@ -160,7 +160,7 @@ export class Ingest {
     await client.query({ ...LOCK_USER, values: [p.appId, p.clientUuid] });
     const ctx = (await client.query<PurchaseContextRow>({ ...PURCHASE_CONTEXT, values: [p.appId, p.clientUuid, p.transactionId] })).rows[0]!;
     const registration = (
-      await client.query<{ store_register: boolean; body: string | null }>({ ...REGISTRATION_FOR_PURCHASE, values: [p.appId, p.clientUuid] })
+      await client.query<{ store_register: boolean; body: string | null; subscriber_hash: string | null }>({ ...REGISTRATION_FOR_PURCHASE, values: [p.appId, p.clientUuid] })
     ).rows[0];
     const state: PurchaseState = {
       projectExists: ctx.project_exists,
@@ -171,7 +171,8 @@ export class Ingest {
     };
     const decision = decidePurchaseReport(state, p.clientUuid);
     if (decision.kind !== 'record') return { result: decision, announce: false };
-    const event = decision.event && (await createEvent(client, p.appId, p.clientUuid, decision.event, newEventId, now));
+    // A store user's event is found by the subscriberId of their registration.
+    const event = decision.event && (await createEvent(client, p.appId, p.clientUuid, registration?.subscriber_hash ?? null, decision.event, newEventId, now));
     const answer = purchaseAnswer(state, event);
     const inserted = await client.query({
       ...INSERT_PURCHASE,
@@ -183,7 +184,7 @@ export class Ingest {
   }
 
   /** The answer to a registration that lost its insert race: a repeat of the winner's (or a conflict). */
-  private async winningRegistration(reg: NormalizedRegistration): Promise<RegistrationResult> {
+  private async winningRegistration(reg: IndexedRegistration): Promise<RegistrationResult> {
     const { rows } = await this.pool.query<{ body: string | null; answer: string }>({ ...GET_REGISTRATION, values: [reg.appId, reg.clientUuid] });
     const winner = rows[0];
     if (!winner) {
@@ -210,13 +211,14 @@ async function createEvent(
   client: Queryable,
   appId: number,
   clientUuid: string,
+  subscriberHash: string | null,
   event: EventToCreate,
   eventId: string,
   now: number,
 ): Promise<{ eventId: string; status: 'pending' | 'skipped' }> {
   const { status, body } = event;
   const due = status === 'pending' ? now : null;
-  const inserted = await client.query({ ...INSERT_EVENT, values: [eventId, appId, clientUuid, body, status, due, now] });
+  const inserted = await client.query({ ...INSERT_EVENT, values: [eventId, appId, clientUuid, body, status, due, now, subscriberHash] });
   if (inserted.rowCount === 1) return { eventId, status };
   const { rows } = await client.query<{ id: string; status: EventStatus }>({ ...EVENT_BY_USER, values: [appId, clientUuid] });
   const existing = rows[0]!;

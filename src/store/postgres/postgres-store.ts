@@ -18,12 +18,11 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { NormalizedRegistration } from '../../domain/registration.js';
 import { createLogger } from '../../logger.js';
 import type { HealthState } from '../../domain/endpoint-health.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, ClaimOptions, OperatorAttemptResult, OperatorEvent, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
-  RegistrationResult, ReplayFilter, Store, StreamedEvent, WindowCounts } from '../store.js';
+  RegistrationResult, ReplayFilter, Store, StreamedEvent, UnhashedEvent, WindowCounts, IndexedRegistration } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
@@ -264,7 +263,7 @@ export class PostgresStore implements Store {
   }
 
   // Ingest (ingest.ts).
-  recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
+  recordRegistration(reg: IndexedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
     return this.announcing(reg.appId, this.ingest.recordRegistration(reg, newEventId, now));
   }
   recordPurchase(p: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult> {
@@ -332,6 +331,12 @@ export class PostgresStore implements Store {
   }
   sweepRetention(options: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }> {
     return this.retention.sweepRetention(options);
+  }
+  listUnhashedEvents(limit: number, afterId?: string): Promise<UnhashedEvent[]> {
+    return this.retention.listUnhashedEvents(limit, afterId);
+  }
+  setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): Promise<number> {
+    return this.retention.setSubscriberHashes(hashes);
   }
 
   // Figures (stats.ts).

@@ -6,7 +6,19 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
+import type { UnhashedEvent } from '../store.js';
 import { inTransaction } from './connection.js';
+
+// The backfill (migration 0007): events_without_subscriber_hash (id) holds exactly these rows.
+const UNHASHED_EVENTS = `
+SELECT id AS "eventId", app_id AS "appId", body FROM events
+WHERE subscriber_hash IS NULL AND body IS NOT NULL AND id > $2 ORDER BY id LIMIT $1`;
+
+// Only while the payload is there: an event erased in the meantime stays unfindable.
+const SET_SUBSCRIBER_HASHES = `
+UPDATE events e SET subscriber_hash = h.hash
+FROM unnest($1::text[], $2::text[]) AS h (id, hash)
+WHERE e.id = h.id AND e.subscriber_hash IS NULL AND e.body IS NOT NULL`;
 
 // Locks the person's registrations first: a purchase turning one into an event right now (it holds
 // it FOR SHARE) finishes before, and the statements below see its event.
@@ -18,6 +30,7 @@ const LOCK_USERS_OF_SUBSCRIBER = `SELECT client_uuid FROM registrations WHERE ap
 const ERASE_EVENTS = `
 UPDATE events
 SET body = NULL,
+    subscriber_hash = NULL,
     status = CASE WHEN status = 'delivered' THEN status ELSE 'erased' END,
     next_attempt_at = CASE WHEN status = 'delivered' THEN next_attempt_at END,
     lease_token = CASE WHEN status = 'delivered' THEN lease_token END,
@@ -86,5 +99,15 @@ export class Retention {
       const awaiting = await client.query(DROP_AWAITING, [o.awaitingBefore, o.limit]);
       return { payloads: payloads.rows[0]!.n, awaiting: awaiting.rowCount ?? 0 };
     });
+  }
+
+  async listUnhashedEvents(limit: number, afterId = ''): Promise<UnhashedEvent[]> {
+    return (await this.pool.query<UnhashedEvent>(UNHASHED_EVENTS, [limit, afterId])).rows;
+  }
+
+  async setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): Promise<number> {
+    if (hashes.length === 0) return 0;
+    const result = await this.pool.query(SET_SUBSCRIBER_HASHES, [hashes.map((h) => h.eventId), hashes.map((h) => h.subscriberHash)]);
+    return result.rowCount ?? 0;
   }
 }

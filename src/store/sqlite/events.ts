@@ -9,15 +9,17 @@ import { REPLAY_BATCH, type EventDetail, type EventFilter, type EventLogItem, ty
  * terms: each shape is then answered by its own index — events_log (app_id, id), or
  * events_log_by_status (app_id, status, id) for a status — newest id first, stopping at the page.
  * Times are id ranges (an id starts with its creation time), so since/until narrow the same index
- * scan; eventId is the primary key, clientUuid the (app_id, client_uuid) unique index. The newest
+ * scan; eventId is the primary key, clientUuid the (app_id, client_uuid) unique index, a
+ * subscriber's hash events_by_subscriber (app_id, subscriber_hash, id). The newest
  * attempt is one probe of attempts_by_event per row of the page. One row beyond the page says
  * whether there is more.
  */
-const listEventsSql = (filter: Record<'status' | 'eventId' | 'clientUuid' | 'since' | 'until' | 'cursor', boolean>) => {
+const listEventsSql = (filter: Record<'status' | 'eventId' | 'clientUuid' | 'subscriberHash' | 'since' | 'until' | 'cursor', boolean>) => {
   const where = ['e.app_id = @appId'];
   if (filter.status) where.push('e.status = @status');
   if (filter.eventId) where.push('e.id = @eventId');
   if (filter.clientUuid) where.push('e.client_uuid = @clientUuid');
+  if (filter.subscriberHash) where.push('e.subscriber_hash = @subscriberHash');
   if (filter.since) where.push('e.id >= @sinceId', 'e.created_at >= @since');
   if (filter.until) where.push('e.id < @untilId', 'e.created_at <= @until');
   if (filter.cursor) where.push('e.id < @cursor');
@@ -74,7 +76,7 @@ export class Events {
   private readonly getEventStatement;
   private readonly attemptsOf;
   private readonly recoverFailedStatement;
-  /** The log's statements, one per filter shape (at most 64), prepared on first use. */
+  /** The log's statements, one per filter shape (at most 128), prepared on first use. */
   private readonly listStatements = new Map<string, Database.Statement<Record<string, unknown>, EventRow & LastAttemptColumns>>();
   private readonly eventsAfterStatement;
 
@@ -99,6 +101,7 @@ export class Events {
       status: options.status !== undefined,
       eventId: options.eventId !== undefined,
       clientUuid: options.clientUuid !== undefined,
+      subscriberHash: options.subscriberHash !== undefined,
       since: options.since !== undefined,
       until: options.until !== undefined,
       cursor: options.cursor !== undefined,
@@ -114,6 +117,7 @@ export class Events {
       status: options.status,
       eventId: options.eventId,
       clientUuid: options.clientUuid,
+      subscriberHash: options.subscriberHash,
       since: options.since,
       sinceId: options.since === undefined ? undefined : eventIdFloor(options.since),
       until: options.until,

@@ -5,19 +5,18 @@
  */
 import type Database from 'better-sqlite3';
 import { decidePurchaseReport, decideRegistration, purchaseAnswer, registrationAnswer, type EventToCreate, type PurchaseState } from '../../domain/ingest.js';
-import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../../domain/triggers.js';
-import type { PurchaseReport, PurchaseResult, RegistrationResult } from '../store.js';
+import type { IndexedRegistration, PurchaseReport, PurchaseResult, RegistrationResult } from '../store.js';
 import type { Recorded } from '../work-signal.js';
 import type { Endpoints } from './endpoints.js';
 import type { Projects } from './projects.js';
 
-const GET_REGISTRATION = `SELECT store_register, body, answer FROM registrations WHERE app_id = ? AND client_uuid = ?`;
+const GET_REGISTRATION = `SELECT store_register, body, answer, subscriber_hash FROM registrations WHERE app_id = ? AND client_uuid = ?`;
 
 const INSERT_REGISTRATION = `
-INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, body, answer, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`;
+INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, subscriber_hash, body, answer, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 
 // Whether the user bought before registering: purchases_by_user answers it.
 const PURCHASE_EXISTS = `SELECT 1 AS one FROM purchases WHERE app_id = ? AND client_uuid = ? LIMIT 1`;
@@ -31,8 +30,8 @@ VALUES (?, ?, ?, ?, ?, ?)`;
 // The unique (app_id, client_uuid) constraint turns a second creation into a no-op: exactly one
 // event per user is the database's guarantee, not this code's. A skipped event is finished at once.
 const INSERT_EVENT = `
-INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at, finished_at)
-VALUES (@id, @appId, @clientUuid, @body, @status, @due, @now, CASE WHEN @status = 'skipped' THEN @now END)
+INSERT INTO events (id, app_id, client_uuid, subscriber_hash, body, status, next_attempt_at, created_at, finished_at)
+VALUES (@id, @appId, @clientUuid, @subscriberHash, @body, @status, @due, @now, CASE WHEN @status = 'skipped' THEN @now END)
 ON CONFLICT (app_id, client_uuid) DO NOTHING`;
 
 const EVENT_BY_USER = `SELECT id, status FROM events WHERE app_id = ? AND client_uuid = ?`;
@@ -51,8 +50,8 @@ export class Ingest {
     private readonly projects: Projects,
     private readonly endpoints: Endpoints,
   ) {
-    this.getRegistration = db.prepare<[number, string], { store_register: number; body: string | null; answer: string }>(GET_REGISTRATION);
-    this.insertRegistration = db.prepare<[number, string, number, string | null, string, string, number]>(INSERT_REGISTRATION);
+    this.getRegistration = db.prepare<[number, string], { store_register: number; body: string | null; answer: string; subscriber_hash: string | null }>(GET_REGISTRATION);
+    this.insertRegistration = db.prepare<[number, string, number, string | null, string | null, string, string, number]>(INSERT_REGISTRATION);
     this.purchaseExists = db.prepare<[number, string], { one: number }>(PURCHASE_EXISTS);
     this.getPurchase = db.prepare<[number, string], { client_uuid: string; answer: string }>(GET_PURCHASE);
     this.insertPurchase = db.prepare<[number, string, string, number | null, string, number]>(INSERT_PURCHASE);
@@ -61,7 +60,7 @@ export class Ingest {
   }
 
   /** Decides and records one registration; call inside the group commit. */
-  recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Recorded<RegistrationResult> {
+  recordRegistration(reg: IndexedRegistration, newEventId: string, now: number): Recorded<RegistrationResult> {
     const recorded = this.getRegistration.get(reg.appId, reg.clientUuid);
     const decision = decideRegistration(
       {
@@ -72,8 +71,9 @@ export class Ingest {
       reg,
     );
     if (decision.kind !== 'record') return { result: decision, announce: false };
-    const answer = registrationAnswer(decision.event && this.createEvent(reg.appId, reg.clientUuid, decision.event, newEventId, now));
-    this.insertRegistration.run(reg.appId, reg.clientUuid, reg.storeRegister ? 1 : 0, reg.subscriberId, reg.body, JSON.stringify(answer), now);
+    const hash = reg.subscriberHash ?? null;
+    const answer = registrationAnswer(decision.event && this.createEvent(reg.appId, reg.clientUuid, hash, decision.event, newEventId, now));
+    this.insertRegistration.run(reg.appId, reg.clientUuid, reg.storeRegister ? 1 : 0, reg.subscriberId, hash, reg.body, JSON.stringify(answer), now);
     return { result: { kind: 'created', answer }, announce: answer.status === 'pending' };
   }
 
@@ -89,16 +89,17 @@ export class Ingest {
     };
     const decision = decidePurchaseReport(state, p.clientUuid);
     if (decision.kind !== 'record') return { result: decision, announce: false };
-    const event = decision.event && this.createEvent(p.appId, p.clientUuid, decision.event, newEventId, now);
+    // A store user's event is found by the subscriberId of their registration.
+    const event = decision.event && this.createEvent(p.appId, p.clientUuid, registration?.subscriber_hash ?? null, decision.event, newEventId, now);
     const answer = purchaseAnswer(state, event);
     this.insertPurchase.run(p.appId, p.transactionId, p.clientUuid, p.purchaseDate, JSON.stringify(answer), now);
     return { result: { kind: 'created', answer }, announce: event?.status === 'pending' };
   }
 
   /** Creates the user's event unless one exists; answers the event that exists afterwards. */
-  private createEvent(appId: number, clientUuid: string, event: EventToCreate, eventId: string, now: number) {
+  private createEvent(appId: number, clientUuid: string, subscriberHash: string | null, event: EventToCreate, eventId: string, now: number) {
     const due = event.status === 'pending' ? now : null;
-    const info = this.insertEvent.run({ id: eventId, appId, clientUuid, body: event.body, status: event.status, due, now });
+    const info = this.insertEvent.run({ id: eventId, appId, clientUuid, subscriberHash, body: event.body, status: event.status, due, now });
     if (info.changes === 1) return { eventId, status: event.status };
     const existing = this.eventByUser.get(appId, clientUuid)!;
     return { eventId: existing.id, status: existing.status === 'skipped' ? ('skipped' as const) : ('pending' as const) };

@@ -1,5 +1,6 @@
 /** Forgetting personal data (SQLite): erasing one person, and the retention sweep. */
 import type Database from 'better-sqlite3';
+import type { UnhashedEvent } from '../store.js';
 
 // registrations_by_subscriber (app_id, subscriber_id) answers it.
 const USERS_OF_SUBSCRIBER = `SELECT client_uuid FROM registrations WHERE app_id = ? AND subscriber_id = ?`;
@@ -9,6 +10,7 @@ const USERS_OF_SUBSCRIBER = `SELECT client_uuid FROM registrations WHERE app_id 
 const ERASE_EVENTS = `
 UPDATE events
 SET body = NULL,
+    subscriber_hash = NULL,
     status = CASE WHEN status = 'delivered' THEN status ELSE 'erased' END,
     next_attempt_at = CASE WHEN status = 'delivered' THEN next_attempt_at END,
     lease_token = CASE WHEN status = 'delivered' THEN lease_token END,
@@ -45,6 +47,14 @@ DELETE FROM registrations WHERE rowid IN (
     AND NOT EXISTS (SELECT 1 FROM events e WHERE e.app_id = r.app_id AND e.client_uuid = r.client_uuid)
   LIMIT ?)`;
 
+// The backfill (migration 0007): events_without_subscriber_hash (id) holds exactly these rows.
+const UNHASHED_EVENTS = `
+SELECT id AS eventId, app_id AS appId, body FROM events
+WHERE subscriber_hash IS NULL AND body IS NOT NULL AND id > ? ORDER BY id LIMIT ?`;
+
+// Only while the payload is there: an event erased in the meantime stays unfindable.
+const SET_SUBSCRIBER_HASH = `UPDATE events SET subscriber_hash = ? WHERE id = ? AND subscriber_hash IS NULL AND body IS NOT NULL`;
+
 export class Retention {
   private readonly usersOfSubscriber;
   private readonly eraseEvents;
@@ -56,6 +66,8 @@ export class Retention {
   private readonly anonymiseRegistration;
   private readonly dropTestBodies;
   private readonly dropAwaiting;
+  private readonly unhashedEvents;
+  private readonly setSubscriberHash;
 
   constructor(private readonly db: Database.Database) {
     this.usersOfSubscriber = db.prepare<[number, string], { client_uuid: string }>(USERS_OF_SUBSCRIBER);
@@ -68,6 +80,8 @@ export class Retention {
     this.anonymiseRegistration = db.prepare<[number, string]>(ANONYMISE_REGISTRATION);
     this.dropTestBodies = db.prepare<[number]>(DROP_TEST_BODIES);
     this.dropAwaiting = db.prepare<[number, number]>(DROP_AWAITING);
+    this.unhashedEvents = db.prepare<[string, number], UnhashedEvent>(UNHASHED_EVENTS);
+    this.setSubscriberHash = db.prepare<[string, string]>(SET_SUBSCRIBER_HASH);
   }
 
   eraseSubscriber(appId: number, subscriberId: string, now: number): { registrations: number; events: number } {
@@ -98,6 +112,16 @@ export class Retention {
         const awaiting = this.dropAwaiting.run(o.awaitingBefore, o.limit).changes;
         return { payloads: expired.length, awaiting };
       })
+      .immediate();
+  }
+
+  listUnhashedEvents(limit: number, afterId = ''): UnhashedEvent[] {
+    return this.unhashedEvents.all(afterId, limit);
+  }
+
+  setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): number {
+    return this.db
+      .transaction(() => hashes.reduce((n, h) => n + this.setSubscriberHash.run(h.subscriberHash, h.eventId).changes, 0))
       .immediate();
   }
 }

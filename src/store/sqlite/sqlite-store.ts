@@ -7,11 +7,10 @@
  * live in a module of their own, prepared once here, at open.
  */
 import Database from 'better-sqlite3';
-import type { NormalizedRegistration } from '../../domain/registration.js';
 import type { HealthState } from '../../domain/endpoint-health.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
-  RegistrationResult, ReplayFilter, Store, StreamedEvent, WindowCounts } from '../store.js';
+  RegistrationResult, ReplayFilter, Store, StreamedEvent, UnhashedEvent, WindowCounts, IndexedRegistration } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, EventsSignal, WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
@@ -288,7 +287,7 @@ export class SqliteStore implements Store {
   }
 
   // Ingest (ingest.ts), through the group commit.
-  recordRegistration(reg: NormalizedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
+  recordRegistration(reg: IndexedRegistration, newEventId: string, now: number): Promise<RegistrationResult> {
     return this.ingest(reg.appId, () => this.parts.ingest.recordRegistration(reg, newEventId, now));
   }
   recordPurchase(p: PurchaseReport, newEventId: string, now: number): Promise<PurchaseResult> {
@@ -359,6 +358,12 @@ export class SqliteStore implements Store {
   }
   async sweepRetention(options: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }> {
     return this.parts.retention.sweepRetention(options);
+  }
+  async listUnhashedEvents(limit: number, afterId?: string): Promise<UnhashedEvent[]> {
+    return this.parts.retention.listUnhashedEvents(limit, afterId);
+  }
+  async setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): Promise<number> {
+    return this.parts.retention.setSubscriberHashes(hashes);
   }
 
   // Figures (stats.ts).
