@@ -3,7 +3,8 @@
  * 1M events. Fills a fresh store with one project of 1,000,000 events carrying a subscriber hash
  * (400,000 subscribers: 2-3 events each) plus 100,000 older events without one (from before
  * migration 0007, with a payload), then times store.listEvents by subscriberHash (median of 51):
- * a hit, a miss, combined with status and a cursor; prints the plans; and times one backfill pass
+ * a hit, a miss, combined with status and a cursor, and the other lookups (eventId, clientUuid,
+ * status, the first page); prints the plans; and times one backfill pass
  * of the retention sweeper (BACKFILL_PER_SWEEP events). (The fill's ids do not carry their creation
  * time as real ones do, so since/until, which are id ranges on the same index, are not timed here.)
  *
@@ -39,6 +40,11 @@ const CASES: [string, EventFilter & { cursor?: string }][] = [
   ['miss', { subscriberHash: hashOf(SUBSCRIBERS + 1) }],
   ['hit + status=delivered', { subscriberHash: hashOf(123), status: 'delivered' }],
   ['hit + cursor', { subscriberHash: hashOf(123), cursor: idOf(OLD + 123 + 2 * SUBSCRIBERS) }],
+  // The log's other lookups at the same size.
+  ['eventId', { eventId: idOf(OLD + 500_000) }],
+  ['clientUuid', { clientUuid: `u${OLD + 500_000}` }],
+  ['status=failed (first page)', { status: 'failed' }],
+  ['all (first page)', {}],
 ];
 
 async function time(store: Store): Promise<void> {
