@@ -232,9 +232,14 @@ END;
 CREATE TRIGGER events_due_on_update AFTER UPDATE OF status, next_attempt_at ON events
 WHEN OLD.status = 'pending' OR NEW.status = 'pending'
 BEGIN
-  UPDATE endpoints SET next_due_at = due.at
-  FROM (SELECT MIN(e.next_attempt_at) AS at FROM events e WHERE e.app_id = NEW.app_id AND e.status = 'pending') AS due
-  WHERE app_id = NEW.app_id AND enabled = 1 AND next_due_at IS NOT due.at;
+  UPDATE endpoints SET next_due_at = (
+    SELECT e.next_attempt_at FROM events e INDEXED BY events_pending_by_app
+    WHERE e.app_id = NEW.app_id AND e.status = 'pending' ORDER BY e.next_attempt_at LIMIT 1
+  )
+  WHERE app_id = NEW.app_id AND enabled = 1 AND next_due_at IS NOT (
+    SELECT e.next_attempt_at FROM events e INDEXED BY events_pending_by_app
+    WHERE e.app_id = NEW.app_id AND e.status = 'pending' ORDER BY e.next_attempt_at LIMIT 1
+  );
 END;
 
 CREATE TRIGGER events_stats_on_delete AFTER DELETE ON events
