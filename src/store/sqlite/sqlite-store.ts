@@ -156,9 +156,10 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Group commit: the reports that arrive in one event-loop turn are decided one after another,
-   * each in its own savepoint, inside ONE write transaction, so a burst pays one commit instead of
-   * one each. Decisions stay strictly sequential, so the trigger rules see each other's writes.
+   * Group commit: the writes of one event-loop turn (the reports that arrived, the dispatcher's
+   * finished attempts and its claim) run one after another, each in its own savepoint, inside ONE
+   * write transaction, so a burst pays one commit (one fsync, synchronous=FULL) instead of one
+   * each. Decisions stay strictly sequential, so the trigger rules see each other's writes.
    */
   private groupCommit<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -323,15 +324,16 @@ export class SqliteStore implements Store {
     return recovered;
   }
 
-  // The dispatcher's claim (claim-due.ts) and attempts (attempts.ts).
-  async claimDue(options: ClaimOptions): Promise<ClaimedDelivery[]> {
-    return this.parts.claims.claimDue(options);
+  // The dispatcher's claim (claim-due.ts) and attempts (attempts.ts), through the group commit: a
+  // turn's reports, finished attempts and claim share one transaction, so one fsync.
+  claimDue(options: ClaimOptions): Promise<ClaimedDelivery[]> {
+    return this.groupCommit(() => this.parts.claims.claimDue(options));
   }
   async nextDueAt(): Promise<number | null> {
     return this.parts.claims.nextDueAt();
   }
-  async recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number, operatorEvents?: boolean): Promise<RecordedAttempts> {
-    return this.parts.attempts.recordAttempts(finished, now, failingAfter, operatorEvents);
+  recordAttempts(finished: readonly FinishedAttempt[], now: number, failingAfter?: number, operatorEvents?: boolean): Promise<RecordedAttempts> {
+    return this.groupCommit(() => this.parts.attempts.recordAttempts(finished, now, failingAfter, operatorEvents));
   }
 
   async claimOperatorEvents(options: { now: number; limit: number; leaseMs: number; maxAttempts: number }): Promise<ClaimedOperatorEvent[]> {
