@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from './errors.js';
 import { checkEndpointUrl, type NetworkPolicy, parseNetworkPolicy } from './dispatch/network-policy.js';
 import { SECRET_PREFIX, secretKey as webhookSecretKey } from '@reghook/receiver/signing';
@@ -35,6 +36,8 @@ export interface ResolvedConfig {
   retentionMs: number;
   awaitingRetentionMs: number;
   dispatch: boolean;
+  /** SQLite: the store runs on its own thread (store/sqlite/threaded-store.ts). */
+  sqliteThread: boolean;
   /** Attempts in flight at once in one process. */
   concurrency: number;
   /** Attempts in flight at once to one endpoint, so a slow endpoint cannot take every slot. */
@@ -105,6 +108,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'REGHOOK_RETENTION', default: '30d', meaning: 'how long finished events keep payloads and attempt bodies' },
   { name: 'REGHOOK_AWAITING_RETENTION', default: '365d', meaning: 'store registrations that never saw a purchase are dropped after this' },
   { name: 'REGHOOK_DISPATCH', default: 'true', meaning: 'false makes serve an API-only node' },
+  { name: 'REGHOOK_SQLITE_THREAD', default: 'true when the machine has more than one core', meaning: 'SQLite only: run the database (its statements and fsyncs) on a thread of its own, so HTTP and deliveries use another core' },
   { name: 'REGHOOK_CONCURRENCY', default: '1024', meaning: 'attempts in flight at once in one process (1 to 10000)' },
   { name: 'REGHOOK_ENDPOINT_CONCURRENCY', default: '64', meaning: 'the most attempts in flight at once to one endpoint (1 to 1000); each endpoint adapts below it' },
   { name: 'REGHOOK_KEY_RATE_LIMIT', default: '1200', meaning: 'requests per minute one project API key may make' },
@@ -396,6 +400,7 @@ export function loadConfig(env: Source = process.env, args: readonly string[] = 
     retentionMs: duration('REGHOOK_RETENTION', '30d'),
     awaitingRetentionMs: duration('REGHOOK_AWAITING_RETENTION', '365d'),
     dispatch: boolean('REGHOOK_DISPATCH', true),
+    sqliteThread: boolean('REGHOOK_SQLITE_THREAD', availableParallelism() > 1),
     concurrency: integer('REGHOOK_CONCURRENCY', 1024, 1, 10_000),
     endpointConcurrency: integer('REGHOOK_ENDPOINT_CONCURRENCY', 64, 1, 1_000),
     keyRateLimitPerMinute: integer('REGHOOK_KEY_RATE_LIMIT', 1200, 1, 10_000_000),

@@ -72,6 +72,7 @@ export async function startService(config: ResolvedConfig, options: ServiceOptio
 
   const store = await openStore(config.database, {
     logger: logger.child({ component: 'store' }),
+    thread: config.sqliteThread,
     ...(signal ? { signal } : {}),
   });
   let app: App | null = null;

@@ -10,6 +10,7 @@ import type { DatabaseTarget } from '../config.js';
 import { ConfigError, errorCode, isDatabaseUnavailable, StartupError, toError } from '../errors.js';
 import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
+import { openThreadedSqliteStore } from './sqlite/threaded-store.js';
 import type { Store } from './store.js';
 
 export interface OpenStoreOptions {
@@ -19,6 +20,8 @@ export interface OpenStoreOptions {
   signal?: AbortSignal;
   /** How long an unreachable PostgreSQL is retried before the start gives up (default 60 s). */
   retryForMs?: number;
+  /** SQLite: run the store on a thread of its own (threaded-store.ts). The service's choice; commands open it directly. */
+  thread?: boolean;
 }
 
 export const START_RETRY_FOR_MS = 60_000;
@@ -29,7 +32,7 @@ const MAX_RETRY_DELAY_MS = 5_000;
 export async function openStore(target: DatabaseTarget, options: OpenStoreOptions = {}): Promise<Store> {
   if (target.kind === 'sqlite') {
     try {
-      return new SqliteStore(target.path);
+      return options.thread === true ? await openThreadedSqliteStore(target.path) : new SqliteStore(target.path);
     } catch (error) {
       throw startupError(target, error);
     }

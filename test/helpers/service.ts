@@ -73,6 +73,9 @@ export async function startTestService(
     REGHOOK_RETRY_INTERVAL: '100ms',
     REGHOOK_DELIVERY_TIMEOUT: '2s',
     REGHOOK_LOG_LEVEL: 'info',
+    // In-process tests run the TypeScript sources, which a worker thread cannot load; the process
+    // tests (dist/) run the store thread, and test/store/sqlite-threaded.contract.test.ts the contract.
+    REGHOOK_SQLITE_THREAD: 'false',
     ...env,
   });
   const leaks: string[] = [];

@@ -1,0 +1,82 @@
+/**
+ * The Store contract on SQLite through its own thread (threaded-store.ts): every call crosses to
+ * the store thread and back, errors keep their codes, work and event signals reach the main thread.
+ * The thread runs the compiled store (dist/, built by `npm test` before vitest).
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { errorCode, isDatabaseUnavailable } from '../../src/errors.js';
+import { openThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
+import { storeContract } from './contract.js';
+
+export const STORE_THREAD = new URL('../../dist/src/store/sqlite/store-thread.js', import.meta.url);
+if (!existsSync(STORE_THREAD)) throw new Error(`${STORE_THREAD.pathname} is missing: run npm run build first`);
+
+storeContract('sqlite (store thread)', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'reghook-store-'));
+  const file = path.join(dir, 'reghook.db');
+  const store = await openThreadedSqliteStore(file, { workerUrl: STORE_THREAD });
+  return {
+    store,
+    async exec(sql) {
+      const db = new Database(file);
+      try {
+        db.exec(sql);
+      } finally {
+        db.close();
+      }
+    },
+    async cleanup() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('the store thread', () => {
+  it('keeps a SQLite error code across the threads, so a full disk is still a 503', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reghook-store-'));
+    const store = await openThreadedSqliteStore(path.join(dir, 'reghook.db'), { workerUrl: STORE_THREAD });
+    try {
+      await store.migrate();
+      await store.limitPages(1);
+      const error = await store.createProject({ appId: 1, name: 'p'.repeat(10_000), createdAt: 1 }).catch((e: unknown) => e);
+      expect(errorCode(error)).toBe('SQLITE_FULL');
+      expect(isDatabaseUnavailable(error)).toBe(true);
+      expect(await store.isReady()).toBe(false);
+      await store.limitPages(null);
+      expect(await store.createProject({ appId: 1, name: 'p', createdAt: 1 })).toBe('created');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects an open that fails, with the code SqliteStore gives', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reghook-store-'));
+    const file = path.join(dir, 'not-a-db');
+    writeFileSync(file, 'this is not a SQLite database, and it is long enough to have a header page'.repeat(20));
+    try {
+      const error = await openThreadedSqliteStore(file, { workerUrl: STORE_THREAD }).then(async (s) => {
+        await s.migrate().finally(() => s.close());
+        return null;
+      }, (e: unknown) => e);
+      expect(errorCode(error)).toBe('SQLITE_NOTADB');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers calls after close with an error, and does not keep the process alive while idle', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reghook-store-'));
+    const store = await openThreadedSqliteStore(path.join(dir, 'reghook.db'), { workerUrl: STORE_THREAD });
+    await store.migrate();
+    await store.close();
+    await expect(store.getProject(1)).rejects.toThrow(/closed/);
+    expect(await store.isReady()).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
