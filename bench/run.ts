@@ -26,7 +26,7 @@ import { machine } from './machine.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 import type { Lookup, ServerSpec } from './receiver-protocol.js';
 import { ReceiverClient } from './receiver-client.js';
-import { children, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
+import { children, postgresCpuMsBetween, postgresCpuSnapshot, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
 import { Peer, type PeerKind, REDIS_SERVER, RedisServer } from './peers/peer-process.js';
 import { distribution, type Distribution, fmt, mb, ms, ratio } from './stats.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
@@ -189,14 +189,14 @@ function freshDir(name: string): string {
   return dir;
 }
 
-async function startReghook(name: string, databaseUrl: string, dataDir: string, env: Record<string, string> = {}): Promise<Reghook> {
+async function startReghook(name: string, databaseUrl: string, dataDir: string, env: Record<string, string> = {}, command: 'serve' | 'worker' = 'serve'): Promise<Reghook> {
   let profile: { dir: string; name: string } | undefined;
   if (PROFILE) {
     mkdirSync(PROFILE_DIR, { recursive: true });
     profile = { dir: PROFILE_DIR, name: `${name}.cpuprofile` };
     profiles[name] = path.join(PROFILE_DIR, profile.name);
   }
-  return Reghook.start({ databaseUrl, dataDir, env, ...(profile ? { profile } : {}) });
+  return Reghook.start({ databaseUrl, dataDir, env, command, ...(profile ? { profile } : {}) });
 }
 
 async function stopReghook(r: Reghook): Promise<void> {
@@ -208,6 +208,8 @@ async function stopReghook(r: Reghook): Promise<void> {
     if (!line.startsWith('{')) continue;
     try {
       const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string; code?: string } };
+      // A worker logs at info (its start is known from that); only warnings and errors are worth a note.
+      if ((entry.level ?? 0) < 40) continue;
       const key = `${entry.level === 50 ? 'error' : entry.level === 40 ? 'warn' : `level ${entry.level}`}: ${entry.msg ?? ''}`;
       const seen = byMsg.get(key) ?? { n: 0, example: [entry.err?.code, entry.err?.message].filter(Boolean).join(' ').slice(0, 200) };
       seen.n++;
@@ -1314,6 +1316,90 @@ async function runP1(kind: PeerKind): Promise<void> {
   }
 }
 
+/** Begins a CPU measurement; the function it answers gives the CPU ms used since. */
+type CpuProbe = () => () => number;
+const processProbe =
+  (r: CpuSource): CpuProbe =>
+  () => {
+    const a = r.cpuMs();
+    return () => r.cpuMs() - a;
+  };
+/** The PostgreSQL server's CPU (every process whose comm is `postgres`), from /proc. */
+const postgresProbe: CpuProbe = () => {
+  const a = postgresCpuSnapshot();
+  return () => postgresCpuMsBetween(a, postgresCpuSnapshot());
+};
+
+interface P2Run {
+  ledger: Ledger;
+  counters: LoadCounters;
+  settled: Settled;
+  /** CPU over the run (from the first measured report until every accepted event had arrived). */
+  cpu: Cpu;
+  /** The same span, for each probe passed in. */
+  probes: Record<string, number>;
+  w: WindowStats;
+  start: number;
+  loadEnd: number;
+  /** From the first measured report to the last arrival (the window of w). */
+  spanMs: number;
+  acceptedPerSec: number;
+  cpuPerEvent: number;
+}
+
+/**
+ * P2's load on a running system: P.p2Warmup registrations not counted, then P.p2Count at
+ * concurrency P.p2Concurrency to project 1 (one endpoint), every one waited for at the receiver.
+ */
+async function p2Load(label: string, s: RunningSystem, probes: Record<string, CpuProbe> = {}): Promise<P2Run> {
+  const pool = apiPool(s.url, P.p2Concurrency);
+  // Warm-up (not counted): connections open, code compiled, the queue's first pages in memory.
+  const warm = new Ledger();
+  await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Warmup, appIds: [1], ledger: warm, counters: new LoadCounters() });
+  await settle(`${label} warm-up`, warm, nowMs(), P.drainTimeoutMs, null);
+  const ledger = new Ledger();
+  const counters = new LoadCounters();
+  let lastAccepted = 0;
+  let lastDistinct = 0;
+  const stop = progress(label, async () => {
+    const st = await receiver.stats();
+    const text = `accepted ${fmt(counters.accepted - lastAccepted).padStart(6)}/s  delivered ${fmt(st.distinct - lastDistinct).padStart(6)}/s  total accepted ${fmt(counters.accepted)}`;
+    lastAccepted = counters.accepted;
+    lastDistinct = st.distinct;
+    return text;
+  });
+  const cpu0 = cpuNow(s.cpu);
+  const running = Object.entries(probes).map(([name, probe]) => [name, probe()] as const);
+  const start = nowMs();
+  await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Count, appIds: [1], ledger, counters });
+  const loadEnd = nowMs();
+  stop();
+  await pool.close();
+  const settled = await settle(label, ledger, loadEnd, P.drainTimeoutMs, s.db);
+  const cpu = cpuDelta(cpu0, cpuNow(s.cpu));
+  const used = Object.fromEntries(running.map(([name, end]) => [name, end()]));
+  let last = 0;
+  for (const t of settled.lookup.first) last = Math.max(last, t);
+  // The whole run is the window: from the first report to the last arrival.
+  const phase: Phase = { windowStart: start, windowEnd: Math.max(last, loadEnd) + 0.001, loadEnd, cpu };
+  const w = windowStats(ledger, settled.lookup, phase);
+  return {
+    ledger,
+    counters,
+    settled,
+    cpu,
+    probes: used,
+    w,
+    start,
+    loadEnd,
+    spanMs: phase.windowEnd - start,
+    acceptedPerSec: (ledger.size * 1000) / (loadEnd - start),
+    cpuPerEvent: cpu.reghook / Math.max(1, settled.reached),
+  };
+}
+
+const rejectedText = (c: LoadCounters) => (c.rejected.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(c.rejected)));
+
 /** P2, the issue's shape: P.p2Count registrations at concurrency P.p2Concurrency, one project, one endpoint. */
 async function runP2(kind: SystemKind): Promise<void> {
   const label = `P2 ${SYSTEM_NAMES[kind]}`;
@@ -1322,45 +1408,15 @@ async function runP2(kind: SystemKind): Promise<void> {
   const urls = await listen([{ mode: 'ok' }]);
   try {
     await withSystem(label, kind, urls, async (s) => {
-      const pool = apiPool(s.url, P.p2Concurrency);
-      // Warm-up (not counted): connections open, code compiled, the queue's first pages in memory.
-      const warm = new Ledger();
-      await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Warmup, appIds: [1], ledger: warm, counters: new LoadCounters() });
-      await settle(`${label} warm-up`, warm, nowMs(), P.drainTimeoutMs, null);
-      const ledger = new Ledger();
-      const counters = new LoadCounters();
-      let lastAccepted = 0;
-      let lastDistinct = 0;
-      const stop = progress(label, async () => {
-        const st = await receiver.stats();
-        const text = `accepted ${fmt(counters.accepted - lastAccepted).padStart(6)}/s  delivered ${fmt(st.distinct - lastDistinct).padStart(6)}/s  total accepted ${fmt(counters.accepted)}`;
-        lastAccepted = counters.accepted;
-        lastDistinct = st.distinct;
-        return text;
-      });
-      const cpu0 = cpuNow(s.cpu);
-      const start = nowMs();
-      await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Count, appIds: [1], ledger, counters });
-      const loadEnd = nowMs();
-      stop();
-      await pool.close();
-      const settled = await settle(label, ledger, loadEnd, P.drainTimeoutMs, s.db);
-      const cpu = cpuDelta(cpu0, cpuNow(s.cpu));
-      let last = 0;
-      for (const t of settled.lookup.first) last = Math.max(last, t);
-      // The whole run is the window: from the first report to the last arrival.
-      const phase: Phase = { windowStart: start, windowEnd: Math.max(last, loadEnd) + 0.001, loadEnd, cpu };
-      const w = windowStats(ledger, settled.lookup, phase);
-      const spanMs = phase.windowEnd - start;
-      const cpuPerEvent = cpu.reghook / Math.max(1, settled.reached);
-      peerResults.set(`P2:${kind}`, { deliveriesPerSec: w.deliveriesPerSec, ingestPerSec: (ledger.size * 1000) / (loadEnd - start), latency: w.latency, cpuPerEvent });
+      const { w, cpu, settled, counters, spanMs, loadEnd, start, acceptedPerSec, cpuPerEvent } = await p2Load(label, s);
+      peerResults.set(`P2:${kind}`, { deliveriesPerSec: w.deliveriesPerSec, ingestPerSec: acceptedPerSec, latency: w.latency, cpuPerEvent });
       const cores = (v: number) => (v / spanMs).toFixed(2);
       detail(`${label} (${fmt(P.p2Count)} registrations, concurrency ${P.p2Concurrency}, one endpoint)`, [
-        `${fmt(settled.reached)} delivered in ${ms(spanMs)} from the first report to the last arrival = ${fmt(w.deliveriesPerSec)}/s; accepted ${fmt((ledger.size * 1000) / (loadEnd - start))}/s over ${ms(loadEnd - start)}`,
+        `${fmt(settled.reached)} delivered in ${ms(spanMs)} from the first report to the last arrival = ${fmt(w.deliveriesPerSec)}/s; accepted ${fmt(acceptedPerSec)}/s over ${ms(loadEnd - start)}`,
         `202 -> receiver first byte: ${latencyText(w.latency)}`,
         `API (send -> 202): ${latencyText(w.apiLatency)}`,
         `CPU over the run (cores busy): ${CPU_COUNTS[kind]} ${cores(cpu.reghook)}, receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; ${cpuPerEvent.toFixed(3)} ms per event`,
-        `API answers other than 202: ${counters.rejected.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(counters.rejected))}; connection errors ${counters.errors}`,
+        `API answers other than 202: ${rejectedText(counters)}; connection errors ${counters.errors}`,
         ledgerLine(settled),
       ]);
       if (settled.missing.length > 0) notes.push(`${label}: ${settled.missing.length} accepted events had not reached the receiver ${P.drainTimeoutMs / 1000} s after the load`);
