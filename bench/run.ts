@@ -3,7 +3,8 @@
  * `npm run bench` (the full run, under 15 minutes). Options: `--profile` (a V8 CPU profile of every
  * reghook child into bench/profiles/, and the top self-time functions of S1), `--only=S1,S3`
  * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6, S7, S7pg, and the peers P1bullmq, P1pgboss, P1relay,
- * P2ceiling, P2reghook, P2reghookpg, P2bullmq, P2pgboss, P2relay; `peers` = S1, S1pg and every P1/P2,
+ * P2ceiling, P2reghook, P2reghookpg, P2bullmq, P2pgboss, P2relay, P3pg (PostgreSQL with 1, 2 and 4 dispatching
+ * processes); `peers` = S1, S1pg and every P1/P2,
  * `p1` and `p2` one shape each; printed only, RESULTS.md is left alone),
  * `--no-pg`, `--keep` (keep the temp files). `node dist/bench/profile-top.js <file>` summarises a
  * profile.
@@ -1426,6 +1427,138 @@ async function runP2(kind: SystemKind): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// P3: reghook on PostgreSQL with more dispatching processes on one database
+
+const P3_PROCESSES = [1, 2, 4];
+interface P3Result {
+  n: number;
+  deliveriesPerSec: number;
+  acceptedPerSec: number;
+  latency: Distribution | null;
+  spanMs: number;
+  /** CPU ms of each reghook process over the run: serve first, then the workers. */
+  processCpu: number[];
+  postgresCpu: number;
+  receiverCpu: number;
+  benchCpu: number;
+  delivered: number;
+}
+const p3Results: P3Result[] = [];
+
+/**
+ * P3 for one N: one `reghook serve` takes all of P2's load and dispatches too, N - 1 `reghook
+ * worker` processes dispatch from the same database (same REGHOOK_SECRET_KEY), on a fresh schema.
+ */
+async function runP3Once(n: number): Promise<void> {
+  const label = `P3 pg N=${n}`;
+  log(
+    `\n${elapsed()}  == ${label}: P2's load (${fmt(P.p2Count)} registrations at concurrency ${P.p2Concurrency} to one endpoint) on PostgreSQL, ` +
+      `one serve + ${n - 1} worker${n === 2 ? '' : 's'}`,
+  );
+  await receiver.reset();
+  const urls = await listen([{ mode: 'ok' }]);
+  try {
+    await withPostgresSchema(label, async (u) => {
+      const env = { REGHOOK_SECRET_KEY: randomBytes(32).toString('base64') };
+      const procs: Reghook[] = [];
+      try {
+        const serve = await startReghook(`P3pg-${n}-serve`, u.reghook, freshDir(`p3pg-${n}-serve`), env);
+        procs.push(serve);
+        await projects(serve, [1], urls);
+        for (let i = 1; i < n; i++) procs.push(await startReghook(`P3pg-${n}-worker${i}`, u.reghook, freshDir(`p3pg-${n}-worker${i}`), env, 'worker'));
+        const names = procs.map((_, i) => (i === 0 ? 'serve' : `worker ${i}`));
+        const probes: Record<string, CpuProbe> = { postgres: postgresProbe };
+        procs.forEach((r, i) => (probes[names[i]!] = processProbe(r)));
+        const system: RunningSystem = { url: serve.url, cpu: { cpuMs: () => procs.reduce((sum, r) => sum + r.cpuMs(), 0) }, db: { postgres: u.client } };
+        const run = await p2Load(label, system, probes);
+        const { w, cpu, settled, counters, spanMs } = run;
+        const res: P3Result = {
+          n,
+          deliveriesPerSec: w.deliveriesPerSec,
+          acceptedPerSec: run.acceptedPerSec,
+          latency: w.latency,
+          spanMs,
+          processCpu: names.map((name) => run.probes[name]!),
+          postgresCpu: run.probes.postgres!,
+          receiverCpu: cpu.receiver,
+          benchCpu: cpu.bench,
+          delivered: settled.reached,
+        };
+        p3Results.push(res);
+        const cores = (v: number) => (v / spanMs).toFixed(2);
+        const perEvent = (v: number) => `${(v / Math.max(1, settled.reached)).toFixed(3)} ms`;
+        const total = cpu.reghook + res.postgresCpu + cpu.receiver + cpu.bench;
+        detail(`${label} (one serve taking the load and dispatching + ${n - 1} worker${n === 2 ? '' : 's'}, one PostgreSQL database)`, [
+          `${fmt(settled.reached)} delivered in ${ms(spanMs)} from the first report to the last arrival = ${fmt(w.deliveriesPerSec)}/s; accepted ${fmt(run.acceptedPerSec)}/s over ${ms(run.loadEnd - run.start)}`,
+          `202 -> receiver first byte: ${latencyText(w.latency)}`,
+          `API (send -> 202): ${latencyText(w.apiLatency)}`,
+          `CPU over the run (cores busy): ${names.map((name, i) => `${name} ${cores(res.processCpu[i]!)}`).join(', ')} (reghook ${cores(cpu.reghook)}); ` +
+            `PostgreSQL server ${cores(res.postgresCpu)}; receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; all together ${cores(total)} of ${os.availableParallelism()}` +
+            (total / spanMs < 0.8 * os.availableParallelism() ? ' (cores were left idle: the limit was waiting — commits, round trips — not CPU)' : ''),
+          `CPU per delivered event: reghook ${perEvent(cpu.reghook)}, PostgreSQL server ${perEvent(res.postgresCpu)}`,
+          `API answers other than 202: ${rejectedText(counters)}; connection errors ${counters.errors}`,
+          ledgerLine(settled),
+        ]);
+        if (settled.missing.length > 0) notes.push(`${label}: ${settled.missing.length} accepted events had not reached the receiver ${P.drainTimeoutMs / 1000} s after the load`);
+      } finally {
+        await Promise.all(procs.map((r) => stopReghook(r)));
+      }
+    });
+  } finally {
+    await receiver.closeServers();
+  }
+}
+
+async function runP3(): Promise<void> {
+  for (const n of P3_PROCESSES) await runP3Once(n);
+  if (p3Results.length === 0) return;
+  const cpus = os.availableParallelism();
+  const lines = [
+    `layout: for N = ${P3_PROCESSES.join(', ')}, one \`reghook serve\` takes every report (the load generator talks to it alone) and dispatches too, plus N - 1 \`reghook worker\` processes (dispatcher only) on the same database with the same REGHOOK_SECRET_KEY; a fresh schema for each N. ` +
+      'So N is the number of processes delivering; ingest stays on one process. REGHOOK_ENDPOINT_CONCURRENCY (64) is per process: N processes may hold up to N × 64 attempts to the one endpoint.',
+    `load: P2's, ${fmt(P.p2Count)} registrations at concurrency ${P.p2Concurrency} to one endpoint after ${fmt(P.p2Warmup)} not counted; deliveries/s = delivered / (first report -> last arrival); CPU over the same span, per process from /proc/<pid>/stat; the PostgreSQL server's is the sum over every process whose comm is \`postgres\` (postmaster, backends, background workers; backends that exited counted through the postmaster's reaped-children time), so another database's sessions on the same server would count too.`,
+    'latency is the 202\'s arrival at the load generator -> the first byte at the receiver: with workers, one may deliver (woken by NOTIFY after the commit) before the serve\'s 202 has reached the load generator, hence a negative minimum now and then.',
+    `**Everything shares this machine's ${cpus} cores**: the N reghook processes, PostgreSQL, the load generator and the receiver. More processes cannot give more than the cores left over, so the scaling shown is bounded by that, and at a higher N the processes take cores from PostgreSQL and from each other; it is not what N processes on N machines would do.`,
+  ];
+  const last = p3Results.at(-1)!;
+  const pgCores = last.postgresCpu / last.spanMs;
+  const pgPerEvent = last.postgresCpu / Math.max(1, last.delivered);
+  const reghookPerEvent = last.processCpu.reduce((a, b) => a + b, 0) / Math.max(1, last.delivered);
+  const servePerEvent = last.processCpu[0]! / Math.max(1, last.delivered);
+  if (Number.isFinite(pgCores) && pgPerEvent > 0) {
+    const cap = (c: number) => fmt((c * 1000) / pgPerEvent);
+    lines.push(
+      `on separate machines: at N=${last.n} PostgreSQL kept ${pgCores.toFixed(2)} cores busy for ${fmt(last.deliveriesPerSec)} deliveries/s, ${pgPerEvent.toFixed(3)} ms of database CPU per delivered event (ingest included). ` +
+        `A database server with c cores to itself would therefore cap the deployment at roughly c × ${cap(1)} events/s on CPU alone (2 cores ≈ ${cap(2)}/s, 4 cores ≈ ${cap(4)}/s), ` +
+        `before its disk (a flush per commit) or lock contention, which this run does not isolate. The reghook processes spent ${reghookPerEvent.toFixed(3)} ms per event in all, ` +
+        `so each core given to reghook processes on machines of their own adds about ${fmt(1000 / reghookPerEvent)} events/s up to that cap; ` +
+        `the one serve taking every report spent ${servePerEvent.toFixed(3)} ms per event (its ingest and its share of the deliveries), so past one core's worth ingest needs more serve processes behind a balancer too. ` +
+        'CPU per event measured on a saturated shared machine includes contention (context switches, lock waits spun on), so these are rough upper bounds on the cost per event.',
+    );
+  } else {
+    lines.push('the PostgreSQL server\'s CPU could not be read from /proc on this machine: no projection for separate machines');
+  }
+  detail('P3 pg workers: reading the scaling', lines);
+}
+
+/** The summary rows of P3, after P2's (each N against N=1 of this run). */
+function p3Rows(): void {
+  const base = p3Results.find((r) => r.n === 1);
+  for (const r of p3Results) {
+    const cores = (v: number) => (v / r.spanMs).toFixed(2);
+    const reghook = r.processCpu.reduce((a, b) => a + b, 0);
+    row('P3 pg workers', `deliveries/s, N=${r.n}`, `${fmt(r.deliveriesPerSec)}/s`, r.n === 1 ? 'reference' : 'vs N=1', base ? ratio(r.deliveriesPerSec / base.deliveriesPerSec) : '');
+    row('P3 pg workers', `latency (202 -> first byte), N=${r.n}`, r.latency ? `p50 ${ms(r.latency.p50)} / p99 ${ms(r.latency.p99)}` : 'n/a', r.n === 1 ? '' : 'vs N=1, p99', base?.latency && r.latency && r.n !== 1 ? ratio(r.latency.p99 / base.latency.p99) : '');
+    row(
+      'P3 pg workers',
+      `CPU cores busy, N=${r.n}`,
+      `reghook ${cores(reghook)} (${r.processCpu.map((c) => cores(c)).join(' + ')}), PostgreSQL ${cores(r.postgresCpu)}`,
+      `of ${os.availableParallelism()} shared`,
+    );
+  }
+}
+
 /** P2's physical reference: raw signed undici POSTs at P2's concurrency to one receiver port. */
 async function runP2Ceiling(): Promise<void> {
   log(`\n${elapsed()}  == P2 ceiling: raw undici Pool -> one receiver port, concurrency ${P.p2Concurrency}`);
@@ -1522,6 +1655,7 @@ async function main(): Promise<void> {
     ['P2bullmq', () => runP2('bullmq')],
     ['P2pgboss', () => runP2('pgboss')],
     ['P2relay', () => runP2('relay')],
+    ['P3pg', runP3],
   ];
   for (const [name, run] of scenarios) {
     if (!wanted(name)) continue;
@@ -1538,6 +1672,7 @@ async function main(): Promise<void> {
   }
 
   peerRows();
+  p3Rows();
 
   if (PROFILE && profiles['S1-sqlite'] && existsSync(profiles['S1-sqlite'])) {
     profileSummary = summariseProfile(profiles['S1-sqlite']);
