@@ -1497,7 +1497,7 @@ async function runP3Once(n: number): Promise<void> {
           `API (send -> 202): ${latencyText(w.apiLatency)}`,
           `CPU over the run (cores busy): ${names.map((name, i) => `${name} ${cores(res.processCpu[i]!)}`).join(', ')} (reghook ${cores(cpu.reghook)}); ` +
             `PostgreSQL server ${cores(res.postgresCpu)}; receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; all together ${cores(total)} of ${os.availableParallelism()}` +
-            (total / spanMs < 0.8 * os.availableParallelism() ? ' (cores were left idle: the limit was waiting — commits, round trips — not CPU)' : ''),
+            (total / spanMs < 0.8 * os.availableParallelism() ? ' (these processes left cores idle: what bounded the run was waiting — commit flushes, round trips — or other work on the machine, not their CPU)' : ''),
           `CPU per delivered event: reghook ${perEvent(cpu.reghook)}, PostgreSQL server ${perEvent(res.postgresCpu)}`,
           `API answers other than 202: ${rejectedText(counters)}; connection errors ${counters.errors}`,
           ledgerLine(settled),
@@ -1523,6 +1523,15 @@ async function runP3(): Promise<void> {
     'latency is the 202\'s arrival at the load generator -> the first byte at the receiver: with workers, one may deliver (woken by NOTIFY after the commit) before the serve\'s 202 has reached the load generator, hence a negative minimum now and then.',
     `**Everything shares this machine's ${cpus} cores**: the N reghook processes, PostgreSQL, the load generator and the receiver. More processes cannot give more than the cores left over, so the scaling shown is bounded by that, and at a higher N the processes take cores from PostgreSQL and from each other; it is not what N processes on N machines would do.`,
   ];
+  const ingestBound = p3Results.filter((r) => r.deliveriesPerSec >= 0.97 * r.acceptedPerSec);
+  if (ingestBound.length > 0) {
+    lines.push(
+      `at ${ingestBound.length === p3Results.length ? 'every N' : ingestBound.map((r) => `N=${r.n}`).join(', ')} deliveries/s came within 3 % of accepted/s ` +
+        `(${ingestBound.map((r) => `N=${r.n}: ${fmt(r.deliveriesPerSec)} of ${fmt(r.acceptedPerSec)}`).join('; ')}): the dispatchers kept up with what the one serve accepted, ` +
+        'so in this shape deliveries/s is the serve\'s ingest rate (a committed transaction per report before its 202), and more workers can lower the latency but not raise deliveries/s beyond it; ' +
+        'a backlog drained by N processes (S4\'s cliff shape) would isolate the dispatch side.',
+    );
+  }
   const last = p3Results.at(-1)!;
   const pgCores = last.postgresCpu / last.spanMs;
   const pgPerEvent = last.postgresCpu / Math.max(1, last.delivered);
@@ -1550,7 +1559,7 @@ function p3Rows(): void {
   for (const r of p3Results) {
     const cores = (v: number) => (v / r.spanMs).toFixed(2);
     const reghook = r.processCpu.reduce((a, b) => a + b, 0);
-    row('P3 pg workers', `deliveries/s, N=${r.n}`, `${fmt(r.deliveriesPerSec)}/s`, r.n === 1 ? 'reference' : 'vs N=1', base ? ratio(r.deliveriesPerSec / base.deliveriesPerSec) : '');
+    row('P3 pg workers', `deliveries/s, N=${r.n}`, `${fmt(r.deliveriesPerSec)}/s (accepted ${fmt(r.acceptedPerSec)}/s)`, r.n === 1 ? 'reference' : 'vs N=1', base ? ratio(r.deliveriesPerSec / base.deliveriesPerSec) : '');
     row('P3 pg workers', `latency (202 -> first byte), N=${r.n}`, r.latency ? `p50 ${ms(r.latency.p50)} / p99 ${ms(r.latency.p99)}` : 'n/a', r.n === 1 ? '' : 'vs N=1, p99', base?.latency && r.latency && r.n !== 1 ? ratio(r.latency.p99 / base.latency.p99) : '');
     row(
       'P3 pg workers',
