@@ -1,6 +1,9 @@
-/** Starts `node bin/reghook.js serve` as a child process, reads its URL, scrapes /metrics, stops it. */
+/**
+ * Starts `node bin/reghook.js serve` (or `worker`) as a child process, reads its URL, scrapes
+ * /metrics, stops it; and the CPU accounting from /proc (a process's, the PostgreSQL server's).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 
@@ -18,6 +21,8 @@ export interface ReghookOptions {
   env?: Record<string, string>;
   /** Write a CPU profile (`--cpu-prof`) into this folder under this name. */
   profile?: { dir: string; name: string };
+  /** `serve` (the default: API + dashboard + dispatcher) or `worker` (the dispatcher only, no HTTP). */
+  command?: 'serve' | 'worker';
 }
 
 export class Reghook {
@@ -52,7 +57,8 @@ export class Reghook {
     if (options.profile) {
       nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profile.dir}`, `--cpu-prof-name=${options.profile.name}`);
     }
-    const child = spawn(process.execPath, [...nodeArgs, BIN, 'serve'], {
+    const command = options.command ?? 'serve';
+    const child = spawn(process.execPath, [...nodeArgs, BIN, command], {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '',
@@ -62,7 +68,8 @@ export class Reghook {
         REGHOOK_HOST: '127.0.0.1',
         REGHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
         REGHOOK_ADMIN_TOKEN: ADMIN_TOKEN,
-        REGHOOK_LOG_LEVEL: 'warn',
+        // A worker listens on nothing: its start is known from its 'reghook started' line (info).
+        REGHOOK_LOG_LEVEL: command === 'worker' ? 'info' : 'warn',
         ...options.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,10 +78,14 @@ export class Reghook {
     const r = new Reghook(child, options);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = /listening on (http:\/\/\S+)/.exec(r.out);
-      if (m) {
-        r.url = m[1]!;
-        return r;
+      if (command === 'worker') {
+        if (/"msg":"reghook started"/.test(r.out)) return r;
+      } else {
+        const m = /listening on (http:\/\/\S+)/.exec(r.out);
+        if (m) {
+          r.url = m[1]!;
+          return r;
+        }
       }
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill('SIGKILL');
@@ -159,4 +170,55 @@ export function processCpuMs(pid: number | undefined): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** Clock ticks (user + system) of a /proc/<pid>/stat line: own, and of its waited-for children. */
+function statTicks(pid: string): { comm: string; own: number; children: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { comm, own: Number(fields[11]) + Number(fields[12]), children: Number(fields[13]) + Number(fields[14]) };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU ticks of every process whose comm is `postgres` (the server: postmaster, backends, background workers). */
+export interface PostgresCpuSnapshot {
+  /** pid -> own ticks */
+  own: Map<string, number>;
+  /** Ticks of the postgres processes' waited-for children (backends that exited were reaped by the postmaster). */
+  reaped: number;
+}
+
+export function postgresCpuSnapshot(): PostgresCpuSnapshot {
+  const own = new Map<string, number>();
+  let reaped = 0;
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^[0-9]+$/.test(name));
+  } catch {
+    return { own, reaped: Number.NaN };
+  }
+  for (const pid of pids) {
+    const t = statTicks(pid);
+    if (!t || t.comm !== 'postgres') continue;
+    own.set(pid, t.own);
+    reaped += t.children;
+  }
+  return { own, reaped };
+}
+
+/**
+ * CPU ms the PostgreSQL server used between two snapshots: what each live process added, plus what
+ * the processes that exited in between used after the first snapshot (their totals land in the
+ * postmaster's children ticks when it reaps them; their part before the first snapshot is taken off).
+ * The whole server: other databases' sessions on it count too.
+ */
+export function postgresCpuMsBetween(a: PostgresCpuSnapshot, b: PostgresCpuSnapshot): number {
+  let ticks = b.reaped - a.reaped;
+  for (const [pid, t] of b.own) ticks += t - (a.own.get(pid) ?? 0);
+  for (const [pid, t] of a.own) if (!b.own.has(pid)) ticks -= t;
+  return ticks * 10;
 }

@@ -3,7 +3,8 @@
  * `npm run bench` (the full run, under 15 minutes). Options: `--profile` (a V8 CPU profile of every
  * reghook child into bench/profiles/, and the top self-time functions of S1), `--only=S1,S3`
  * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6, S7, S7pg, and the peers P1bullmq, P1pgboss, P1relay,
- * P2ceiling, P2reghook, P2reghookpg, P2bullmq, P2pgboss, P2relay; `peers` = S1, S1pg and every P1/P2,
+ * P2ceiling, P2reghook, P2reghookpg, P2bullmq, P2pgboss, P2relay, P3pg (PostgreSQL with 1, 2 and 4 dispatching
+ * processes); `peers` = S1, S1pg and every P1/P2,
  * `p1` and `p2` one shape each; printed only, RESULTS.md is left alone),
  * `--no-pg`, `--keep` (keep the temp files). `node dist/bench/profile-top.js <file>` summarises a
  * profile.
@@ -26,7 +27,7 @@ import { machine } from './machine.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 import type { Lookup, ServerSpec } from './receiver-protocol.js';
 import { ReceiverClient } from './receiver-client.js';
-import { children, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
+import { children, postgresCpuMsBetween, postgresCpuSnapshot, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
 import { Peer, type PeerKind, REDIS_SERVER, RedisServer } from './peers/peer-process.js';
 import { distribution, type Distribution, fmt, mb, ms, ratio } from './stats.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
@@ -189,14 +190,14 @@ function freshDir(name: string): string {
   return dir;
 }
 
-async function startReghook(name: string, databaseUrl: string, dataDir: string, env: Record<string, string> = {}): Promise<Reghook> {
+async function startReghook(name: string, databaseUrl: string, dataDir: string, env: Record<string, string> = {}, command: 'serve' | 'worker' = 'serve'): Promise<Reghook> {
   let profile: { dir: string; name: string } | undefined;
   if (PROFILE) {
     mkdirSync(PROFILE_DIR, { recursive: true });
     profile = { dir: PROFILE_DIR, name: `${name}.cpuprofile` };
     profiles[name] = path.join(PROFILE_DIR, profile.name);
   }
-  return Reghook.start({ databaseUrl, dataDir, env, ...(profile ? { profile } : {}) });
+  return Reghook.start({ databaseUrl, dataDir, env, command, ...(profile ? { profile } : {}) });
 }
 
 async function stopReghook(r: Reghook): Promise<void> {
@@ -208,6 +209,8 @@ async function stopReghook(r: Reghook): Promise<void> {
     if (!line.startsWith('{')) continue;
     try {
       const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string; code?: string } };
+      // A worker logs at info (its start is known from that); only warnings and errors are worth a note.
+      if ((entry.level ?? 0) < 40) continue;
       const key = `${entry.level === 50 ? 'error' : entry.level === 40 ? 'warn' : `level ${entry.level}`}: ${entry.msg ?? ''}`;
       const seen = byMsg.get(key) ?? { n: 0, example: [entry.err?.code, entry.err?.message].filter(Boolean).join(' ').slice(0, 200) };
       seen.n++;
@@ -491,9 +494,9 @@ async function scenarioCeiling(): Promise<void> {
   await receiver.reset();
   results.ceiling = result.reqPerSec;
   results.ceilingCpu = cpuPerReq.bench;
-  row('ceiling', 'raw POSTs to the receiver', `${fmt(result.reqPerSec)} req/s`);
+  row('ceiling', `raw POSTs, ${P.concurrency} connections, one endpoint (S1's concurrency)`, `${fmt(result.reqPerSec)} req/s`, 'reference for S1');
   row('ceiling', 'CPU per request: sender / receiver', `${cpuPerReq.bench.toFixed(3)} ms / ${cpuPerReq.receiver.toFixed(3)} ms`);
-  detail('ceiling (physical reference)', [
+  detail(`ceiling (physical reference for S1: raw undici POSTs to one endpoint, ${P.concurrency} connections)`, [
     `${fmt(result.reqPerSec)} req/s over ${P.ceilingMeasureMs / 1000} s after ${P.ceilingWarmupMs / 1000} s warm-up; ${fmt(result.total)} requests, ${result.errors} errors`,
     `signed body of ${Buffer.byteLength(body)} bytes + Standard Webhooks headers, a fresh HMAC per request, undici Pool of ${P.concurrency} connections`,
     `CPU per request: sender (undici + HMAC) ${cpuPerReq.bench.toFixed(3)} ms, receiver ${cpuPerReq.receiver.toFixed(3)} ms`,
@@ -936,13 +939,15 @@ async function runS6(): Promise<void> {
     const settled = await settle('S6', ledger, listening, P.drainTimeoutMs + 30_000, { sqlite: file });
     const times = Array.from(settled.lookup.first).filter((v) => v > 0).sort((a, b) => a - b);
     const afterRestart = times.filter((v) => v >= listening);
-    const p99Idx = Math.ceil(0.99 * times.length) - 1;
+    // The drain is the deliveries made after the restart: 99 % of those (not of every accepted
+    // event, most of which arrived before the kill) had arrived this long after listening.
+    const p99After = (afterRestart[Math.ceil(0.99 * afterRestart.length) - 1] ?? Number.NaN) - listening;
     const lost = lostOf(settled);
     results.s6 = { lost };
     detail('S6 recovery (sqlite, kill -9 under load)', [
       `accepted before the kill ${fmt(ledger.size)}, delivered before the kill ${fmt(atKill.distinct)}; unanswered reports at the kill ${fmt(counters.errors)} (not accepted, not counted)`,
       `restart to listening: ${ms(listening - restartT)} (kill at +0, restart began ${ms(restartT - killAt)} later)`,
-      `after the restart ${fmt(afterRestart.length)} deliveries; 99 % of all accepted delivered ${ms((times[p99Idx] ?? Number.NaN) - listening)} after listening, the last one ${ms((times.at(-1) ?? Number.NaN) - listening)} after (the deliveries leased at the kill wait for their lease: 2 × REGHOOK_DELIVERY_TIMEOUT + 5 s = 25 s by default)`,
+      `after the restart ${fmt(afterRestart.length)} deliveries; 99 % of them had arrived ${ms(p99After)} after listening, the last one ${ms((times.at(-1) ?? Number.NaN) - listening)} after (the deliveries leased at the kill wait for their lease: 2 × REGHOOK_DELIVERY_TIMEOUT + 5 s = 25 s by default)`,
       ledgerLine(settled) + `; lost (not in the database as pending/failed either): ${fmt(lost)}`,
     ]);
     row(
@@ -955,10 +960,10 @@ async function runS6(): Promise<void> {
     );
     row(
       'S6 recovery',
-      'drain after restart',
+      'drain after restart: last / 99 % of post-restart deliveries',
       afterRestart.length === 0
         ? 'nothing owed: every accepted event had arrived before the kill'
-        : `${ms((times.at(-1) ?? Number.NaN) - listening)} (99 %: ${ms((times[p99Idx] ?? Number.NaN) - listening)})`,
+        : `${ms((times.at(-1) ?? Number.NaN) - listening)} / ${ms(p99After)} after listening (${fmt(afterRestart.length)} deliveries)`,
     );
     row('S6 recovery', 'duplicates', fmt(settled.duplicates));
   } finally {
@@ -1314,6 +1319,90 @@ async function runP1(kind: PeerKind): Promise<void> {
   }
 }
 
+/** Begins a CPU measurement; the function it answers gives the CPU ms used since. */
+type CpuProbe = () => () => number;
+const processProbe =
+  (r: CpuSource): CpuProbe =>
+  () => {
+    const a = r.cpuMs();
+    return () => r.cpuMs() - a;
+  };
+/** The PostgreSQL server's CPU (every process whose comm is `postgres`), from /proc. */
+const postgresProbe: CpuProbe = () => {
+  const a = postgresCpuSnapshot();
+  return () => postgresCpuMsBetween(a, postgresCpuSnapshot());
+};
+
+interface P2Run {
+  ledger: Ledger;
+  counters: LoadCounters;
+  settled: Settled;
+  /** CPU over the run (from the first measured report until every accepted event had arrived). */
+  cpu: Cpu;
+  /** The same span, for each probe passed in. */
+  probes: Record<string, number>;
+  w: WindowStats;
+  start: number;
+  loadEnd: number;
+  /** From the first measured report to the last arrival (the window of w). */
+  spanMs: number;
+  acceptedPerSec: number;
+  cpuPerEvent: number;
+}
+
+/**
+ * P2's load on a running system: P.p2Warmup registrations not counted, then P.p2Count at
+ * concurrency P.p2Concurrency to project 1 (one endpoint), every one waited for at the receiver.
+ */
+async function p2Load(label: string, s: RunningSystem, probes: Record<string, CpuProbe> = {}): Promise<P2Run> {
+  const pool = apiPool(s.url, P.p2Concurrency);
+  // Warm-up (not counted): connections open, code compiled, the queue's first pages in memory.
+  const warm = new Ledger();
+  await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Warmup, appIds: [1], ledger: warm, counters: new LoadCounters() });
+  await settle(`${label} warm-up`, warm, nowMs(), P.drainTimeoutMs, null);
+  const ledger = new Ledger();
+  const counters = new LoadCounters();
+  let lastAccepted = 0;
+  let lastDistinct = 0;
+  const stop = progress(label, async () => {
+    const st = await receiver.stats();
+    const text = `accepted ${fmt(counters.accepted - lastAccepted).padStart(6)}/s  delivered ${fmt(st.distinct - lastDistinct).padStart(6)}/s  total accepted ${fmt(counters.accepted)}`;
+    lastAccepted = counters.accepted;
+    lastDistinct = st.distinct;
+    return text;
+  });
+  const cpu0 = cpuNow(s.cpu);
+  const running = Object.entries(probes).map(([name, probe]) => [name, probe()] as const);
+  const start = nowMs();
+  await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Count, appIds: [1], ledger, counters });
+  const loadEnd = nowMs();
+  stop();
+  await pool.close();
+  const settled = await settle(label, ledger, loadEnd, P.drainTimeoutMs, s.db);
+  const cpu = cpuDelta(cpu0, cpuNow(s.cpu));
+  const used = Object.fromEntries(running.map(([name, end]) => [name, end()]));
+  let last = 0;
+  for (const t of settled.lookup.first) last = Math.max(last, t);
+  // The whole run is the window: from the first report to the last arrival.
+  const phase: Phase = { windowStart: start, windowEnd: Math.max(last, loadEnd) + 0.001, loadEnd, cpu };
+  const w = windowStats(ledger, settled.lookup, phase);
+  return {
+    ledger,
+    counters,
+    settled,
+    cpu,
+    probes: used,
+    w,
+    start,
+    loadEnd,
+    spanMs: phase.windowEnd - start,
+    acceptedPerSec: (ledger.size * 1000) / (loadEnd - start),
+    cpuPerEvent: cpu.reghook / Math.max(1, settled.reached),
+  };
+}
+
+const rejectedText = (c: LoadCounters) => (c.rejected.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(c.rejected)));
+
 /** P2, the issue's shape: P.p2Count registrations at concurrency P.p2Concurrency, one project, one endpoint. */
 async function runP2(kind: SystemKind): Promise<void> {
   const label = `P2 ${SYSTEM_NAMES[kind]}`;
@@ -1322,51 +1411,162 @@ async function runP2(kind: SystemKind): Promise<void> {
   const urls = await listen([{ mode: 'ok' }]);
   try {
     await withSystem(label, kind, urls, async (s) => {
-      const pool = apiPool(s.url, P.p2Concurrency);
-      // Warm-up (not counted): connections open, code compiled, the queue's first pages in memory.
-      const warm = new Ledger();
-      await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Warmup, appIds: [1], ledger: warm, counters: new LoadCounters() });
-      await settle(`${label} warm-up`, warm, nowMs(), P.drainTimeoutMs, null);
-      const ledger = new Ledger();
-      const counters = new LoadCounters();
-      let lastAccepted = 0;
-      let lastDistinct = 0;
-      const stop = progress(label, async () => {
-        const st = await receiver.stats();
-        const text = `accepted ${fmt(counters.accepted - lastAccepted).padStart(6)}/s  delivered ${fmt(st.distinct - lastDistinct).padStart(6)}/s  total accepted ${fmt(counters.accepted)}`;
-        lastAccepted = counters.accepted;
-        lastDistinct = st.distinct;
-        return text;
-      });
-      const cpu0 = cpuNow(s.cpu);
-      const start = nowMs();
-      await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Count, appIds: [1], ledger, counters });
-      const loadEnd = nowMs();
-      stop();
-      await pool.close();
-      const settled = await settle(label, ledger, loadEnd, P.drainTimeoutMs, s.db);
-      const cpu = cpuDelta(cpu0, cpuNow(s.cpu));
-      let last = 0;
-      for (const t of settled.lookup.first) last = Math.max(last, t);
-      // The whole run is the window: from the first report to the last arrival.
-      const phase: Phase = { windowStart: start, windowEnd: Math.max(last, loadEnd) + 0.001, loadEnd, cpu };
-      const w = windowStats(ledger, settled.lookup, phase);
-      const spanMs = phase.windowEnd - start;
-      const cpuPerEvent = cpu.reghook / Math.max(1, settled.reached);
-      peerResults.set(`P2:${kind}`, { deliveriesPerSec: w.deliveriesPerSec, ingestPerSec: (ledger.size * 1000) / (loadEnd - start), latency: w.latency, cpuPerEvent });
+      const { w, cpu, settled, counters, spanMs, loadEnd, start, acceptedPerSec, cpuPerEvent } = await p2Load(label, s);
+      peerResults.set(`P2:${kind}`, { deliveriesPerSec: w.deliveriesPerSec, ingestPerSec: acceptedPerSec, latency: w.latency, cpuPerEvent });
       const cores = (v: number) => (v / spanMs).toFixed(2);
       detail(`${label} (${fmt(P.p2Count)} registrations, concurrency ${P.p2Concurrency}, one endpoint)`, [
-        `${fmt(settled.reached)} delivered in ${ms(spanMs)} from the first report to the last arrival = ${fmt(w.deliveriesPerSec)}/s; accepted ${fmt((ledger.size * 1000) / (loadEnd - start))}/s over ${ms(loadEnd - start)}`,
+        `${fmt(settled.reached)} delivered in ${ms(spanMs)} from the first report to the last arrival = ${fmt(w.deliveriesPerSec)}/s; accepted ${fmt(acceptedPerSec)}/s over ${ms(loadEnd - start)}`,
         `202 -> receiver first byte: ${latencyText(w.latency)}`,
         `API (send -> 202): ${latencyText(w.apiLatency)}`,
         `CPU over the run (cores busy): ${CPU_COUNTS[kind]} ${cores(cpu.reghook)}, receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; ${cpuPerEvent.toFixed(3)} ms per event`,
-        `API answers other than 202: ${counters.rejected.size === 0 ? 'none' : JSON.stringify(Object.fromEntries(counters.rejected))}; connection errors ${counters.errors}`,
+        `API answers other than 202: ${rejectedText(counters)}; connection errors ${counters.errors}`,
         ledgerLine(settled),
       ]);
       if (settled.missing.length > 0) notes.push(`${label}: ${settled.missing.length} accepted events had not reached the receiver ${P.drainTimeoutMs / 1000} s after the load`);
     });
   } finally {
     await receiver.closeServers();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// P3: reghook on PostgreSQL with more dispatching processes on one database
+
+const P3_PROCESSES = [1, 2, 4];
+interface P3Result {
+  n: number;
+  deliveriesPerSec: number;
+  acceptedPerSec: number;
+  latency: Distribution | null;
+  spanMs: number;
+  /** CPU ms of each reghook process over the run: serve first, then the workers. */
+  processCpu: number[];
+  postgresCpu: number;
+  receiverCpu: number;
+  benchCpu: number;
+  delivered: number;
+}
+const p3Results: P3Result[] = [];
+
+/**
+ * P3 for one N: one `reghook serve` takes all of P2's load and dispatches too, N - 1 `reghook
+ * worker` processes dispatch from the same database (same REGHOOK_SECRET_KEY), on a fresh schema.
+ */
+async function runP3Once(n: number): Promise<void> {
+  const label = `P3 pg N=${n}`;
+  log(
+    `\n${elapsed()}  == ${label}: P2's load (${fmt(P.p2Count)} registrations at concurrency ${P.p2Concurrency} to one endpoint) on PostgreSQL, ` +
+      `one serve + ${n - 1} worker${n === 2 ? '' : 's'}`,
+  );
+  await receiver.reset();
+  const urls = await listen([{ mode: 'ok' }]);
+  try {
+    await withPostgresSchema(label, async (u) => {
+      const env = { REGHOOK_SECRET_KEY: randomBytes(32).toString('base64') };
+      const procs: Reghook[] = [];
+      try {
+        const serve = await startReghook(`P3pg-${n}-serve`, u.reghook, freshDir(`p3pg-${n}-serve`), env);
+        procs.push(serve);
+        await projects(serve, [1], urls);
+        for (let i = 1; i < n; i++) procs.push(await startReghook(`P3pg-${n}-worker${i}`, u.reghook, freshDir(`p3pg-${n}-worker${i}`), env, 'worker'));
+        const names = procs.map((_, i) => (i === 0 ? 'serve' : `worker ${i}`));
+        const probes: Record<string, CpuProbe> = { postgres: postgresProbe };
+        procs.forEach((r, i) => (probes[names[i]!] = processProbe(r)));
+        const system: RunningSystem = { url: serve.url, cpu: { cpuMs: () => procs.reduce((sum, r) => sum + r.cpuMs(), 0) }, db: { postgres: u.client } };
+        const run = await p2Load(label, system, probes);
+        const { w, cpu, settled, counters, spanMs } = run;
+        const res: P3Result = {
+          n,
+          deliveriesPerSec: w.deliveriesPerSec,
+          acceptedPerSec: run.acceptedPerSec,
+          latency: w.latency,
+          spanMs,
+          processCpu: names.map((name) => run.probes[name]!),
+          postgresCpu: run.probes.postgres!,
+          receiverCpu: cpu.receiver,
+          benchCpu: cpu.bench,
+          delivered: settled.reached,
+        };
+        p3Results.push(res);
+        const cores = (v: number) => (v / spanMs).toFixed(2);
+        const perEvent = (v: number) => `${(v / Math.max(1, settled.reached)).toFixed(3)} ms`;
+        const total = cpu.reghook + res.postgresCpu + cpu.receiver + cpu.bench;
+        detail(`${label} (one serve taking the load and dispatching + ${n - 1} worker${n === 2 ? '' : 's'}, one PostgreSQL database)`, [
+          `${fmt(settled.reached)} delivered in ${ms(spanMs)} from the first report to the last arrival = ${fmt(w.deliveriesPerSec)}/s; accepted ${fmt(run.acceptedPerSec)}/s over ${ms(run.loadEnd - run.start)}`,
+          `202 -> receiver first byte: ${latencyText(w.latency)}`,
+          `API (send -> 202): ${latencyText(w.apiLatency)}`,
+          `CPU over the run (cores busy): ${names.map((name, i) => `${name} ${cores(res.processCpu[i]!)}`).join(', ')} (reghook ${cores(cpu.reghook)}); ` +
+            `PostgreSQL server ${cores(res.postgresCpu)}; receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; all together ${cores(total)} of ${os.availableParallelism()}` +
+            (total / spanMs < 0.8 * os.availableParallelism() ? ' (these processes left cores idle: what bounded the run was waiting — commit flushes, round trips — or other work on the machine, not their CPU)' : ''),
+          `CPU per delivered event: reghook ${perEvent(cpu.reghook)}, PostgreSQL server ${perEvent(res.postgresCpu)}`,
+          `API answers other than 202: ${rejectedText(counters)}; connection errors ${counters.errors}`,
+          ledgerLine(settled),
+        ]);
+        if (settled.missing.length > 0) notes.push(`${label}: ${settled.missing.length} accepted events had not reached the receiver ${P.drainTimeoutMs / 1000} s after the load`);
+      } finally {
+        await Promise.all(procs.map((r) => stopReghook(r)));
+      }
+    });
+  } finally {
+    await receiver.closeServers();
+  }
+}
+
+async function runP3(): Promise<void> {
+  for (const n of P3_PROCESSES) await runP3Once(n);
+  if (p3Results.length === 0) return;
+  const cpus = os.availableParallelism();
+  const lines = [
+    `layout: for N = ${P3_PROCESSES.join(', ')}, one \`reghook serve\` takes every report (the load generator talks to it alone) and dispatches too, plus N - 1 \`reghook worker\` processes (dispatcher only) on the same database with the same REGHOOK_SECRET_KEY; a fresh schema for each N. ` +
+      'So N is the number of processes delivering; ingest stays on one process. REGHOOK_ENDPOINT_CONCURRENCY (64) is per process: N processes may hold up to N × 64 attempts to the one endpoint.',
+    `load: P2's, ${fmt(P.p2Count)} registrations at concurrency ${P.p2Concurrency} to one endpoint after ${fmt(P.p2Warmup)} not counted; deliveries/s = delivered / (first report -> last arrival); CPU over the same span, per process from /proc/<pid>/stat; the PostgreSQL server's is the sum over every process whose comm is \`postgres\` (postmaster, backends, background workers; backends that exited counted through the postmaster's reaped-children time), so another database's sessions on the same server would count too.`,
+    'latency is the 202\'s arrival at the load generator -> the first byte at the receiver: with workers, one may deliver (woken by NOTIFY after the commit) before the serve\'s 202 has reached the load generator, hence a negative minimum now and then.',
+    `**Everything shares this machine's ${cpus} cores**: the N reghook processes, PostgreSQL, the load generator and the receiver. More processes cannot give more than the cores left over, so the scaling shown is bounded by that, and at a higher N the processes take cores from PostgreSQL and from each other; it is not what N processes on N machines would do.`,
+  ];
+  const ingestBound = p3Results.filter((r) => r.deliveriesPerSec >= 0.97 * r.acceptedPerSec);
+  if (ingestBound.length > 0) {
+    lines.push(
+      `at ${ingestBound.length === p3Results.length ? 'every N' : ingestBound.map((r) => `N=${r.n}`).join(', ')} deliveries/s came within 3 % of accepted/s ` +
+        `(${ingestBound.map((r) => `N=${r.n}: ${fmt(r.deliveriesPerSec)} of ${fmt(r.acceptedPerSec)}`).join('; ')}): the dispatchers kept up with what the one serve accepted, ` +
+        'so in this shape deliveries/s is the serve\'s ingest rate (a committed transaction per report before its 202), and more workers can lower the latency but not raise deliveries/s beyond it; ' +
+        'a backlog drained by N processes (S4\'s cliff shape) would isolate the dispatch side.',
+    );
+  }
+  const last = p3Results.at(-1)!;
+  const pgCores = last.postgresCpu / last.spanMs;
+  const pgPerEvent = last.postgresCpu / Math.max(1, last.delivered);
+  const reghookPerEvent = last.processCpu.reduce((a, b) => a + b, 0) / Math.max(1, last.delivered);
+  const servePerEvent = last.processCpu[0]! / Math.max(1, last.delivered);
+  if (Number.isFinite(pgCores) && pgPerEvent > 0) {
+    const cap = (c: number) => fmt((c * 1000) / pgPerEvent);
+    lines.push(
+      `on separate machines: at N=${last.n} PostgreSQL kept ${pgCores.toFixed(2)} cores busy for ${fmt(last.deliveriesPerSec)} deliveries/s, ${pgPerEvent.toFixed(3)} ms of database CPU per delivered event (ingest included). ` +
+        `A database server with c cores to itself would therefore cap the deployment at roughly c × ${cap(1)} events/s on CPU alone (2 cores ≈ ${cap(2)}/s, 4 cores ≈ ${cap(4)}/s), ` +
+        `before its disk (a flush per commit) or lock contention, which this run does not isolate. The reghook processes spent ${reghookPerEvent.toFixed(3)} ms per event in all, ` +
+        `so each core given to reghook processes on machines of their own adds about ${fmt(1000 / reghookPerEvent)} events/s up to that cap; ` +
+        `the one serve taking every report spent ${servePerEvent.toFixed(3)} ms per event (its ingest and its share of the deliveries), so past one core's worth ingest needs more serve processes behind a balancer too. ` +
+        'CPU per event measured on a saturated shared machine includes contention (context switches, lock waits spun on), so these are rough upper bounds on the cost per event.',
+    );
+  } else {
+    lines.push('the PostgreSQL server\'s CPU could not be read from /proc on this machine: no projection for separate machines');
+  }
+  detail('P3 pg workers: reading the scaling', lines);
+}
+
+/** The summary rows of P3, after P2's (each N against N=1 of this run). */
+function p3Rows(): void {
+  const base = p3Results.find((r) => r.n === 1);
+  for (const r of p3Results) {
+    const cores = (v: number) => (v / r.spanMs).toFixed(2);
+    const reghook = r.processCpu.reduce((a, b) => a + b, 0);
+    row('P3 pg workers', `deliveries/s, N=${r.n}`, `${fmt(r.deliveriesPerSec)}/s (accepted ${fmt(r.acceptedPerSec)}/s)`, r.n === 1 ? 'reference' : 'vs N=1', base ? ratio(r.deliveriesPerSec / base.deliveriesPerSec) : '');
+    row('P3 pg workers', `latency (202 -> first byte), N=${r.n}`, r.latency ? `p50 ${ms(r.latency.p50)} / p99 ${ms(r.latency.p99)}` : 'n/a', r.n === 1 ? '' : 'vs N=1, p99', base?.latency && r.latency && r.n !== 1 ? ratio(r.latency.p99 / base.latency.p99) : '');
+    row(
+      'P3 pg workers',
+      `CPU cores busy, N=${r.n}`,
+      `reghook ${cores(reghook)} (${r.processCpu.map((c) => cores(c)).join(' + ')}), PostgreSQL ${cores(r.postgresCpu)}`,
+      `of ${os.availableParallelism()} shared`,
+    );
   }
 }
 
@@ -1385,7 +1585,7 @@ async function runP2Ceiling(): Promise<void> {
       measureMs: P.ceilingMeasureMs,
     });
     p2Ceiling = result.reqPerSec;
-    detail('P2 ceiling (raw undici POSTs to one endpoint)', [`${fmt(result.reqPerSec)} req/s at concurrency ${P.p2Concurrency}; ${fmt(result.total)} requests, ${result.errors} errors`]);
+    detail(`P2 ceiling (physical reference for P2: raw undici POSTs to one endpoint, ${P.p2Concurrency} connections)`, [`${fmt(result.reqPerSec)} req/s at concurrency ${P.p2Concurrency}; ${fmt(result.total)} requests, ${result.errors} errors`]);
   } finally {
     await receiver.closeServers();
     await receiver.reset();
@@ -1412,7 +1612,7 @@ function peerRows(): void {
   ];
   for (const { shape, refs } of shapes) {
     if (shape === 'P2') {
-      if (p2Ceiling !== undefined) row('P2 ceiling', `raw POSTs, concurrency ${P.p2Concurrency}, one endpoint`, `${fmt(p2Ceiling)} req/s`, 'reference');
+      if (p2Ceiling !== undefined) row('P2 ceiling', `raw POSTs, ${P.p2Concurrency} connections, one endpoint (P2's concurrency)`, `${fmt(p2Ceiling)} req/s`, 'reference for P2');
       for (const kind of ['reghook-sqlite', 'reghook-pg'] as const) {
         const r = peerResults.get(`P2:${kind}`);
         if (!r) continue;
@@ -1466,6 +1666,7 @@ async function main(): Promise<void> {
     ['P2bullmq', () => runP2('bullmq')],
     ['P2pgboss', () => runP2('pgboss')],
     ['P2relay', () => runP2('relay')],
+    ['P3pg', runP3],
   ];
   for (const [name, run] of scenarios) {
     if (!wanted(name)) continue;
@@ -1482,6 +1683,7 @@ async function main(): Promise<void> {
   }
 
   peerRows();
+  p3Rows();
 
   if (PROFILE && profiles['S1-sqlite'] && existsSync(profiles['S1-sqlite'])) {
     profileSummary = summariseProfile(profiles['S1-sqlite']);
