@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,13 @@ describe('configuration', () => {
   ])('a bad %s (%j) stops with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
+  });
+
+  it('REGHOOK_SQLITE_THREAD: on when the machine has a second core, else off; true/false win', () => {
+    expect(loadConfig({}).sqliteThread).toBe(availableParallelism() > 1);
+    expect(loadConfig({ REGHOOK_SQLITE_THREAD: 'false' }).sqliteThread).toBe(false);
+    expect(loadConfig({ REGHOOK_SQLITE_THREAD: '1' }).sqliteThread).toBe(true);
+    expect(() => loadConfig({ REGHOOK_SQLITE_THREAD: 'sometimes' })).toThrow(ConfigError);
   });
 
   it('REGHOOK_TRUST_PROXY: none by default, else a list of addresses and CIDRs (also as --trust-proxy)', () => {
