@@ -44,7 +44,7 @@ const KEEP = args.includes('--keep');
 const NO_PG = args.includes('--no-pg');
 const onlyArg = args.find((a) => a.startsWith('--only='));
 const P1_NAMES = ['P1bullmq', 'P1pgboss', 'P1relay'];
-const P2_NAMES = ['P2ceiling', 'P2reghook', 'P2reghookpg', 'P2bullmq', 'P2pgboss', 'P2relay'];
+const P2_NAMES = ['P2ceiling', 'P2reghook', 'P2reghook1t', 'P2reghookpg', 'P2bullmq', 'P2pgboss', 'P2relay'];
 /** Groups for --only: the peers with the reghook scenarios their ratios are taken against. */
 const ALIASES: Record<string, string[]> = { peers: ['S1', 'S1pg', ...P1_NAMES, ...P2_NAMES], p1: ['S1', 'S1pg', ...P1_NAMES], p2: P2_NAMES };
 const ONLY = onlyArg
@@ -1163,9 +1163,10 @@ async function runS7Postgres(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Peers: the same load through Fastify + BullMQ, Fastify + pg-boss, and the relay ceiling
 
-type SystemKind = 'reghook-sqlite' | 'reghook-pg' | PeerKind;
+type SystemKind = 'reghook-sqlite' | 'reghook-sqlite-1t' | 'reghook-pg' | PeerKind;
 const SYSTEM_NAMES: Record<SystemKind, string> = {
   'reghook-sqlite': 'reghook sqlite',
+  'reghook-sqlite-1t': 'reghook sqlite, one thread',
   'reghook-pg': 'reghook postgres',
   bullmq: 'BullMQ',
   pgboss: 'pg-boss',
@@ -1174,6 +1175,7 @@ const SYSTEM_NAMES: Record<SystemKind, string> = {
 /** Whose CPU a system's "CPU per event" counts. */
 const CPU_COUNTS: Record<SystemKind, string> = {
   'reghook-sqlite': 'reghook',
+  'reghook-sqlite-1t': 'reghook',
   'reghook-pg': 'reghook; PostgreSQL server not counted',
   bullmq: 'sender + redis-server',
   pgboss: 'sender; PostgreSQL server not counted',
@@ -1217,10 +1219,12 @@ async function withSystem(label: string, kind: SystemKind, urls: string[], body:
   const dirName = label.toLowerCase().replace(/[^a-z0-9]+/g, '-');
   const secret = randomBytes(24);
   switch (kind) {
-    case 'reghook-sqlite': {
+    case 'reghook-sqlite':
+    case 'reghook-sqlite-1t': {
       const dir = freshDir(dirName);
       const file = path.join(dir, 'reghook.db');
-      const r = await startReghook(`${dirName}`, `sqlite:${file}`, dir);
+      // -1t: the store on the main thread, as on a one-core machine (the step the store thread is measured against).
+      const r = await startReghook(`${dirName}`, `sqlite:${file}`, dir, kind === 'reghook-sqlite-1t' ? { REGHOOK_SQLITE_THREAD: 'false' } : {});
       try {
         await projects(r, appIds, urls);
         await body({ url: r.url, cpu: r, db: { sqlite: file } });
@@ -1613,7 +1617,7 @@ function peerRows(): void {
   for (const { shape, refs } of shapes) {
     if (shape === 'P2') {
       if (p2Ceiling !== undefined) row('P2 ceiling', `raw POSTs, ${P.p2Concurrency} connections, one endpoint (P2's concurrency)`, `${fmt(p2Ceiling)} req/s`, 'reference for P2');
-      for (const kind of ['reghook-sqlite', 'reghook-pg'] as const) {
+      for (const kind of ['reghook-sqlite', 'reghook-sqlite-1t', 'reghook-pg'] as const) {
         const r = peerResults.get(`P2:${kind}`);
         if (!r) continue;
         const name = `P2 ${SYSTEM_NAMES[kind]}`;
@@ -1662,6 +1666,7 @@ async function main(): Promise<void> {
     ['P1relay', () => runP1('relay')],
     ['P2ceiling', runP2Ceiling],
     ['P2reghook', () => runP2('reghook-sqlite')],
+    ['P2reghook1t', () => runP2('reghook-sqlite-1t')],
     ['P2reghookpg', () => runP2('reghook-pg')],
     ['P2bullmq', () => runP2('bullmq')],
     ['P2pgboss', () => runP2('pgboss')],
