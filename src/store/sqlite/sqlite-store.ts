@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import type { HealthState } from '../../domain/endpoint-health.js';
 import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
-  RegistrationResult, ReplayFilter, Store, StreamedEvent, UnhashedEvent, WindowCounts, IndexedRegistration } from '../store.js';
+  RegistrationResult, ReplayFilter, Store, StreamedEvent, SubscriberRef, UnhashedEvent, UnhashedRegistration, WindowCounts, IndexedRegistration } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, EventsSignal, WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
@@ -353,8 +353,8 @@ export class SqliteStore implements Store {
   }
 
   // Erasure and retention (retention.ts).
-  async eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }> {
-    return this.parts.retention.eraseSubscriber(appId, subscriberId, now);
+  async eraseSubscriber(appId: number, subscriber: SubscriberRef, now: number): Promise<{ registrations: number; events: number }> {
+    return this.parts.retention.eraseSubscriber(appId, subscriber, now);
   }
   async sweepRetention(options: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }> {
     return this.parts.retention.sweepRetention(options);
@@ -364,6 +364,12 @@ export class SqliteStore implements Store {
   }
   async setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): Promise<number> {
     return this.parts.retention.setSubscriberHashes(hashes);
+  }
+  async listUnhashedRegistrations(limit: number): Promise<UnhashedRegistration[]> {
+    return this.parts.retention.listUnhashedRegistrations(limit);
+  }
+  async setRegistrationSubscriberHashes(hashes: readonly (UnhashedRegistration & { subscriberHash: string })[]): Promise<number> {
+    return this.parts.retention.setRegistrationSubscriberHashes(hashes);
   }
 
   // Figures (stats.ts).
