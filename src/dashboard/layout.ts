@@ -296,6 +296,10 @@ fieldset.statuses legend { font-weight:600; padding:0; margin-bottom:.25rem; wid
 .chart .bar-skipped { fill:#8c959f; }
 .swatch-pending { background:#d4a72c; }
 .swatch-skipped { background:#8c959f; }
+.chart .latency-line { fill:none; stroke:#0550ae; stroke-width:2.5; stroke-linejoin:round; }
+.chart .latency-dot { fill:#fff; stroke:#0550ae; stroke-width:2; }
+.chart .axis-latency { fill:#0550ae; }
+.swatch-latency { height:.2rem; background:#0550ae; border-radius:0; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 .foot { text-align:center; color:var(--muted); font-size:.85rem; padding:1rem; }
 .signin { max-width:28rem; margin:2rem auto; }
@@ -313,6 +317,8 @@ fieldset.statuses legend { font-weight:600; padding:0; margin-bottom:.25rem; wid
   table.attempts-table td.explain::before { display:block; }
   .chart .axis, .chart .empty { font-size:24px; }
   .chart .minor { display:none; }
+  .chart .latency-line { stroke-width:5; }
+  .chart .latency-dot { r:7px; stroke-width:3.5; }
   dl.facts { grid-template-columns:1fr; }
   dl.facts dd { margin-bottom:.4rem; }
 }

@@ -275,6 +275,16 @@ export interface WindowCounts {
   latency: Map<number, number>;
 }
 
+/** One bucket of the dashboard's chart (whole hours of the rollups). */
+export interface ChartBucket {
+  /** Start of the bucket, epoch ms. */
+  start: number;
+  /** The events created in the bucket, by their status now. */
+  events: { pending: number; delivered: number; failed: number; skipped: number };
+  /** p50 and p95 of the successful attempts started in the bucket; null when there were none. */
+  latencyMs: { p50: number; p95: number } | null;
+}
+
 /** Finished attempts of one time bucket, by outcome (the dashboard's chart). */
 export interface AttemptBucket {
   /** Start of the bucket, epoch ms. */
@@ -511,6 +521,12 @@ export interface Store {
    * millisecond and the cost follows the hours in the window, not the events.
    */
   windowCounts(appId: number, since: number, now: number): Promise<WindowCounts>;
+  /**
+   * `count` consecutive buckets of `bucketMs` (a whole number of hours) from `since` (the start of
+   * an hour): every bucket, empty ones included, in one statement over the hourly rollups (the
+   * dashboard's chart). The rollups are exact on every write, so a bucket holding now is too.
+   */
+  chartBuckets(appId: number, since: number, bucketMs: number, count: number): Promise<ChartBucket[]>;
   /** Records a test webhook attempt (not tied to a stored event). */
   recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void>;
   /**

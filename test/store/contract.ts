@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventIdFloor, newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type NormalizedRegistration } from '../../src/domain/registration.js';
-import { latencyBucket } from '../../src/domain/latency-histogram.js';
+import { latencyBucket, percentilesOf } from '../../src/domain/latency-histogram.js';
 import { REPLAY_BATCH, type AttemptOutcome, type ClaimOptions, type FinishedAttempt, type Store } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
@@ -1451,6 +1451,64 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           expect(counts.attempts).toEqual({ succeeded: tried.filter((a) => a.success).length, failed: tried.filter((a) => !a.success).length });
           expect(new Map([...counts.latency].sort(([a], [b]) => a - b))).toEqual(new Map([...histogram].sort(([a], [b]) => a - b)));
         }
+      });
+
+      it('answers the chart’s buckets (events by status, p50/p95 of successful attempts) in one call, equal to the window counts', async () => {
+        await project(1);
+        await project(2);
+        const DAY = 24 * HOUR;
+        const since = Math.floor(T0 / DAY) * DAY;
+        let seed = 11;
+        const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+        const events: { at: number; status: string }[] = [];
+        const attempts: { at: number; success: boolean; duration: number }[] = [];
+        // Before the window (not counted), then ~5 days of history, another project's events among them.
+        let at = since - 3 * HOUR;
+        while (at < since + 5 * DAY) {
+          const appId = random() < 0.1 ? 2 : 1;
+          const eventId = await pendingEvent(appId, at);
+          const roll = random();
+          const [c] = (await store.claimDue(claimOptions(at, { limit: 100 }))).filter((x) => x.eventId === eventId);
+          const success = roll < 0.6;
+          const status = success ? 'delivered' : roll < 0.8 ? 'failed' : 'pending';
+          const duration = Math.floor(random() * random() * 2_000);
+          const next: FinishedAttempt['next'] = success ? { status: 'delivered' } : status === 'failed' ? { status: 'failed' } : { status: 'pending', nextAttemptAt: at + 1_000 * DAY };
+          await store.recordAttempts([finished(c!.attemptId, eventId, { ...(success ? ok() : ok(500)), durationMs: duration }, next)], at + duration);
+          if (appId === 1) {
+            events.push({ at, status });
+            attempts.push({ at, success, duration });
+          }
+          at += Math.floor(random() * 4 * HOUR);
+        }
+        const now = at;
+        for (const [bucketMs, count] of [
+          [DAY, 7],
+          [HOUR, 24],
+        ] as const) {
+          const first = Math.floor(now / bucketMs) * bucketMs - (count - 1) * bucketMs;
+          const buckets = await store.chartBuckets(1, first, bucketMs, count);
+          const expected = Array.from({ length: count }, (_, i) => {
+            const start = first + i * bucketMs;
+            const inside = <T extends { at: number }>(xs: T[]) => xs.filter((x) => x.at >= start && x.at < start + bucketMs);
+            const histogram = new Map<number, number>();
+            for (const a of inside(attempts).filter((x) => x.success)) histogram.set(latencyBucket(a.duration), (histogram.get(latencyBucket(a.duration)) ?? 0) + 1);
+            const p = percentilesOf(histogram);
+            const of = (status: string) => inside(events).filter((e) => e.status === status).length;
+            return { start, events: { pending: of('pending'), delivered: of('delivered'), failed: of('failed'), skipped: 0 }, latencyMs: p && { p50: p.p50, p95: p.p95 } };
+          });
+          expect(buckets).toEqual(expected);
+          expect(buckets.some((b) => b.latencyMs !== null)).toBe(true);
+          // The same figures as the window counts since each bucket's start (what the chart read before).
+          for (const [i, b] of buckets.entries()) {
+            const from = await store.windowCounts(1, b.start, now);
+            const next = i + 1 < count ? await store.windowCounts(1, b.start + bucketMs, now) : null;
+            for (const k of ['pending', 'delivered', 'failed', 'skipped'] as const) expect(b.events[k]).toBe(from.events[k] - (next?.events[k] ?? 0));
+          }
+        }
+        expect(await store.chartBuckets(3, since, DAY, 2)).toEqual([
+          { start: since, events: { pending: 0, delivered: 0, failed: 0, skipped: 0 }, latencyMs: null },
+          { start: since + DAY, events: { pending: 0, delivered: 0, failed: 0, skipped: 0 }, latencyMs: null },
+        ]);
       });
 
       it('moves an event between statuses in its creation hour when it changes (recovery)', async () => {

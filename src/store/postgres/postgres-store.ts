@@ -20,7 +20,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logger.js';
 import type { HealthState } from '../../domain/endpoint-health.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, ClaimOptions, OperatorAttemptResult, OperatorEvent, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, ChartBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, ClaimOptions, OperatorAttemptResult, OperatorEvent, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
   RegistrationResult, ReplayFilter, Store, StreamedEvent, SubscriberRef, UnhashedEvent, UnhashedRegistration, WindowCounts, IndexedRegistration } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
@@ -354,6 +354,9 @@ export class PostgresStore implements Store {
   }
   windowCounts(appId: number, since: number, now: number): Promise<WindowCounts> {
     return this.stats.windowCounts(appId, since, now);
+  }
+  chartBuckets(appId: number, since: number, bucketMs: number, count: number): Promise<ChartBucket[]> {
+    return this.stats.chartBuckets(appId, since, bucketMs, count);
   }
 
   // Endpoint health as the project list reads it (health.ts; attempts.ts keeps it).

@@ -8,7 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import type { HealthState } from '../../domain/endpoint-health.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, ChartBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
   RegistrationResult, ReplayFilter, Store, StreamedEvent, SubscriberRef, UnhashedEvent, UnhashedRegistration, WindowCounts, IndexedRegistration } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
@@ -381,6 +381,9 @@ export class SqliteStore implements Store {
   }
   async windowCounts(appId: number, since: number, now: number): Promise<WindowCounts> {
     return this.parts.stats.windowCounts(appId, since, now);
+  }
+  async chartBuckets(appId: number, since: number, bucketMs: number, count: number): Promise<ChartBucket[]> {
+    return this.parts.stats.chartBuckets(appId, since, bucketMs, count);
   }
 
   // Endpoint health as the project list reads it (health.ts; attempts.ts keeps it).
