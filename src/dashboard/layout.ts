@@ -166,20 +166,23 @@ const SCRIPT = `
     });
   });
   applyZone(document);
-  // Live rows: while a row of the log is pending and the tab is visible, fetch this page again and
-  // swap the log's rows (the Refresh link does the same without JavaScript).
-  var live = document.querySelector('tbody[data-live]');
-  if (live && window.fetch && window.DOMParser) {
+  // Live regions: while something in one is pending (a log row, an event, an attempt in flight)
+  // and the tab is visible, fetch this page again and swap every [data-live] region for the fresh
+  // one of the same name (the Refresh link does the same without JavaScript).
+  if (document.querySelector('[data-live]') && window.fetch && window.DOMParser) {
     var busy = false;
     setInterval(function () {
-      if (busy || document.visibilityState !== 'visible' || !live.querySelector('tr[data-status="pending"]')) return;
+      if (busy || document.visibilityState !== 'visible' || !document.querySelector('[data-live] [data-status="pending"]')) return;
       busy = true;
       fetch(window.location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } }).then(function (r) {
         if (!r.ok || r.redirected) throw new Error('HTTP ' + r.status);
         return r.text();
       }).then(function (text) {
-        var fresh = new DOMParser().parseFromString(text, 'text/html').querySelector('tbody[data-live]');
-        if (fresh) { live.innerHTML = fresh.innerHTML; applyZone(live); }
+        var doc = new DOMParser().parseFromString(text, 'text/html');
+        document.querySelectorAll('[data-live]').forEach(function (region) {
+          var fresh = doc.querySelector('[data-live="' + region.getAttribute('data-live') + '"]');
+          if (fresh) { region.innerHTML = fresh.innerHTML; applyZone(region); }
+        });
       }).catch(function () { /* the next tick tries again */ }).then(function () { busy = false; });
     }, 2000);
   }

@@ -344,7 +344,7 @@ ${
     : html`<div class="table-wrap"><table class="log">
 <caption class="visually-hidden">Webhook events, newest first${d.log.status !== null ? `, status ${d.log.status}` : ''}</caption>
 <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Subscriber</th><th scope="col">Last attempt</th><th scope="col">Delivery</th></tr></thead>
-<tbody data-live>${rows}</tbody></table></div>`
+<tbody data-live="log">${rows}</tbody></table></div>`
 }
 <nav class="pager" aria-label="Log pages">
 ${d.log.cursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, range, search: d.log.search })}#log">← Newest</a>`}
