@@ -5,10 +5,14 @@
  */
 import Database from 'better-sqlite3';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalizeRegistration, type RegistrationReport } from '../src/domain/registration.js';
 import { newEventId } from '../src/domain/ids.js';
+import { LOCK_UNHASHED_USERS_OF_SUBSCRIBER, LOCK_USERS_OF_SUBSCRIBER } from '../src/store/postgres/retention.js';
+import { USERS_OF_SUBSCRIBER } from '../src/store/sqlite/retention.js';
 import { capturedLogs, registration, startTestService, testBackends, uuid, type TestService } from './helpers/service.js';
+import { TEST_DATABASE_URL } from './store/postgres-database.js';
 
 const backends = await testBackends('subscriber search');
 
@@ -41,6 +45,38 @@ describe.each(backends)('search by subscriberId (%s)', (backend) => {
     return { ids: (res.json.data as { eventId: string }[]).map((e) => e.eventId), nextCursor: res.json.nextCursor as string | null };
   };
   const ids = async (appId: number, query: string, token?: string) => (await search(appId, query, token)).ids;
+
+  /** Runs raw SQL on the service's own database, below the Store interface; answers the rows. */
+  const sql = async (statement: string, values: unknown[] = []): Promise<Record<string, unknown>[]> => {
+    if (svc.config.database.kind === 'sqlite') {
+      const db = new Database(path.join(svc.dir, 'reghook.db'));
+      try {
+        const prepared = db.prepare(statement);
+        return prepared.reader ? (prepared.all(...values) as Record<string, unknown>[]) : (prepared.run(...values), []);
+      } finally {
+        db.close();
+      }
+    }
+    const schema = new URL(svc.config.database.url).searchParams.get('schema')!;
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`SET search_path TO ${pg.escapeIdentifier(schema)}`);
+      // A test database is tiny: without this the planner rightly prefers a scan of a few rows.
+      await client.query('SET enable_seqscan = off');
+      return (await client.query(statement, values)).rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  };
+  const p = (n: number) => (backend === 'sqlite' ? '?' : `$${n}`);
+  /** Makes a person's rows look as the release before migration 0007 wrote them: no hash. */
+  const forgetHashes = async (clientUuids: string[]) => {
+    for (const clientUuid of clientUuids) {
+      await sql(`UPDATE registrations SET subscriber_hash = NULL WHERE app_id = 1 AND client_uuid = ${p(1)}`, [clientUuid]);
+      await sql(`UPDATE events SET subscriber_hash = NULL WHERE app_id = 1 AND client_uuid = ${p(1)}`, [clientUuid]);
+    }
+  };
 
   it('finds exactly the events of a subscriberId, combined with status, time and the cursor', async () => {
     for (let minute = 0; minute < 3; minute++) {
@@ -117,6 +153,58 @@ describe.each(backends)('search by subscriberId (%s)', (backend) => {
     await svc.sweepRetention();
     expect(await ids(1, 'subscriberId=erase-me-please')).toEqual([]);
     expect(await ids(1, 'subscriberId=905555555555')).toEqual([...alice].reverse());
+  });
+
+  it('erases a person whose rows were written before the hash existed, by the plain value', async () => {
+    const people = [uuid(), uuid()];
+    const events = [];
+    for (const clientUuid of people) {
+      const res = await svc.call('POST', '/v1/registrations', registration({ appId: 1, clientUuid, subscriberId: 'from-before-hashes' }));
+      events.push(res.json.eventId as string);
+    }
+    await forgetHashes(people);
+    const erased = await svc.call('DELETE', '/v1/projects/1/subscribers/from-before-hashes');
+    expect(erased.status).toBe(200);
+    expect(erased.json).toMatchObject({ erasedRegistrations: 2 });
+    expect(await sql(`SELECT client_uuid FROM registrations WHERE app_id = 1 AND client_uuid IN (${p(1)}, ${p(2)})`, people)).toEqual([]);
+    for (const eventId of events) expect((await svc.call('GET', `/v1/projects/1/events/${eventId}`)).json).toMatchObject({ status: 'erased', payload: null });
+    // Nothing brings it back to the search: neither the hash nor the backfill (no payload to read).
+    expect(await ids(1, 'subscriberId=from-before-hashes')).toEqual([]);
+    await svc.sweepRetention();
+    expect(await ids(1, 'subscriberId=from-before-hashes')).toEqual([]);
+  });
+
+  it('the retention sweep backfills registrations written without a hash, which erasure then finds by the hash', async () => {
+    const clientUuid = uuid();
+    await svc.call('POST', '/v1/registrations', registration({ appId: 1, clientUuid, subscriberId: 'backfilled-person' }));
+    const { subscriber_hash: written } = (await sql(`SELECT subscriber_hash FROM registrations WHERE app_id = 1 AND client_uuid = ${p(1)}`, [clientUuid]))[0]!;
+    await forgetHashes([clientUuid]);
+    expect(await svc.store.listUnhashedRegistrations(10)).toHaveLength(1);
+    await svc.sweepRetention();
+    expect(await svc.store.listUnhashedRegistrations(10)).toEqual([]);
+    // The same keyed hash ingest writes.
+    expect(await sql(`SELECT subscriber_hash FROM registrations WHERE app_id = 1 AND client_uuid = ${p(1)}`, [clientUuid])).toEqual([{ subscriber_hash: written }]);
+    expect(await ids(1, 'subscriberId=backfilled-person')).toHaveLength(1);
+    // Prove erasure uses the hash: the plain value alone no longer leads to the row.
+    await sql(`UPDATE registrations SET subscriber_id = ${p(1)} WHERE app_id = 1 AND client_uuid = ${p(2)}`, ['something-else', clientUuid]);
+    expect((await svc.call('DELETE', '/v1/projects/1/subscribers/backfilled-person')).json).toMatchObject({ erasedRegistrations: 1, erasedPayloads: 1 });
+    expect(await ids(1, 'subscriberId=backfilled-person')).toEqual([]);
+  });
+
+  it('erasure looks registrations up through the hash index and the not-yet-backfilled index, never a scan', async () => {
+    const detail =
+      backend === 'sqlite'
+        ? (await sql(`EXPLAIN QUERY PLAN ${USERS_OF_SUBSCRIBER.replace(/@appId/g, '1').replace('@hash', "'h'").replace('@id', "'i'")}`)).map((r) => String(r.detail)).join('\n')
+        : [
+            ...(await sql(`EXPLAIN ${LOCK_USERS_OF_SUBSCRIBER}`, [1, 'h'])),
+            ...(await sql(`EXPLAIN ${LOCK_UNHASHED_USERS_OF_SUBSCRIBER}`, [1, 'i'])),
+          ].map((r) => String(r['QUERY PLAN'])).join('\n');
+    expect(detail).toMatch(/registrations_by_subscriber_hash/);
+    expect(detail).toMatch(/registrations_without_subscriber_hash/);
+    expect(detail).not.toMatch(/SCAN registrations|Seq Scan|registrations_pkey/);
+    // The plain-text index of subscriberIds is gone.
+    const indexes = backend === 'sqlite' ? await sql(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'registrations'`) : await sql(`SELECT indexname AS name FROM pg_indexes WHERE tablename = 'registrations' AND schemaname = current_schema()`);
+    expect(indexes.map((r) => r.name)).not.toContain('registrations_by_subscriber');
   });
 
   it('the retention sweep backfills events created without a hash (before migration 0007)', async () => {

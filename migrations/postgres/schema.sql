@@ -227,7 +227,9 @@ CREATE INDEX purchases_by_user ON purchases USING btree (app_id, client_uuid);
 
 CREATE INDEX registrations_awaiting ON registrations USING btree (created_at) WHERE store_register;
 
-CREATE INDEX registrations_by_subscriber ON registrations USING btree (app_id, subscriber_id);
+CREATE INDEX registrations_by_subscriber_hash ON registrations USING btree (app_id, subscriber_hash) WHERE (subscriber_hash IS NOT NULL);
+
+CREATE INDEX registrations_without_subscriber_hash ON registrations USING btree (app_id, subscriber_id) WHERE ((subscriber_hash IS NULL) AND (subscriber_id IS NOT NULL));
 
 CREATE OR REPLACE FUNCTION audit_log_refuse_change()
  RETURNS trigger

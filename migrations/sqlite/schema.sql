@@ -198,7 +198,9 @@ CREATE INDEX purchases_by_user ON purchases (app_id, client_uuid);
 
 CREATE INDEX registrations_awaiting ON registrations (created_at) WHERE store_register = 1;
 
-CREATE INDEX registrations_by_subscriber ON registrations (app_id, subscriber_id);
+CREATE INDEX registrations_by_subscriber_hash ON registrations (app_id, subscriber_hash) WHERE subscriber_hash IS NOT NULL;
+
+CREATE INDEX registrations_without_subscriber_hash ON registrations (app_id, subscriber_id) WHERE subscriber_hash IS NULL AND subscriber_id IS NOT NULL;
 
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 

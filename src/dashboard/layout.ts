@@ -166,20 +166,23 @@ const SCRIPT = `
     });
   });
   applyZone(document);
-  // Live rows: while a row of the log is pending and the tab is visible, fetch this page again and
-  // swap the log's rows (the Refresh link does the same without JavaScript).
-  var live = document.querySelector('tbody[data-live]');
-  if (live && window.fetch && window.DOMParser) {
+  // Live regions: while something in one is pending (a log row, an event, an attempt in flight)
+  // and the tab is visible, fetch this page again and swap every [data-live] region for the fresh
+  // one of the same name (the Refresh link does the same without JavaScript).
+  if (document.querySelector('[data-live]') && window.fetch && window.DOMParser) {
     var busy = false;
     setInterval(function () {
-      if (busy || document.visibilityState !== 'visible' || !live.querySelector('tr[data-status="pending"]')) return;
+      if (busy || document.visibilityState !== 'visible' || !document.querySelector('[data-live] [data-status="pending"]')) return;
       busy = true;
       fetch(window.location.href, { credentials: 'same-origin', headers: { accept: 'text/html' } }).then(function (r) {
         if (!r.ok || r.redirected) throw new Error('HTTP ' + r.status);
         return r.text();
       }).then(function (text) {
-        var fresh = new DOMParser().parseFromString(text, 'text/html').querySelector('tbody[data-live]');
-        if (fresh) { live.innerHTML = fresh.innerHTML; applyZone(live); }
+        var doc = new DOMParser().parseFromString(text, 'text/html');
+        document.querySelectorAll('[data-live]').forEach(function (region) {
+          var fresh = doc.querySelector('[data-live="' + region.getAttribute('data-live') + '"]');
+          if (fresh) { region.innerHTML = fresh.innerHTML; applyZone(region); }
+        });
       }).catch(function () { /* the next tick tries again */ }).then(function () { busy = false; });
     }, 2000);
   }
@@ -296,6 +299,10 @@ fieldset.statuses legend { font-weight:600; padding:0; margin-bottom:.25rem; wid
 .chart .bar-skipped { fill:#8c959f; }
 .swatch-pending { background:#d4a72c; }
 .swatch-skipped { background:#8c959f; }
+.chart .latency-line { fill:none; stroke:#0550ae; stroke-width:2.5; stroke-linejoin:round; }
+.chart .latency-dot { fill:#fff; stroke:#0550ae; stroke-width:2; }
+.chart .axis-latency { fill:#0550ae; }
+.swatch-latency { height:.2rem; background:#0550ae; border-radius:0; }
 .visually-hidden { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); white-space:nowrap; }
 .foot { text-align:center; color:var(--muted); font-size:.85rem; padding:1rem; }
 .signin { max-width:28rem; margin:2rem auto; }
@@ -313,6 +320,8 @@ fieldset.statuses legend { font-weight:600; padding:0; margin-bottom:.25rem; wid
   table.attempts-table td.explain::before { display:block; }
   .chart .axis, .chart .empty { font-size:24px; }
   .chart .minor { display:none; }
+  .chart .latency-line { stroke-width:5; }
+  .chart .latency-dot { r:7px; stroke-width:3.5; }
   dl.facts { grid-template-columns:1fr; }
   dl.facts dd { margin-bottom:.4rem; }
 }

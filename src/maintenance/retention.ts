@@ -8,7 +8,9 @@
  * It also backfills the subscriber index (migration 0007): events created before it have no
  * subscriber hash, so the log search by subscriberId cannot find them; each sweep hashes up to
  * BACKFILL_PER_SWEEP of those that still hold a payload (the subscriberId is read from it). Events
- * whose payload is already gone (erased, or past retention) stay unsearchable.
+ * whose payload is already gone (erased, or past retention) stay unsearchable. Registrations from
+ * before 0007 get theirs too (from their subscriber_id), so that erasure finds them by the hash;
+ * until then it finds them by the plain value (migration 0009).
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
@@ -68,6 +70,26 @@ export class RetentionSweeper {
     return hashed;
   }
 
+  /**
+   * Gives registrations from before migration 0007 their subscriber hash, BATCH at a time, at most
+   * `max`; answers how many it hashed. Each one filled leaves the list, so no cursor is kept.
+   */
+  async backfillRegistrationHashes(max = BACKFILL_PER_SWEEP): Promise<number> {
+    let hashed = 0;
+    let seen = 0;
+    while (seen < max) {
+      const wanted = Math.min(BATCH, max - seen);
+      const batch = await this.store.listUnhashedRegistrations(wanted);
+      seen += batch.length;
+      if (batch.length > 0) {
+        hashed += await this.store.setRegistrationSubscriberHashes(batch.map((r) => ({ ...r, subscriberHash: this.subscriberIndex.hash(r.appId, r.subscriberId) })));
+      }
+      if (batch.length < wanted) break;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return hashed;
+  }
+
   /** Where the backfill goes on: the last event id it read (ones it could not hash stay behind it). */
   private backfillAfter: string | undefined = undefined;
 
@@ -89,7 +111,7 @@ export class RetentionSweeper {
       // Yield between batches so a large first sweep does not hold the event loop.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    const subscriberHashes = await this.backfillSubscriberHashes();
+    const subscriberHashes = (await this.backfillSubscriberHashes()) + (await this.backfillRegistrationHashes());
     if (total.payloads + total.awaiting + total.portalLinks + subscriberHashes > 0) this.logger.info({ ...total, subscriberHashes }, 'retention sweep');
     return total;
   }

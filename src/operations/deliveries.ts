@@ -89,7 +89,7 @@ export async function recoverFailed(deps: OperationDeps, actor: Actor, appId: nu
 export async function eraseSubscriber(deps: OperationDeps, actor: Actor, appId: number, subscriberId: string) {
   await requireProject(deps.store, appId);
   const now = deps.clock.now();
-  const erased = await deps.store.eraseSubscriber(appId, subscriberId, now);
+  const erased = await deps.store.eraseSubscriber(appId, { id: subscriberId, hash: deps.subscriberIndex.hash(appId, subscriberId) }, now);
   await recordAudit(deps.store, actor, appId, 'subscriber.erased', { registrations: erased.registrations }, now);
   return erased;
 }

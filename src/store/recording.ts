@@ -6,9 +6,9 @@
  */
 import { attemptErrorLabel, type AttemptErrorKind } from '../domain/attempt-error.js';
 import { afterAttempt, NO_ATTEMPT_YET, type HealthState } from '../domain/endpoint-health.js';
-import { latencyBucket } from '../domain/latency-histogram.js';
+import { latencyBucket, percentilesOf } from '../domain/latency-histogram.js';
 import { endpointFailing, endpointRecovered, eventFailed, type CausingAttempt, type NewOperatorEvent } from '../domain/operator-events.js';
-import type { AttemptTrigger, EndpointTransition, OperatorAttemptResult, WindowCounts } from './store.js';
+import type { AttemptTrigger, ChartBucket, EndpointTransition, OperatorAttemptResult, WindowCounts } from './store.js';
 
 export const HOUR_MS = 3_600_000;
 
@@ -143,6 +143,36 @@ export function windowPlan(since: number, now: number): { rollup: { from: number
       { from: current, to: Number.MAX_SAFE_INTEGER },
     ].filter((r) => r.from < r.to),
   };
+}
+
+/**
+ * A row of the chart statement (both stores): the events of one bucket (`slot`, 0-based) by status
+ * in a..d, or one latency histogram bucket's count of it in a.
+ */
+export interface ChartRow {
+  part: 'events' | 'latency';
+  slot: number;
+  bucket: number | null;
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+}
+
+/** Every bucket of the chart from its statement's rows (empty ones included). */
+export function chartBucketsOf(since: number, bucketMs: number, count: number, rows: readonly ChartRow[]): ChartBucket[] {
+  if (bucketMs <= 0 || bucketMs % HOUR_MS !== 0 || hourOf(since) !== since) throw new RangeError('chart buckets are whole hours from the start of an hour');
+  const events = Array.from({ length: count }, () => ({ pending: 0, delivered: 0, failed: 0, skipped: 0 }));
+  const latency = Array.from({ length: count }, () => new Map<number, number>());
+  for (const r of rows) {
+    if (r.slot < 0 || r.slot >= count) continue;
+    if (r.part === 'events') Object.assign(events[r.slot]!, { pending: r.a, delivered: r.b, failed: r.c, skipped: r.d });
+    else latency[r.slot]!.set(r.bucket!, r.a);
+  }
+  return events.map((e, i) => {
+    const p = percentilesOf(latency[i]!);
+    return { start: since + i * bucketMs, events: e, latencyMs: p === null ? null : { p50: p.p50, p95: p.p95 } };
+  });
 }
 
 /** Adds attempts counted from the rows (success, duration, how many) to a window's counts. */

@@ -134,6 +134,22 @@ export interface EventFilter {
  */
 export type IndexedRegistration = NormalizedRegistration & { subscriberHash?: string | null | undefined };
 
+/**
+ * One person, as erasure looks them up: by the keyed hash of their subscriberId, and by the id
+ * itself only among registrations not backfilled with a hash yet (migration 0009).
+ */
+export interface SubscriberRef {
+  id: string;
+  hash: string;
+}
+
+/** A registration still holding its subscriberId but no hash (written before migration 0007). */
+export interface UnhashedRegistration {
+  appId: number;
+  clientUuid: string;
+  subscriberId: string;
+}
+
 /** An event still holding its payload but no subscriber hash (created before migration 0007). */
 export interface UnhashedEvent {
   eventId: string;
@@ -257,6 +273,16 @@ export interface WindowCounts {
   events: { pending: number; delivered: number; failed: number; skipped: number };
   attempts: { succeeded: number; failed: number };
   latency: Map<number, number>;
+}
+
+/** One bucket of the dashboard's chart (whole hours of the rollups). */
+export interface ChartBucket {
+  /** Start of the bucket, epoch ms. */
+  start: number;
+  /** The events created in the bucket, by their status now. */
+  events: { pending: number; delivered: number; failed: number; skipped: number };
+  /** p50 and p95 of the successful attempts started in the bucket; null when there were none. */
+  latencyMs: { p50: number; p95: number } | null;
 }
 
 /** Finished attempts of one time bucket, by outcome (the dashboard's chart). */
@@ -470,9 +496,10 @@ export interface Store {
   /**
    * Erases one person: their registrations, the payloads of their events, those events' subscriber
    * hashes (they are no longer found by subscriberId) and the response bodies of their attempts. An event not delivered yet becomes `erased`: it is never sent. Delivery
-   * metadata (ids, statuses, times, codes) stays.
+   * metadata (ids, statuses, times, codes) stays. Registrations are found by `subscriber.hash`, and
+   * those without a hash yet by `subscriber.id`.
    */
-  eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }>;
+  eraseSubscriber(appId: number, subscriber: SubscriberRef, now: number): Promise<{ registrations: number; events: number }>;
   /**
    * Retention: drops payloads and attempt bodies of events finished before `finishedBefore`, and
    * store registrations still awaiting a purchase reported before `awaitingBefore`; at most `limit`
@@ -483,6 +510,10 @@ export interface Store {
   listUnhashedEvents(limit: number, afterId?: string): Promise<UnhashedEvent[]>;
   /** Sets the subscriber hash of events that still have a payload and none; answers how many changed. */
   setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): Promise<number>;
+  /** At most `limit` registrations that hold a subscriberId but no hash (the backfill's work; each one filled leaves the list). */
+  listUnhashedRegistrations(limit: number): Promise<UnhashedRegistration[]>;
+  /** Sets the hash of registrations still without one and still holding that subscriberId; answers how many changed. */
+  setRegistrationSubscriberHashes(hashes: readonly (UnhashedRegistration & { subscriberHash: string })[]): Promise<number>;
   queueStats(now: number): Promise<QueueStats>;
   /**
    * The stats of one project since `since` (inclusive): whole hours from the rollups, the partial
@@ -490,6 +521,12 @@ export interface Store {
    * millisecond and the cost follows the hours in the window, not the events.
    */
   windowCounts(appId: number, since: number, now: number): Promise<WindowCounts>;
+  /**
+   * `count` consecutive buckets of `bucketMs` (a whole number of hours) from `since` (the start of
+   * an hour): every bucket, empty ones included, in one statement over the hourly rollups (the
+   * dashboard's chart). The rollups are exact on every write, so a bucket holding now is too.
+   */
+  chartBuckets(appId: number, since: number, bucketMs: number, count: number): Promise<ChartBucket[]>;
   /** Records a test webhook attempt (not tied to a stored event). */
   recordTestAttempt(appId: number, webhookId: string, startedAt: number, outcome: AttemptOutcome): Promise<void>;
   /**

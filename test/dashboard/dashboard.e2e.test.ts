@@ -256,6 +256,41 @@ describe('the dashboard in a browser', () => {
     await context.close();
   });
 
+  it('draws the p95 latency line over the chart’s bars once attempts succeed, with its axis and legend, readable at 375 px', async () => {
+    const apiKey = await svc.createProject(4, 'Latency Shop');
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 }, deviceScaleFactor: 1 });
+    context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    const page = await context.newPage();
+    await signIn(page, apiKey);
+    // No attempt yet: no line, and the description says why.
+    expect(await page.locator('#chart .latency-dot').count()).toBe(0);
+    expect(await page.locator('#chart desc').textContent()).toContain('No successful attempts, so no latency line.');
+
+    await svc.setEndpoint(4, receiver.url);
+    for (let i = 0; i < 2; i++) await settled(4, await report(4), 'delivered');
+    await page.reload();
+    const dot = page.locator('#chart circle.latency-dot');
+    expect(await dot.count()).toBe(1);
+    expect(await dot.isVisible()).toBe(true);
+    expect(await page.locator('#chart desc').textContent()).toMatch(/The line is the p95 latency of successful attempts, from \d+ ms to \d+ ms \(right axis\)\./);
+    expect(await page.locator('#chart figcaption').innerText()).toContain('p95 latency of successful attempts (line, right axis)');
+    // The right axis: its title and ticks inside the drawing, and large enough to read on a phone.
+    const svgBox = (await page.locator('#chart svg[role=img]').boundingBox())!;
+    const labels = page.locator('#chart text.axis-latency');
+    expect(await labels.count()).toBe(4);
+    expect(await page.locator('#chart text.axis-latency').last().textContent()).toBe('p95 ms');
+    for (const label of await labels.all()) {
+      const box = (await label.boundingBox())!;
+      expect(box.x + box.width).toBeLessThanOrEqual(svgBox.x + svgBox.width + 0.5);
+      expect(box.height).toBeGreaterThanOrEqual(9);
+    }
+    // The bars are still there under it.
+    expect(await page.locator('#chart rect.bar-ok').count()).toBe(1);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
+    await page.locator('#chart').screenshot({ path: path.join(SCREENSHOTS, '07-chart-latency-375px.png') });
+    await context.close();
+  });
+
   it('fits a 375 px wide phone screen', async () => {
     const apiKey = await svc.createProject(3, 'Phone Shop');
     await svc.setEndpoint(3, receiver.url);

@@ -227,9 +227,66 @@ describe('the Webhooks page', () => {
     await context.close();
   }, 30_000);
 
+  it('an event’s page updates its status and attempts by itself within 5 s while the event is pending', async () => {
+    receiver.respondWith((_req, _i, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      }, 1_500);
+    });
+    const eventId = (await svc.call('POST', '/v1/registrations', registration({ appId: 1 }))).json.eventId as string;
+    const context = await signedInContext(375);
+    const tab = await context.newPage();
+    await tab.goto(`${svc.url}/projects/1/events/${eventId}`);
+    const status = tab.locator('[data-live="event-summary"] dd[data-status]');
+    expect(await status.getAttribute('data-status')).toBe('pending');
+    expect(await tab.locator('.live-note').innerText()).toContain('Refresh');
+    await tab.evaluate('window.__notReloaded = true');
+    const started = Date.now();
+    await tab.locator('[data-live="event-summary"] dd[data-status="delivered"]').waitFor({ timeout: 7_000 });
+    expect(Date.now() - started).toBeLessThan(5_000 + 1_500);
+    expect(await tab.evaluate('window.__notReloaded')).toBe(true);
+    expect(await status.innerText()).toContain('✓ delivered');
+    // The attempts table and its count came along; the pending note went.
+    expect(await tab.locator('#attempts h2').innerText()).toBe('Attempts (1)');
+    expect(await tab.locator('#attempts tbody tr').count()).toBe(1);
+    expect(await tab.locator('#attempt-1').innerText()).toMatch(/HTTP 200/);
+    expect(await tab.locator('.live-note').count()).toBe(0);
+    // Times in the swapped regions follow the zone toggle like the rest of the page.
+    expect(await tab.locator('#attempt-1 time').first().innerText()).toMatch(/UTC/);
+    await tab.screenshot({ path: path.join(shots, 'event-live-delivered-375.png'), fullPage: false });
+    await context.close();
+  }, 30_000);
+
+  it('an event’s page offers a Refresh link while pending, for a browser without JavaScript', async () => {
+    let release: (() => void) | undefined;
+    receiver.respondWith((_req, _i, res) => {
+      release = () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      };
+    });
+    const eventId = (await svc.call('POST', '/v1/registrations', registration({ appId: 1 }))).json.eventId as string;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, javaScriptEnabled: false });
+    const [name, value] = cookie.split('=') as [string, string];
+    await context.addCookies([{ name, value, url: svc.url! }]);
+    const tab = await context.newPage();
+    await tab.goto(`${svc.url}/projects/1/events/${eventId}`);
+    expect(await tab.locator('[data-live="event-summary"] dd[data-status]').getAttribute('data-status')).toBe('pending');
+    await eventually(() => release);
+    release!();
+    await eventually(async () => ((await statusOf(eventId)) === 'delivered' ? true : undefined));
+    // Without JavaScript nothing changes by itself; the link brings the news.
+    expect(await tab.locator('[data-live="event-summary"] dd[data-status]').getAttribute('data-status')).toBe('pending');
+    await Promise.all([tab.waitForEvent('load'), tab.getByRole('link', { name: 'Refresh' }).click()]);
+    expect(await tab.locator('[data-live="event-summary"] dd[data-status]').getAttribute('data-status')).toBe('delivered');
+    expect(await tab.getByRole('link', { name: 'Refresh' }).count()).toBe(0);
+    await context.close();
+  }, 30_000);
+
   it('keeps the Refresh link for a browser without JavaScript', async () => {
     const body = (await get('/projects/1/webhooks')).body;
     expect(body).toMatch(/<a href="\/projects\/1\/webhooks#log">Refresh<\/a>/);
-    expect(body).toContain('<tbody data-live>');
+    expect(body).toContain('<tbody data-live="log">');
   });
 });

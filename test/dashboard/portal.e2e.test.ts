@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml } from '../../src/dashboard/html.js';
 import { launchChromium } from '../helpers/browser.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
-import { startTestService, type TestService } from '../helpers/service.js';
+import { registration, startTestService, type TestService } from '../helpers/service.js';
 
 // SPEC §5/§6 in a real headless browser: the platform's panel (a page on one loopback origin,
 // http://localhost:<p>) embeds the dashboard served on another (http://127.0.0.1:<q>) through a
@@ -159,18 +159,62 @@ describe('the dashboard embedded in the platform panel', () => {
     await context.close();
   });
 
-  it('a read-only link shows the project inside the frame without a single form', async () => {
+  it('a read-only link shows the project inside the frame without a single form that changes anything', async () => {
     const context = await newContext();
     const page = await context.newPage();
     const frame = await openPanel(page, panel.pageFor(await mintLink({ readOnly: true })));
     await frame.getByRole('heading', { name: /^Webhooks/ }).waitFor();
     expect(await frame.locator('#endpoint').innerText()).toContain(receiver.url);
     expect(await frame.locator('.who').innerText()).toContain('read-only');
-    expect(await frame.locator('form').count()).toBe(0);
-    // Nothing that changes anything: the one button switches how times are shown (UTC or local).
-    expect(await frame.getByRole('button').count()).toBe(1);
-    expect(await frame.getByRole('button').getAttribute('data-tz-toggle')).not.toBeNull();
+    expect(await frame.locator('form[method=post]').count()).toBe(0);
+    // Nothing that changes anything: the log's search (a GET form) and the switch of how times are shown.
+    expect(await frame.locator('form').count()).toBe(1);
+    expect(await frame.locator('form').getAttribute('method')).toBe('get');
+    expect(await frame.getByRole('button').count()).toBe(2);
+    expect(await frame.getByRole('button', { name: 'Search' }).count()).toBe(1);
+    expect(await frame.locator('button[data-tz-toggle]').count()).toBe(1);
     await shot(page, '03-read-only');
+    await context.close();
+  });
+
+  it('a read-only session meets no POST form on any page it can open, and can still search the log', async () => {
+    const kept = (await svc.call('POST', '/v1/registrations', registration({ appId: 1, subscriberId: 'read-only-viewer-1' }))).json.eventId as string;
+    const gone = (await svc.call('POST', '/v1/registrations', registration({ appId: 1, subscriberId: 'read-only-viewer-2' }))).json.eventId as string;
+    expect((await svc.call('DELETE', '/v1/projects/1/subscribers/read-only-viewer-2')).status).toBe(200);
+    const context = await newContext();
+    const page = await context.newPage();
+    // Opened in a tab of its own this time: the same session rules as in the frame.
+    await page.goto(await mintLink({ readOnly: true }));
+    expect(await page.locator('.who').innerText()).toContain('read-only');
+    const pages = [
+      '/projects/1/webhooks',
+      '/projects/1/webhooks?status=failed',
+      '/projects/1/webhooks?range=7d',
+      `/projects/1/webhooks?q=${kept}`,
+      '/projects/1/settings',
+      `/projects/1/events/${kept}`,
+      `/projects/1/events/${kept}?reveal=1`,
+      `/projects/1/events/${gone}`,
+      '/projects/1/events/evt_00000000000000000000000000',
+      '/projects/2/webhooks',
+    ];
+    for (const url of pages) {
+      await page.goto(`${svc.url}${url}`);
+      expect(await page.locator('main').count(), url).toBe(1);
+      expect(await page.locator('form[method=post]').count(), url).toBe(0);
+      expect(await page.locator('input[name=_csrf]').count(), url).toBe(0);
+      // Whatever forms remain are GET filters.
+      for (const form of await page.locator('form').all()) expect(await form.getAttribute('method'), url).toBe('get');
+    }
+    // The search still works, by subscriberId too.
+    await page.goto(`${svc.url}/projects/1/webhooks`);
+    await page.getByLabel('Event id, client UUID or subscriber id').fill('read-only-viewer-1');
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Search' }).click()]);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('read-only-viewer-1');
+    expect(await page.locator('table.log tbody tr').count()).toBe(1);
+    expect(await page.locator('table.log tbody tr').innerText()).toContain(kept);
+    expect(await page.locator('form[method=post]').count()).toBe(0);
+    await shot(page, '03b-read-only-search');
     await context.close();
   });
 

@@ -3,7 +3,7 @@ import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { eventually, registration, startTestService, type TestService } from '../helpers/service.js';
 
 // SPEC §5/§6/§7 at the HTTP level: portal sessions in the dashboard. A read-only one renders no
-// form and every POST answers 403; a full one does what a project key does and creates keys.
+// POST form (the log's GET search, a filter, stays) and every POST answers 403; a full one does what a project key does and creates keys.
 // The cookie and framing headers: strict by default, embeddable with
 // REGHOOK_DASHBOARD_FRAME_ANCESTORS, the Origin check and CSRF token enforced either way.
 const HOST = 'dash.test';
@@ -73,14 +73,20 @@ describe('portal sessions in the dashboard (default: not embeddable)', () => {
     expect(String(page.headers['content-security-policy'])).toContain("frame-ancestors 'none'");
   });
 
-  it('read-only: every page shows the project and holds no form', async () => {
+  it('read-only: every page shows the project and holds no POST form; the log keeps its GET search', async () => {
     const session = await portal(1, { readOnly: true });
     for (const url of ['/projects/1/webhooks', '/projects/1/settings', `/projects/1/events/${eventId}`, `/projects/1/events/${eventId}?reveal=1`]) {
       const page = await request('GET', url, { cookie: session.cookie });
       expect(page.statusCode, url).toBe(200);
-      expect(page.body, url).not.toMatch(/<form|<button type="submit"|name="_csrf"/);
+      expect(page.body, url).not.toMatch(/method="post"|name="_csrf"/i);
+      // The one form a read-only page may hold is the log's search (GET), with its one button.
+      expect(page.body.match(/<form /g)?.length ?? 0, url).toBe(url === '/projects/1/webhooks' ? 1 : 0);
+      expect(page.body.match(/<button type="submit"/g)?.length ?? 0, url).toBe(url === '/projects/1/webhooks' ? 1 : 0);
       expect(page.body, url).toContain('Project 1, opened from the platform · read-only');
     }
+    const searched = await request('GET', `/projects/1/webhooks?q=${eventId}`, { cookie: session.cookie });
+    expect(searched.body).toContain('<form method="get" action="/projects/1/webhooks#log" class="search" role="search"');
+    expect(searched.body).toContain(`value="${eventId}"`);
     const webhooks = await request('GET', '/projects/1/webhooks', { cookie: session.cookie });
     expect(webhooks.body).toContain(receiver.url);
     expect(webhooks.body).toContain(eventId);

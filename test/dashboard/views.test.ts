@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketStarts, chartWindow, eventBuckets, eventsChart } from '../../src/dashboard/chart.js';
+import { chartWindow, eventBuckets, eventsChart } from '../../src/dashboard/chart.js';
 import { escapeHtml, html, raw } from '../../src/dashboard/html.js';
 import { maskIp, maskName, maskPayload, maskSubscriberId } from '../../src/dashboard/personal-data.js';
 import { parseUtcDatetimeLocal } from '../../src/dashboard/routes/webhooks.js';
@@ -48,8 +48,8 @@ describe('the deliveries chart', () => {
 
   it('draws stacked bars of events (not attempts) with a title, a description and a table of the same numbers', () => {
     const w = chartWindow('24h', now);
-    const hour = { start: Date.UTC(2024, 4, 1, 12), delivered: 3, failed: 2, pending: 1, skipped: 0, p95Ms: 42 };
-    const svg = eventsChart([hour, { start: w.since, delivered: 0, failed: 1, pending: 0, skipped: 4, p95Ms: null }], w).value;
+    const hour = { start: Date.UTC(2024, 4, 1, 12), delivered: 3, failed: 2, pending: 1, skipped: 0, p50Ms: 20, p95Ms: 42 };
+    const svg = eventsChart([hour, { start: w.since, delivered: 0, failed: 1, pending: 0, skipped: 4, p50Ms: null, p95Ms: null }], w).value;
     expect(svg).toContain('role="img"');
     expect(svg).toContain('<title id="chart-title">Events by outcome, the last 24 hours, by hour</title>');
     expect(svg).toContain('3 delivered, 3 failed, 1 pending and 4 skipped events created in the last 24 hours');
@@ -58,27 +58,35 @@ describe('the deliveries chart', () => {
     expect(svg.match(/class="bar-pending"/g)).toHaveLength(1);
     expect(svg.match(/class="bar-skipped"/g)).toHaveLength(1);
     expect(svg).toContain(
-      '<tr><td>2024-05-01 12:00–13:00 UTC</td><td class="num">3</td><td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">42 ms</td></tr>',
+      '<tr><td>2024-05-01 12:00–13:00 UTC</td><td class="num">3</td><td class="num">2</td><td class="num">1</td><td class="num">0</td><td class="num">20 ms</td><td class="num">42 ms</td></tr>',
     );
     expect(svg.match(/<tr><td>/g)).toHaveLength(24);
     expect(eventsChart([], w).value).toContain('No events in this period');
   });
 
-  it('derives each bucket from the counts since its start and since the next one (never below 0)', () => {
+  it('takes the store’s buckets as they are, latency included', () => {
     const w = chartWindow('7d', now);
-    expect(bucketStarts(w)).toEqual(Array.from({ length: 7 }, (_, i) => Date.UTC(2024, 3, 25 + i)));
-    const counts = (delivered: number, failed: number, pending: number, latency: [number, number][] = []) => ({
-      events: { delivered, failed, pending, skipped: 0 },
-      attempts: { succeeded: 0, failed: 0 },
-      latency: new Map(latency),
-    });
-    const suffixes = [counts(5, 3, 1, [[100, 4]]), counts(2, 3, 2, [[100, 1]]), ...Array.from({ length: 5 }, () => counts(1, 0, 0))];
-    const buckets = eventBuckets(w, suffixes);
-    expect(buckets[0]).toMatchObject({ start: w.since, delivered: 3, failed: 0, pending: 0, skipped: 0 });
-    expect(buckets[0]!.p95Ms).not.toBeNull();
-    expect(buckets[1]).toMatchObject({ delivered: 1, failed: 3, pending: 2, p95Ms: expect.any(Number) });
-    expect(buckets[2]).toMatchObject({ delivered: 0, p95Ms: null });
-    expect(buckets[6]).toMatchObject({ delivered: 1, failed: 0 });
+    const none = { pending: 0, delivered: 0, failed: 0, skipped: 0 };
+    expect(eventBuckets([{ start: w.since, events: { ...none, delivered: 3 }, latencyMs: { p50: 10, p95: 90 } }, { start: w.since + w.bucketMs, events: none, latencyMs: null }])).toEqual([
+      { start: w.since, pending: 0, delivered: 3, failed: 0, skipped: 0, p50Ms: 10, p95Ms: 90 },
+      { start: w.since + w.bucketMs, pending: 0, delivered: 0, failed: 0, skipped: 0, p50Ms: null, p95Ms: null },
+    ]);
+  });
+
+  it('draws the p95 latency over the bars on an axis of its own, broken where a bucket has none, and says so in the description', () => {
+    const w = chartWindow('24h', now);
+    const at = (i: number, p95Ms: number | null) => ({ start: w.since + i * w.bucketMs, delivered: 1, failed: 0, pending: 0, skipped: 0, p50Ms: p95Ms, p95Ms });
+    const svg = eventsChart([at(0, 120), at(1, 480), at(3, 60), at(23, 3_000)], w).value;
+    // Two joined buckets make a segment; lone ones are dots.
+    expect(svg.match(/<polyline class="latency-line"/g)).toHaveLength(1);
+    expect(svg.match(/<circle class="latency-dot"/g)).toHaveLength(4);
+    expect(svg).toContain('p95 s</text>');
+    expect(svg).toContain('The line is the p95 latency of successful attempts, from 60 ms to 3.00 s (right axis).');
+    expect(svg).toContain('p95 latency of successful attempts (line, right axis)');
+    const without = eventsChart([at(0, null)], w).value;
+    expect(without).not.toContain('latency-line');
+    expect(without).not.toContain('latency-dot');
+    expect(without).toContain('No successful attempts, so no latency line.');
   });
 });
 

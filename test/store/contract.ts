@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { eventIdFloor, newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type NormalizedRegistration } from '../../src/domain/registration.js';
-import { latencyBucket } from '../../src/domain/latency-histogram.js';
+import { latencyBucket, percentilesOf } from '../../src/domain/latency-histogram.js';
 import { REPLAY_BATCH, type AttemptOutcome, type ClaimOptions, type FinishedAttempt, type Store } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
@@ -22,6 +22,9 @@ export type StoreFactory = () => Promise<StoreUnderTest>;
 
 const T0 = 1_700_000_000_000;
 const LEASE = 30_000;
+
+/** A person as erasure names them; registrations recorded by reg() have no hash (as before migration 0007). */
+const person = (id: string) => ({ id, hash: `hash-of-${id}` });
 
 let uuidCounter = 0;
 const uuid = () => `5b1c7e0a-0000-4000-8000-${(++uuidCounter).toString(16).padStart(12, '0')}`;
@@ -574,7 +577,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         await store.putEndpoint(1, 'https://hooks.example/1', true, 'x', T0 + 41);
         expect(await store.nextDueAt()).toBe(T0 + 25);
         // Erased: nothing left to deliver.
-        await store.eraseSubscriber(1, 'erase-me', T0 + 42);
+        await store.eraseSubscriber(1, person('erase-me'), T0 + 42);
         expect((await store.nextDueAt()) ?? Number.MAX_SAFE_INTEGER).toBeGreaterThan(T0 + 42);
         expect(await store.claimDue(claimOptions(T0 + 43))).toEqual([]);
       });
@@ -710,7 +713,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect(await store.openManualAttempt(1, 'evt_nope', T0)).toBeNull();
         expect(await store.openManualAttempt(2, eventId, T0)).toBeNull();
         expect(await store.openManualAttempt(2, noEndpoint, T0)).toBeNull();
-        await store.eraseSubscriber(1, '905555555555', T0);
+        await store.eraseSubscriber(1, person('905555555555'), T0);
         expect(await store.openManualAttempt(1, eventId, T0)).toBeNull();
         expect(await event(1, eventId)).toMatchObject({ attemptCount: 0 });
       });
@@ -839,7 +842,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         // An erased person's event has no body left to stream.
         const erased = await pendingEvent(1, T0 + 10_000, { subscriberId: 'erase-me' });
         expect((await store.listEventsAfter(1, skipped, 100)).map((e) => e.eventId)).toEqual([erased]);
-        await store.eraseSubscriber(1, 'erase-me', T0 + 11_000);
+        await store.eraseSubscriber(1, person('erase-me'), T0 + 11_000);
         expect(await store.listEventsAfter(1, skipped, 100)).toEqual([]);
       });
 
@@ -928,11 +931,49 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         await store.recordRegistration(indexed(1, 'hash-gone', { subscriberId: 'erase-me' }), newEventId(T0), T0);
         await store.recordRegistration(indexed(1, 'hash-stays'), newEventId(T0), T0);
         expect(await search(1, 'hash-gone')).toHaveLength(1);
-        expect(await store.eraseSubscriber(1, 'erase-me', T0 + 1)).toEqual({ registrations: 1, events: 1 });
+        expect(await store.eraseSubscriber(1, { id: 'erase-me', hash: 'hash-gone' }, T0 + 1)).toEqual({ registrations: 1, events: 1 });
         expect(await search(1, 'hash-gone')).toEqual([]);
         expect(await search(1, 'hash-stays')).toHaveLength(1);
         // Nor does the backfill bring it back: it has no payload to read a subscriberId from.
         expect(await store.listUnhashedEvents(10)).toEqual([]);
+      });
+
+      it('erasure finds registrations by the hash, and only those without a hash yet by the plain subscriberId', async () => {
+        await project(1);
+        const hashed = await store.recordRegistration(indexed(1, 'hash-p', { subscriberId: 'p' }), newEventId(T0), T0);
+        // Written before migration 0007: no hash, found by the plain value.
+        const old = await store.recordRegistration(indexed(1, null, { subscriberId: 'p' }), newEventId(T0 + 1), T0 + 1);
+        // A row with another hash is not taken for its plain subscriberId: hashed rows are looked up by hash only.
+        const other = await store.recordRegistration(indexed(1, 'hash-q', { subscriberId: 'p' }), newEventId(T0 + 2), T0 + 2);
+        const idOf = (r: typeof hashed) => (r.kind === 'created' ? r.answer.eventId! : '');
+        expect(await store.eraseSubscriber(1, { id: 'p', hash: 'hash-p' }, T0 + 3)).toEqual({ registrations: 2, events: 2 });
+        expect((await event(1, idOf(hashed))).status).toBe('erased');
+        expect((await event(1, idOf(old))).status).toBe('erased');
+        expect((await event(1, idOf(other))).status).toBe('pending');
+        expect(await search(1, 'hash-p')).toEqual([]);
+        expect(await search(1, 'hash-q')).toEqual([idOf(other)]);
+      });
+
+      it('the backfill lists the registrations holding a subscriberId but no hash, and fills them', async () => {
+        await project(1);
+        await store.recordRegistration(indexed(1, null, { subscriberId: 'old-1' }), newEventId(T0), T0);
+        await store.recordRegistration(indexed(1, null, { subscriberId: 'old-2' }), newEventId(T0), T0);
+        await store.recordRegistration(indexed(1, 'hash-new', { subscriberId: 'new' }), newEventId(T0), T0);
+        const unhashed = await store.listUnhashedRegistrations(10);
+        expect(unhashed.map((r) => r.subscriberId).sort()).toEqual(['old-1', 'old-2']);
+        expect(unhashed[0]).toEqual({ appId: 1, clientUuid: expect.any(String), subscriberId: expect.stringMatching(/^old-/) });
+        expect(await store.listUnhashedRegistrations(1)).toHaveLength(1);
+        const [first, second] = unhashed as [(typeof unhashed)[0], (typeof unhashed)[0]];
+        // Not when the subscriberId is no longer the one hashed.
+        expect(await store.setRegistrationSubscriberHashes([{ ...first, subscriberId: 'changed', subscriberHash: 'x' }])).toBe(0);
+        expect(await store.setRegistrationSubscriberHashes([{ ...first, subscriberHash: 'hash-1' }, { ...second, subscriberHash: 'hash-2' }])).toBe(2);
+        // A hash is never overwritten.
+        expect(await store.setRegistrationSubscriberHashes([{ ...first, subscriberHash: 'other' }])).toBe(0);
+        expect(await store.listUnhashedRegistrations(10)).toEqual([]);
+        expect(await store.setRegistrationSubscriberHashes([])).toBe(0);
+        // Filled, the registration is erased by its hash (its plain value is no longer looked up).
+        expect(await store.eraseSubscriber(1, { id: first.subscriberId, hash: 'nope' }, T0 + 1)).toEqual({ registrations: 0, events: 0 });
+        expect(await store.eraseSubscriber(1, { id: first.subscriberId, hash: 'hash-1' }, T0 + 1)).toEqual({ registrations: 1, events: 1 });
       });
 
       it('the backfill lists the events without a hash that still hold a payload, by id, and fills them', async () => {
@@ -1014,7 +1055,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         const n = REPLAY_BATCH + 150;
         for (let i = 0; i < n; i += 50) await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => pendingEvent(1, T0 + i + j)));
         const erasedOne = (await store.listEvents(1, { limit: 1 })).data[0]!;
-        await store.eraseSubscriber(1, '905555555555', T0 + 1);
+        await store.eraseSubscriber(1, person('905555555555'), T0 + 1);
         // Every report above is the same person: all erased now, payloads gone; nothing to replay.
         expect(await store.replayEvents(1, { statuses: ['skipped'], since: T0 }, T0 + 10, true)).toBe(0);
         expect(erasedOne).toBeDefined();
@@ -1113,7 +1154,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         const leased = await pendingEvent(1, T0, { subscriberId: 'erase-me' });
         const other = await pendingEvent(1, T0);
         const inFlight = (await store.claimDue(claimOptions(T0 + 1))).find((c) => c.eventId === leased)!;
-        expect(await store.eraseSubscriber(1, 'erase-me', T0 + 2)).toEqual({ registrations: 2, events: 2 });
+        expect(await store.eraseSubscriber(1, person('erase-me'), T0 + 2)).toEqual({ registrations: 2, events: 2 });
         for (const id of [waiting, leased]) {
           expect(await event(1, id)).toMatchObject({ status: 'erased', body: null, nextAttemptAt: null });
         }
@@ -1144,7 +1185,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         const [c] = await store.claimDue(claimOptions(T0 + 1, { limit: 10 })).then((all) => all.filter((x) => x.eventId === eventId));
         await store.recordAttempts([finished(c!.attemptId, eventId, { ...ok(), responseBody: 'thanks John' }, { status: 'delivered' })], T0 + 2);
 
-        expect(await store.eraseSubscriber(1, 'erase-me', T0 + 3)).toEqual({ registrations: 2, events: 1 });
+        expect(await store.eraseSubscriber(1, person('erase-me'), T0 + 3)).toEqual({ registrations: 2, events: 1 });
         const e = await event(1, eventId);
         expect(e).toMatchObject({ status: 'delivered', body: null, attemptCount: 1, deliveredAt: T0 + 2 });
         expect(e.attempts[0]!.outcome).toMatchObject({ success: true, statusCode: 200, responseBody: null });
@@ -1158,7 +1199,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect((await store.listEvents(1, { limit: 10 })).data).toHaveLength(2);
         // Nobody else was touched.
         expect(await store.recordRegistration(kept, newEventId(T0 + 6), T0 + 6)).toMatchObject({ kind: 'repeat' });
-        expect(await store.eraseSubscriber(1, 'nobody', T0 + 7)).toEqual({ registrations: 0, events: 0 });
+        expect(await store.eraseSubscriber(1, person('nobody'), T0 + 7)).toEqual({ registrations: 0, events: 0 });
       });
 
       it('retention drops payloads and attempt bodies of finished events, and old awaiting store users', async () => {
@@ -1410,6 +1451,64 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           expect(counts.attempts).toEqual({ succeeded: tried.filter((a) => a.success).length, failed: tried.filter((a) => !a.success).length });
           expect(new Map([...counts.latency].sort(([a], [b]) => a - b))).toEqual(new Map([...histogram].sort(([a], [b]) => a - b)));
         }
+      });
+
+      it('answers the chart’s buckets (events by status, p50/p95 of successful attempts) in one call, equal to the window counts', async () => {
+        await project(1);
+        await project(2);
+        const DAY = 24 * HOUR;
+        const since = Math.floor(T0 / DAY) * DAY;
+        let seed = 11;
+        const random = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+        const events: { at: number; status: string }[] = [];
+        const attempts: { at: number; success: boolean; duration: number }[] = [];
+        // Before the window (not counted), then ~5 days of history, another project's events among them.
+        let at = since - 3 * HOUR;
+        while (at < since + 5 * DAY) {
+          const appId = random() < 0.1 ? 2 : 1;
+          const eventId = await pendingEvent(appId, at);
+          const roll = random();
+          const [c] = (await store.claimDue(claimOptions(at, { limit: 100 }))).filter((x) => x.eventId === eventId);
+          const success = roll < 0.6;
+          const status = success ? 'delivered' : roll < 0.8 ? 'failed' : 'pending';
+          const duration = Math.floor(random() * random() * 2_000);
+          const next: FinishedAttempt['next'] = success ? { status: 'delivered' } : status === 'failed' ? { status: 'failed' } : { status: 'pending', nextAttemptAt: at + 1_000 * DAY };
+          await store.recordAttempts([finished(c!.attemptId, eventId, { ...(success ? ok() : ok(500)), durationMs: duration }, next)], at + duration);
+          if (appId === 1) {
+            events.push({ at, status });
+            attempts.push({ at, success, duration });
+          }
+          at += Math.floor(random() * 4 * HOUR);
+        }
+        const now = at;
+        for (const [bucketMs, count] of [
+          [DAY, 7],
+          [HOUR, 24],
+        ] as const) {
+          const first = Math.floor(now / bucketMs) * bucketMs - (count - 1) * bucketMs;
+          const buckets = await store.chartBuckets(1, first, bucketMs, count);
+          const expected = Array.from({ length: count }, (_, i) => {
+            const start = first + i * bucketMs;
+            const inside = <T extends { at: number }>(xs: T[]) => xs.filter((x) => x.at >= start && x.at < start + bucketMs);
+            const histogram = new Map<number, number>();
+            for (const a of inside(attempts).filter((x) => x.success)) histogram.set(latencyBucket(a.duration), (histogram.get(latencyBucket(a.duration)) ?? 0) + 1);
+            const p = percentilesOf(histogram);
+            const of = (status: string) => inside(events).filter((e) => e.status === status).length;
+            return { start, events: { pending: of('pending'), delivered: of('delivered'), failed: of('failed'), skipped: 0 }, latencyMs: p && { p50: p.p50, p95: p.p95 } };
+          });
+          expect(buckets).toEqual(expected);
+          expect(buckets.some((b) => b.latencyMs !== null)).toBe(true);
+          // The same figures as the window counts since each bucket's start (what the chart read before).
+          for (const [i, b] of buckets.entries()) {
+            const from = await store.windowCounts(1, b.start, now);
+            const next = i + 1 < count ? await store.windowCounts(1, b.start + bucketMs, now) : null;
+            for (const k of ['pending', 'delivered', 'failed', 'skipped'] as const) expect(b.events[k]).toBe(from.events[k] - (next?.events[k] ?? 0));
+          }
+        }
+        expect(await store.chartBuckets(3, since, DAY, 2)).toEqual([
+          { start: since, events: { pending: 0, delivered: 0, failed: 0, skipped: 0 }, latencyMs: null },
+          { start: since + DAY, events: { pending: 0, delivered: 0, failed: 0, skipped: 0 }, latencyMs: null },
+        ]);
       });
 
       it('moves an event between statuses in its creation hour when it changes (recovery)', async () => {

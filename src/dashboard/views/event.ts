@@ -50,7 +50,9 @@ function explanationCell(a: AttemptRecord, now: number): SafeHtml {
 
 function attemptRow(a: AttemptRecord, now: number): SafeHtml {
   const o = a.outcome;
-  return html`<tr id="attempt-${a.number}" class="attempt-row">
+  // An attempt still in flight counts as pending for the page's live regions (layout.ts).
+  const inFlight = o === null && now - a.startedAt < IN_FLIGHT_WINDOW_MS;
+  return html`<tr id="attempt-${a.number}" class="attempt-row"${inFlight && html` data-status="pending"`}>
 <td class="num" data-label="#">${a.number}</td>
 <td data-label="Trigger">${a.trigger}</td>
 <td data-label="Started">${time(a.startedAt)}</td>
@@ -72,8 +74,9 @@ export function eventView(d: EventPageData): SafeHtml {
   return html`<h1 class="secret">Event <code id="event-id" class="copyable">${e.eventId}</code><button type="button" data-copy="event-id" hidden>Copy</button></h1>
 <section class="card" aria-labelledby="summary-h">
 <h2 id="summary-h" class="visually-hidden">Summary</h2>
+<div data-live="event-summary">
 <dl class="facts">
-<dt>Status</dt><dd>${statusBadge(e.status)}</dd>
+<dt>Status</dt><dd data-status="${e.status}">${statusBadge(e.status)}</dd>
 <dt>Attempts</dt><dd>${e.attemptCount}</dd>
 <dt>Created</dt><dd>${time(e.createdAt)}</dd>
 ${e.status === 'pending' && html`<dt>Next attempt</dt><dd>${time(e.nextAttemptAt)}</dd>`}
@@ -81,6 +84,11 @@ ${e.deliveredAt !== null && html`<dt>Delivered</dt><dd>${time(e.deliveredAt)}</d
 <dt>webhook-id</dt><dd><code>${e.eventId}</code> (the same on every attempt; receivers deduplicate on it)</dd>
 <dt>Client UUID</dt><dd><code>${e.clientUuid}</code></dd>
 </dl>
+${
+  e.status === 'pending' &&
+  html`<p class="muted live-note">Pending: its status and attempts update by themselves where JavaScript runs; otherwise <a href="${self}">Refresh</a>.</p>`
+}
+</div>
 ${
   d.csrf !== null &&
   html`<form method="post" action="${self}/redeliver" class="actions" data-busy="Redelivering…">
@@ -106,8 +114,9 @@ ${
 }
 </section>
 <section aria-labelledby="attempts-h" id="attempts">
-<h2 id="attempts-h">Attempts (${e.attempts.length})</h2>
+<h2 id="attempts-h">Attempts (<span data-live="attempt-count">${e.attempts.length}</span>)</h2>
 ${timeZoneToggle()}
+<div data-live="attempts">
 ${
   attempts.length === 0
     ? html`<p class="muted">No attempts yet${e.status === 'skipped' ? ': the event was created while the project had no enabled endpoint. Redeliver it once one is set.' : e.status === 'erased' ? ': its person was erased before it was delivered; it will not be sent.' : '.'}</p>`
@@ -119,5 +128,6 @@ ${
 <thead><tr><th scope="col" class="num">#</th><th scope="col">Trigger</th><th scope="col">Started</th><th scope="col" class="num">Duration</th><th scope="col">Result</th><th scope="col">What it means</th></tr></thead>
 <tbody>${attempts.map((a) => attemptRow(a, d.now))}</tbody></table></div>`
 }
+</div>
 </section>`;
 }

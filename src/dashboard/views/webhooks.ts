@@ -286,11 +286,11 @@ function lastAttemptCell(row: LogRow): SafeHtml {
 }
 
 /**
- * A GET form (it changes nothing) that works without JavaScript. Read-only sessions get no form at
- * all (SPEC section 6): they keep the status tabs and the pages.
+ * A GET form that works without JavaScript. It is a filter, not a change, so a read-only session
+ * has it too (it sees everything, SPEC section 5): its pages hold no POST form, and this one
+ * carries no CSRF token.
  */
-function searchForm(d: WebhooksPageData): SafeHtml | false {
-  if (d.csrf === null) return false;
+function searchForm(d: WebhooksPageData): SafeHtml {
   const s = d.log.search;
   return html`<form method="get" action="/projects/${d.project.appId}/webhooks#log" class="search" role="search" aria-label="Search the delivery log">
 ${d.log.status !== null && html`<input type="hidden" name="status" value="${d.log.status}">`}
@@ -344,7 +344,7 @@ ${
     : html`<div class="table-wrap"><table class="log">
 <caption class="visually-hidden">Webhook events, newest first${d.log.status !== null ? `, status ${d.log.status}` : ''}</caption>
 <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th><th scope="col">Created</th><th scope="col">Subscriber</th><th scope="col">Last attempt</th><th scope="col">Delivery</th></tr></thead>
-<tbody data-live>${rows}</tbody></table></div>`
+<tbody data-live="log">${rows}</tbody></table></div>`
 }
 <nav class="pager" aria-label="Log pages">
 ${d.log.cursor !== null && html`<a href="${webhooksHref(appId, { status: d.log.status, range, search: d.log.search })}#log">← Newest</a>`}

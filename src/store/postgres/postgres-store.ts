@@ -20,9 +20,9 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { createLogger } from '../../logger.js';
 import type { HealthState } from '../../domain/endpoint-health.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, ClaimOptions, OperatorAttemptResult, OperatorEvent, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, ChartBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, ClaimOptions, OperatorAttemptResult, OperatorEvent, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
-  RegistrationResult, ReplayFilter, Store, StreamedEvent, UnhashedEvent, WindowCounts, IndexedRegistration } from '../store.js';
+  RegistrationResult, ReplayFilter, Store, StreamedEvent, SubscriberRef, UnhashedEvent, UnhashedRegistration, WindowCounts, IndexedRegistration } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
@@ -326,8 +326,8 @@ export class PostgresStore implements Store {
   }
 
   // Erasure and retention (retention.ts).
-  eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }> {
-    return this.retention.eraseSubscriber(appId, subscriberId, now);
+  eraseSubscriber(appId: number, subscriber: SubscriberRef, now: number): Promise<{ registrations: number; events: number }> {
+    return this.retention.eraseSubscriber(appId, subscriber, now);
   }
   sweepRetention(options: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }> {
     return this.retention.sweepRetention(options);
@@ -337,6 +337,12 @@ export class PostgresStore implements Store {
   }
   setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): Promise<number> {
     return this.retention.setSubscriberHashes(hashes);
+  }
+  listUnhashedRegistrations(limit: number): Promise<UnhashedRegistration[]> {
+    return this.retention.listUnhashedRegistrations(limit);
+  }
+  setRegistrationSubscriberHashes(hashes: readonly (UnhashedRegistration & { subscriberHash: string })[]): Promise<number> {
+    return this.retention.setRegistrationSubscriberHashes(hashes);
   }
 
   // Figures (stats.ts).
@@ -348,6 +354,9 @@ export class PostgresStore implements Store {
   }
   windowCounts(appId: number, since: number, now: number): Promise<WindowCounts> {
     return this.stats.windowCounts(appId, since, now);
+  }
+  chartBuckets(appId: number, since: number, bucketMs: number, count: number): Promise<ChartBucket[]> {
+    return this.stats.chartBuckets(appId, since, bucketMs, count);
   }
 
   // Endpoint health as the project list reads it (health.ts; attempts.ts keeps it).

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import type { UnhashedEvent } from '../store.js';
+import type { SubscriberRef, UnhashedEvent, UnhashedRegistration } from '../store.js';
 import { inTransaction } from './connection.js';
 
 // The backfill (migration 0007): events_without_subscriber_hash (id) holds exactly these rows.
@@ -20,9 +20,27 @@ UPDATE events e SET subscriber_hash = h.hash
 FROM unnest($1::text[], $2::text[]) AS h (id, hash)
 WHERE e.id = h.id AND e.subscriber_hash IS NULL AND e.body IS NOT NULL`;
 
+// The registrations' backfill (migration 0009): registrations_without_subscriber_hash holds exactly
+// these rows, and each one filled leaves it, so no cursor is needed.
+const UNHASHED_REGISTRATIONS = `
+SELECT app_id AS "appId", client_uuid AS "clientUuid", subscriber_id AS "subscriberId" FROM registrations
+WHERE subscriber_hash IS NULL AND subscriber_id IS NOT NULL LIMIT $1`;
+
+// Only while the subscriberId is still the one hashed (retention may have anonymised it since).
+const SET_REGISTRATION_HASHES = `
+UPDATE registrations r SET subscriber_hash = h.hash
+FROM unnest($1::int[], $2::text[], $3::text[], $4::text[]) AS h (app_id, client_uuid, subscriber_id, hash)
+WHERE r.app_id = h.app_id AND r.client_uuid = h.client_uuid AND r.subscriber_id = h.subscriber_id AND r.subscriber_hash IS NULL`;
+
 // Locks the person's registrations first: a purchase turning one into an event right now (it holds
-// it FOR SHARE) finishes before, and the statements below see its event.
-const LOCK_USERS_OF_SUBSCRIBER = `SELECT client_uuid FROM registrations WHERE app_id = $1 AND subscriber_id = $2 FOR UPDATE`;
+// it FOR SHARE) finishes before, and the statements below see its event. Two lookups, each through
+// its own partial index (migration 0009): the registrations not backfilled yet, by the plain
+// value, and then the rest by the keyed hash. In that order: a row the backfill hashes while the
+// first waits for it no longer matches the first (its new version is rechecked) and is found by
+// the second, which starts after the backfill committed.
+export const LOCK_UNHASHED_USERS_OF_SUBSCRIBER = `
+SELECT client_uuid FROM registrations WHERE app_id = $1 AND subscriber_hash IS NULL AND subscriber_id = $2 FOR UPDATE`;
+export const LOCK_USERS_OF_SUBSCRIBER = `SELECT client_uuid FROM registrations WHERE app_id = $1 AND subscriber_hash = $2 FOR UPDATE`;
 
 // Erasure cancels what is still owed: an event not delivered yet becomes `erased`, never sent.
 // A claim holding one of these rows right now (FOR UPDATE SKIP LOCKED) is waited for; an attempt
@@ -81,9 +99,11 @@ export class Retention {
     private readonly logger: Logger,
   ) {}
 
-  eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }> {
+  eraseSubscriber(appId: number, subscriber: SubscriberRef, now: number): Promise<{ registrations: number; events: number }> {
     return inTransaction(this.pool, this.logger, async (client) => {
-      const users = (await client.query<{ client_uuid: string }>(LOCK_USERS_OF_SUBSCRIBER, [appId, subscriberId])).rows.map((r) => r.client_uuid);
+      const unhashed = await client.query<{ client_uuid: string }>(LOCK_UNHASHED_USERS_OF_SUBSCRIBER, [appId, subscriber.id]);
+      const hashed = await client.query<{ client_uuid: string }>(LOCK_USERS_OF_SUBSCRIBER, [appId, subscriber.hash]);
+      const users = [...new Set([...unhashed.rows, ...hashed.rows].map((r) => r.client_uuid))];
       if (users.length === 0) return { registrations: 0, events: 0 };
       const erased = await client.query<{ id: string }>(ERASE_EVENTS, [appId, users, now]);
       await client.query(ERASE_ATTEMPT_BODIES, [erased.rows.map((r) => r.id)]);
@@ -109,5 +129,15 @@ export class Retention {
     if (hashes.length === 0) return 0;
     const result = await this.pool.query(SET_SUBSCRIBER_HASHES, [hashes.map((h) => h.eventId), hashes.map((h) => h.subscriberHash)]);
     return result.rowCount ?? 0;
+  }
+
+  async listUnhashedRegistrations(limit: number): Promise<UnhashedRegistration[]> {
+    return (await this.pool.query<UnhashedRegistration>(UNHASHED_REGISTRATIONS, [limit])).rows;
+  }
+
+  async setRegistrationSubscriberHashes(hashes: readonly (UnhashedRegistration & { subscriberHash: string })[]): Promise<number> {
+    if (hashes.length === 0) return 0;
+    const columns = [hashes.map((h) => h.appId), hashes.map((h) => h.clientUuid), hashes.map((h) => h.subscriberId), hashes.map((h) => h.subscriberHash)];
+    return (await this.pool.query(SET_REGISTRATION_HASHES, columns)).rowCount ?? 0;
   }
 }

@@ -1,8 +1,8 @@
 /** Figures for metrics, the stats and the dashboard (PostgreSQL): the queue, failing endpoints, one window's counts, finished attempts over time. */
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { addRawAttempts, windowPlan } from '../recording.js';
-import type { AttemptBucket, QueueStats, WindowCounts } from '../store.js';
+import { addRawAttempts, chartBucketsOf, windowPlan, type ChartRow } from '../recording.js';
+import type { AttemptBucket, ChartBucket, QueueStats, WindowCounts } from '../store.js';
 import { inTransaction } from './connection.js';
 
 // One pass over the pending rows for the queue figures; leased rows are in flight, not due. The
@@ -50,6 +50,21 @@ const RAW_ATTEMPTS = {
 SELECT success, duration_ms AS duration, count(*) AS n FROM attempts
 WHERE app_id = $1 AND started_at >= $2 AND started_at < $3 AND finished
 GROUP BY success, duration_ms`,
+};
+
+// The chart: every bucket's events by status and latency histogram in one statement (one
+// snapshot), by primary key range of the two rollups (24 or 168 hours of rows). Integer division
+// of the hour's offset makes the bucket (the ::bigint casts keep it integral).
+// $1 app, $2 since, $3 bucket length, $4 until.
+const CHART_BUCKETS = {
+  name: 'chart_buckets',
+  text: `
+SELECT 'events' AS part, ((hour - $2::bigint) / $3::bigint)::int AS slot, NULL::int AS bucket,
+       sum(pending)::bigint AS a, sum(delivered)::bigint AS b, sum(failed)::bigint AS c, sum(skipped)::bigint AS d
+FROM event_stats_hourly WHERE app_id = $1 AND hour >= $2::bigint AND hour < $4::bigint GROUP BY 2
+UNION ALL
+SELECT 'latency', ((hour - $2::bigint) / $3::bigint)::int, bucket, sum(count)::bigint, 0, 0, 0
+FROM latency_hourly WHERE app_id = $1 AND hour >= $2::bigint AND hour < $4::bigint GROUP BY 2, 3`,
 };
 
 // Integer division makes the buckets (the ::bigint casts keep it integral); attempts_by_time
@@ -113,6 +128,11 @@ export class Stats {
       }
       return counts;
     });
+  }
+
+  async chartBuckets(appId: number, since: number, bucketMs: number, count: number): Promise<ChartBucket[]> {
+    const { rows } = await this.pool.query<ChartRow>({ ...CHART_BUCKETS, values: [appId, since, bucketMs, since + count * bucketMs] });
+    return chartBucketsOf(since, bucketMs, count, rows);
   }
 
   async attemptStats(appId: number, since: number, bucketMs: number): Promise<AttemptBucket[]> {

@@ -1,9 +1,14 @@
 /** Forgetting personal data (SQLite): erasing one person, and the retention sweep. */
 import type Database from 'better-sqlite3';
-import type { UnhashedEvent } from '../store.js';
+import type { SubscriberRef, UnhashedEvent, UnhashedRegistration } from '../store.js';
 
-// registrations_by_subscriber (app_id, subscriber_id) answers it.
-const USERS_OF_SUBSCRIBER = `SELECT client_uuid FROM registrations WHERE app_id = ? AND subscriber_id = ?`;
+// By the keyed hash (registrations_by_subscriber_hash), plus the registrations not backfilled yet
+// by the plain value (registrations_without_subscriber_hash, migration 0009): each half its own
+// partial index, and no row is in both (one has a hash, the other none).
+export const USERS_OF_SUBSCRIBER = `
+SELECT client_uuid FROM registrations WHERE app_id = @appId AND subscriber_hash = @hash
+UNION ALL
+SELECT client_uuid FROM registrations WHERE app_id = @appId AND subscriber_hash IS NULL AND subscriber_id = @id`;
 
 // Erasure cancels what is still owed: an event not delivered yet becomes `erased`, never sent.
 // A delivered one keeps its delivery metadata; every one loses its payload.
@@ -55,6 +60,17 @@ WHERE subscriber_hash IS NULL AND body IS NOT NULL AND id > ? ORDER BY id LIMIT 
 // Only while the payload is there: an event erased in the meantime stays unfindable.
 const SET_SUBSCRIBER_HASH = `UPDATE events SET subscriber_hash = ? WHERE id = ? AND subscriber_hash IS NULL AND body IS NOT NULL`;
 
+// The registrations' backfill (migration 0009): registrations_without_subscriber_hash holds exactly
+// these rows, and each one filled leaves it, so no cursor is needed.
+const UNHASHED_REGISTRATIONS = `
+SELECT app_id AS appId, client_uuid AS clientUuid, subscriber_id AS subscriberId FROM registrations
+WHERE subscriber_hash IS NULL AND subscriber_id IS NOT NULL LIMIT ?`;
+
+// Only while the subscriberId is still the one hashed (retention may have anonymised it since).
+const SET_REGISTRATION_HASH = `
+UPDATE registrations SET subscriber_hash = @subscriberHash
+WHERE app_id = @appId AND client_uuid = @clientUuid AND subscriber_id = @subscriberId AND subscriber_hash IS NULL`;
+
 export class Retention {
   private readonly usersOfSubscriber;
   private readonly eraseEvents;
@@ -68,9 +84,11 @@ export class Retention {
   private readonly dropAwaiting;
   private readonly unhashedEvents;
   private readonly setSubscriberHash;
+  private readonly unhashedRegistrations;
+  private readonly setRegistrationHash;
 
   constructor(private readonly db: Database.Database) {
-    this.usersOfSubscriber = db.prepare<[number, string], { client_uuid: string }>(USERS_OF_SUBSCRIBER);
+    this.usersOfSubscriber = db.prepare<{ appId: number; hash: string; id: string }, { client_uuid: string }>(USERS_OF_SUBSCRIBER);
     this.eraseEvents = db.prepare<{ appId: number; clientUuid: string; now: number }>(ERASE_EVENTS);
     this.eraseAttemptBodies = db.prepare<[number, string]>(ERASE_ATTEMPT_BODIES);
     this.deleteRegistration = db.prepare<[number, string]>(DELETE_REGISTRATION);
@@ -82,13 +100,15 @@ export class Retention {
     this.dropAwaiting = db.prepare<[number, number]>(DROP_AWAITING);
     this.unhashedEvents = db.prepare<[string, number], UnhashedEvent>(UNHASHED_EVENTS);
     this.setSubscriberHash = db.prepare<[string, string]>(SET_SUBSCRIBER_HASH);
+    this.unhashedRegistrations = db.prepare<[number], UnhashedRegistration>(UNHASHED_REGISTRATIONS);
+    this.setRegistrationHash = db.prepare<UnhashedRegistration & { subscriberHash: string }>(SET_REGISTRATION_HASH);
   }
 
-  eraseSubscriber(appId: number, subscriberId: string, now: number): { registrations: number; events: number } {
+  eraseSubscriber(appId: number, subscriber: SubscriberRef, now: number): { registrations: number; events: number } {
     return this.db
       .transaction(() => {
         let events = 0;
-        const users = this.usersOfSubscriber.all(appId, subscriberId);
+        const users = this.usersOfSubscriber.all({ appId, hash: subscriber.hash, id: subscriber.id });
         for (const { client_uuid } of users) {
           events += this.eraseEvents.run({ appId, clientUuid: client_uuid, now }).changes;
           this.eraseAttemptBodies.run(appId, client_uuid);
@@ -122,6 +142,16 @@ export class Retention {
   setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): number {
     return this.db
       .transaction(() => hashes.reduce((n, h) => n + this.setSubscriberHash.run(h.subscriberHash, h.eventId).changes, 0))
+      .immediate();
+  }
+
+  listUnhashedRegistrations(limit: number): UnhashedRegistration[] {
+    return this.unhashedRegistrations.all(limit);
+  }
+
+  setRegistrationSubscriberHashes(hashes: readonly (UnhashedRegistration & { subscriberHash: string })[]): number {
+    return this.db
+      .transaction(() => hashes.reduce((n, h) => n + this.setRegistrationHash.run({ appId: h.appId, clientUuid: h.clientUuid, subscriberId: h.subscriberId, subscriberHash: h.subscriberHash }).changes, 0))
       .immediate();
   }
 }

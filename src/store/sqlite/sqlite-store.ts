@@ -8,9 +8,9 @@
  */
 import Database from 'better-sqlite3';
 import type { HealthState } from '../../domain/endpoint-health.js';
-import type { ApiKeyRecord, AttemptBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
+import type { ApiKeyRecord, AttemptBucket, ChartBucket, AttemptOutcome, AuditEntry, ClaimedDelivery, ClaimedOperatorEvent, OperatorAttemptResult, OperatorEvent, ClaimOptions, Endpoint, EndpointChanges, EventDetail, EventFilter, EventLogItem,
   FailingCursor, FinishedAttempt, ManualAttempt, Page, PortalLink, Project, ProjectOverview, PurchaseReport, PurchaseResult, QueueStats, RecordedAttempts,
-  RegistrationResult, ReplayFilter, Store, StreamedEvent, UnhashedEvent, WindowCounts, IndexedRegistration } from '../store.js';
+  RegistrationResult, ReplayFilter, Store, StreamedEvent, SubscriberRef, UnhashedEvent, UnhashedRegistration, WindowCounts, IndexedRegistration } from '../store.js';
 import { REPLAY_BATCH } from '../store.js';
 import { createdAnEvent, EventsSignal, WorkSignal, type Recorded } from '../work-signal.js';
 import { Attempts } from './attempts.js';
@@ -355,8 +355,8 @@ export class SqliteStore implements Store {
   }
 
   // Erasure and retention (retention.ts).
-  async eraseSubscriber(appId: number, subscriberId: string, now: number): Promise<{ registrations: number; events: number }> {
-    return this.parts.retention.eraseSubscriber(appId, subscriberId, now);
+  async eraseSubscriber(appId: number, subscriber: SubscriberRef, now: number): Promise<{ registrations: number; events: number }> {
+    return this.parts.retention.eraseSubscriber(appId, subscriber, now);
   }
   async sweepRetention(options: { finishedBefore: number; awaitingBefore: number; limit: number }): Promise<{ payloads: number; awaiting: number }> {
     return this.parts.retention.sweepRetention(options);
@@ -366,6 +366,12 @@ export class SqliteStore implements Store {
   }
   async setSubscriberHashes(hashes: readonly { eventId: string; subscriberHash: string }[]): Promise<number> {
     return this.parts.retention.setSubscriberHashes(hashes);
+  }
+  async listUnhashedRegistrations(limit: number): Promise<UnhashedRegistration[]> {
+    return this.parts.retention.listUnhashedRegistrations(limit);
+  }
+  async setRegistrationSubscriberHashes(hashes: readonly (UnhashedRegistration & { subscriberHash: string })[]): Promise<number> {
+    return this.parts.retention.setRegistrationSubscriberHashes(hashes);
   }
 
   // Figures (stats.ts).
@@ -377,6 +383,9 @@ export class SqliteStore implements Store {
   }
   async windowCounts(appId: number, since: number, now: number): Promise<WindowCounts> {
     return this.parts.stats.windowCounts(appId, since, now);
+  }
+  async chartBuckets(appId: number, since: number, bucketMs: number, count: number): Promise<ChartBucket[]> {
+    return this.parts.stats.chartBuckets(appId, since, bucketMs, count);
   }
 
   // Endpoint health as the project list reads it (health.ts; attempts.ts keeps it).

@@ -1,7 +1,7 @@
 /** Figures for metrics, the stats and the dashboard (SQLite): the queue, failing endpoints, one window's counts, finished attempts over time. */
 import type Database from 'better-sqlite3';
-import { addRawAttempts, windowPlan } from '../recording.js';
-import type { AttemptBucket, QueueStats, WindowCounts } from '../store.js';
+import { addRawAttempts, chartBucketsOf, windowPlan, type ChartRow } from '../recording.js';
+import type { AttemptBucket, ChartBucket, QueueStats, WindowCounts } from '../store.js';
 
 // Leased rows are in flight, not due. events_due (next_attempt_at) WHERE status = 'pending'
 // answers the range.
@@ -47,6 +47,17 @@ SELECT success, duration_ms AS duration, COUNT(*) AS n FROM attempts INDEXED BY 
 WHERE app_id = @appId AND started_at >= @from AND started_at < @to AND finished = 1
 GROUP BY success, duration_ms`;
 
+// The chart: every bucket's events by status and latency histogram in one statement (one
+// snapshot), by primary key range of the two rollups (24 or 168 hours of rows). Integer division
+// of the hour's offset makes the bucket (CAST: a bound number may arrive as a real).
+const CHART_BUCKETS = `
+SELECT 'events' AS part, CAST((hour - @since) / @bucketMs AS INTEGER) AS slot, NULL AS bucket,
+       SUM(pending) AS a, SUM(delivered) AS b, SUM(failed) AS c, SUM(skipped) AS d
+FROM event_stats_hourly WHERE app_id = @appId AND hour >= @since AND hour < @until GROUP BY 2
+UNION ALL
+SELECT 'latency', CAST((hour - @since) / @bucketMs AS INTEGER), bucket, SUM(count), 0, 0, 0
+FROM latency_hourly WHERE app_id = @appId AND hour >= @since AND hour < @until GROUP BY 2, 3`;
+
 // Integer division makes the buckets; attempts_by_time (app_id, started_at) answers the range.
 // Attempts still in flight (finished = 0) are not counted.
 const ATTEMPT_STATS = `
@@ -68,6 +79,7 @@ export class Stats {
   private readonly rawEvents;
   private readonly rawAttempts;
   private readonly windowRead;
+  private readonly chartBucketsStatement;
 
   constructor(db: Database.Database) {
     type Range = { appId: number; from: number; to: number };
@@ -80,6 +92,7 @@ export class Stats {
     this.rawAttempts = db.prepare<Range, { success: number; duration: number | null; n: number }>(RAW_ATTEMPTS);
     // One read transaction: the rollups and the rows are one snapshot (WAL), so no write falls between them.
     this.windowRead = db.transaction((appId: number, since: number, now: number) => this.readWindow(appId, since, now));
+    this.chartBucketsStatement = db.prepare<{ appId: number; since: number; bucketMs: number; until: number }, ChartRow>(CHART_BUCKETS);
     this.countDue = db.prepare<[number], { n: number; oldest: number | null }>(COUNT_DUE);
     this.countPending = db.prepare<[], { n: number }>(COUNT_PENDING);
     this.attemptStatsStatement = db.prepare<Record<string, number>, { bucket: number; succeeded: number; failed: number }>(ATTEMPT_STATS);
@@ -124,6 +137,11 @@ export class Stats {
       addRawAttempts(counts, this.rawAttempts.all(range).map((r) => ({ success: r.success === 1, duration: r.duration, n: r.n })));
     }
     return counts;
+  }
+
+  chartBuckets(appId: number, since: number, bucketMs: number, count: number): ChartBucket[] {
+    const rows = this.chartBucketsStatement.all({ appId, since, bucketMs, until: since + count * bucketMs });
+    return chartBucketsOf(since, bucketMs, count, rows);
   }
 
   attemptStats(appId: number, since: number, bucketMs: number): AttemptBucket[] {

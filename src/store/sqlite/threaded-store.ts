@@ -18,7 +18,8 @@ const FORWARDED = [
   'rotateSecret', 'recordRegistration', 'recordPurchase', 'listEvents', 'getEvent', 'replayEvents', 'listEventsAfter',
   'recoverFailed', 'claimDue', 'recordAttempts', 'claimOperatorEvents', 'recordOperatorAttempts', 'listOperatorEvents',
   'nextDueAt', 'openManualAttempt', 'attemptStats', 'appendAudit', 'listAudit', 'eraseSubscriber', 'sweepRetention',
-  'listUnhashedEvents', 'setSubscriberHashes', 'queueStats', 'windowCounts', 'recordTestAttempt',
+  'listUnhashedEvents', 'setSubscriberHashes', 'listUnhashedRegistrations', 'setRegistrationSubscriberHashes', 'queueStats',
+  'windowCounts', 'chartBuckets', 'recordTestAttempt',
 ] as const satisfies readonly (keyof Store)[];
 
 /** What the main thread answers itself; every other Store member must be in FORWARDED. */
