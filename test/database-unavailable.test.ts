@@ -102,7 +102,9 @@ describe.each(backends)('the dispatcher while the database cannot be written (%s
   let schema: string;
 
   beforeAll(async () => {
-    svc = await startTestService({}, undefined, backend);
+    // 100 attempts 100 ms apart: the work stays due for ~10 s, however slowly the machine gets to
+    // the disk-full step (with the default 10, a loaded CI used them up first and nothing was due).
+    svc = await startTestService({ REGHOOK_MAX_ATTEMPTS: '100' }, undefined, backend);
     await svc.createProject(1);
     // Due work whose claims fail: the endpoint refuses connections, so attempts keep being due.
     await svc.setEndpoint(1, 'http://127.0.0.1:9/hooks');
