@@ -3,7 +3,6 @@
  * the store thread and back, errors keep their codes, work and event signals reach the main thread.
  * The thread runs the compiled store (dist/, built by `npm test` before vitest).
  */
-import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,30 +10,12 @@ import { describe, expect, it } from 'vitest';
 import { errorCode, isDatabaseUnavailable } from '../../src/errors.js';
 import { openThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
 import { storeContract } from './contract.js';
+import { sqliteFileFactory } from './sqlite-file.js';
 
 export const STORE_THREAD = new URL('../../dist/src/store/sqlite/store-thread.js', import.meta.url);
 if (!existsSync(STORE_THREAD)) throw new Error(`${STORE_THREAD.pathname} is missing: run npm run build first`);
 
-storeContract('sqlite (store thread)', async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'reghook-store-'));
-  const file = path.join(dir, 'reghook.db');
-  const store = await openThreadedSqliteStore(file, { workerUrl: STORE_THREAD });
-  return {
-    store,
-    async exec(sql) {
-      const db = new Database(file);
-      try {
-        db.exec(sql);
-      } finally {
-        db.close();
-      }
-    },
-    async cleanup() {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+storeContract('sqlite (store thread)', sqliteFileFactory((file) => openThreadedSqliteStore(file, { workerUrl: STORE_THREAD })));
 
 describe('the store thread', () => {
   it('keeps a SQLite error code across the threads, so a full disk is still a 503', async () => {
