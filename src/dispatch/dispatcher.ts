@@ -58,6 +58,13 @@ const MAX_WINDOWS = 10_000;
 export class Dispatcher {
   private readonly o: Required<Omit<DispatcherOptions, 'metrics' | 'onHealthTransitions' | 'onOperatorEvents'>> &
     Pick<DispatcherOptions, 'metrics' | 'onHealthTransitions' | 'onOperatorEvents'>;
+  /**
+   * Attempts this process holds: claimed and not yet recorded. An attempt keeps its slot (in the
+   * process's REGHOOK_CONCURRENCY and its endpoint's window) until its outcome is committed, not
+   * just until the receiver answered. So a store that records slowly slows claiming down, and a
+   * crash (kill -9) repeats at most one window's worth of deliveries per endpoint: the ones whose
+   * outcome had not been committed yet.
+   */
   private inFlight = 0;
   private readonly inFlightByApp = new Map<number, number>();
   /**
@@ -69,7 +76,8 @@ export class Dispatcher {
   /** Each capped endpoint's rateLimitPerSecond, as its latest claimed delivery said (a bounded map). */
   private readonly rates = new Map<number, number>();
   private readonly pacer = new RatePacer();
-  private readonly finished: FinishedAttempt[] = [];
+  /** Finished attempts waiting to be recorded, with the project whose slot each holds. */
+  private readonly finished: Array<{ attempt: FinishedAttempt; appId: number }> = [];
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   private running = false;
@@ -249,20 +257,31 @@ export class Dispatcher {
     this.learnRate(delivery.appId, delivery.rateLimitPerSecond);
     this.o.metrics?.endpointWindow.observe(this.limitOf(delivery.appId));
     this.inFlightByApp.set(delivery.appId, (this.inFlightByApp.get(delivery.appId) ?? 0) + 1);
-    void this.attempt(delivery).finally(() => {
-      this.inFlight--;
-      const left = (this.inFlightByApp.get(delivery.appId) ?? 1) - 1;
-      if (left === 0) this.inFlightByApp.delete(delivery.appId);
-      else this.inFlightByApp.set(delivery.appId, left);
-      if (this.inFlight === 0) {
-        for (const resolve of this.idle) resolve();
-        this.idle.clear();
-      }
-      this.wake();
-    });
+    void this.attempt(delivery).then(
+      (finished) => {
+        this.finished.push({ attempt: finished, appId: delivery.appId });
+        this.scheduleFlush();
+      },
+      () => this.release([delivery.appId]),
+    );
   }
 
-  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+  /** Frees the slots of attempts that are recorded (or that recording gave up on: their leases run out). */
+  private release(appIds: readonly number[]): void {
+    for (const appId of appIds) {
+      this.inFlight--;
+      const left = (this.inFlightByApp.get(appId) ?? 1) - 1;
+      if (left === 0) this.inFlightByApp.delete(appId);
+      else this.inFlightByApp.set(appId, left);
+    }
+    if (this.inFlight === 0) {
+      for (const resolve of this.idle) resolve();
+      this.idle.clear();
+    }
+    this.wake();
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<FinishedAttempt> {
     if (delivery.rateLimitPerSecond !== null) {
       const wait = this.pacer.reserve(delivery.appId, delivery.rateLimitPerSecond, this.o.clock.now());
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -295,7 +314,6 @@ export class Dispatcher {
         next: afterScheduledAttempt(this.o.retry, delivery.scheduledAttempts, false, this.o.clock.now()),
       };
     }
-    this.finished.push(finished);
     this.adapt(delivery.appId, finished.outcome);
     const m = this.o.metrics;
     if (m) {
@@ -303,7 +321,7 @@ export class Dispatcher {
       m.attempt('scheduled', outcome.success, outcome.statusCode, outcome.errorKind);
       if (outcome.success) m.deliveryLatency.observe(Math.max(0, this.o.clock.now() - delivery.createdAt) / 1000);
     }
-    this.scheduleFlush();
+    return finished;
   }
 
   /** Attempts that finish in the same turn of the event loop are recorded in one transaction. */
@@ -319,7 +337,8 @@ export class Dispatcher {
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       while (this.finished.length > 0) {
-        const batch = this.finished.splice(0, 500);
+        const held = this.finished.splice(0, 500);
+        const batch = held.map((h) => h.attempt);
         try {
           this.recorded(await this.o.store.recordAttempts(batch, this.o.clock.now(), this.o.failingAfter, this.o.operatorEvents));
         } catch (error) {
@@ -331,8 +350,8 @@ export class Dispatcher {
             await this.recordEachAlone(batch);
           }
         }
-        // A recorded retry may be due sooner than the loop planned to sleep.
-        if (this.running) this.wake();
+        // Their slots are free; a recorded retry may be due sooner than the loop planned to sleep.
+        this.release(held.map((h) => h.appId));
       }
     });
     return this.flushing;

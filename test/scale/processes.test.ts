@@ -115,7 +115,9 @@ describe.skipIf(!postgres.run && postgres.failure === null)('reghook serve + reg
     const duplicates = receiver.duplicates();
     for (const id of duplicates) expect(inFlightAtKill.has(id), `${id} delivered twice but was not in flight at the kill`).toBe(true);
     for (const id of duplicates) expect(receiver.counts.get(id)).toBe(2);
-    expect(inFlightAtKill.size).toBeLessThanOrEqual(256); // at most one claim batch's worth
+    // An attempt holds its endpoint's slot until its outcome is committed: the victim had at most
+    // one window (REGHOOK_ENDPOINT_CONCURRENCY, 64 by default) of them unrecorded.
+    expect(inFlightAtKill.size).toBeLessThanOrEqual(64);
     console.log(`[scale] kill -9 at ${atKill}/${EVENTS} delivered: ${inFlightAtKill.size} attempts in flight lost, ${duplicates.length} delivered twice`);
   }, 90_000);
 });
