@@ -109,7 +109,7 @@ export const VARIABLES: readonly Variable[] = [
   { name: 'REGHOOK_AWAITING_RETENTION', default: '365d', meaning: 'store registrations that never saw a purchase are dropped after this' },
   { name: 'REGHOOK_DISPATCH', default: 'true', meaning: 'false makes serve an API-only node' },
   { name: 'REGHOOK_SQLITE_THREAD', default: 'true when the machine has more than one core', meaning: 'SQLite only: run the database (its statements and fsyncs) on a thread of its own, so HTTP and deliveries use another core' },
-  { name: 'REGHOOK_CONCURRENCY', default: '1024', meaning: 'attempts in flight at once in one process (1 to 10000)' },
+  { name: 'REGHOOK_CONCURRENCY', default: '1024', meaning: 'attempts one process holds at once, from claim until the outcome is recorded (1 to 10000)' },
   { name: 'REGHOOK_ENDPOINT_CONCURRENCY', default: '64', meaning: 'the most attempts in flight at once to one endpoint (1 to 1000); each endpoint adapts below it' },
   { name: 'REGHOOK_KEY_RATE_LIMIT', default: '1200', meaning: 'requests per minute one project API key may make' },
   { name: 'REGHOOK_TRUST_PROXY', default: 'none', meaning: "comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed" },

@@ -59,11 +59,11 @@ export class Dispatcher {
   private readonly o: Required<Omit<DispatcherOptions, 'metrics' | 'onHealthTransitions' | 'onOperatorEvents'>> &
     Pick<DispatcherOptions, 'metrics' | 'onHealthTransitions' | 'onOperatorEvents'>;
   /**
-   * Attempts this process holds: claimed and not yet recorded. An attempt keeps its slot (in the
-   * process's REGHOOK_CONCURRENCY and its endpoint's window) until its outcome is committed, not
-   * just until the receiver answered. So a store that records slowly slows claiming down, and a
-   * crash (kill -9) repeats at most one window's worth of deliveries per endpoint: the ones whose
-   * outcome had not been committed yet.
+   * Attempts this process holds: claimed and not yet recorded, at most REGHOOK_CONCURRENCY. An
+   * attempt keeps this slot until its outcome is committed, not only until the receiver answered:
+   * a store that records slowly slows claiming down instead of piling up attempts made but not
+   * written (which a crash would repeat, and which could outlive their lease). Its endpoint's
+   * window counts only the requests open at the endpoint (inFlightByApp).
    */
   private inFlight = 0;
   private readonly inFlightByApp = new Map<number, number>();
@@ -76,8 +76,8 @@ export class Dispatcher {
   /** Each capped endpoint's rateLimitPerSecond, as its latest claimed delivery said (a bounded map). */
   private readonly rates = new Map<number, number>();
   private readonly pacer = new RatePacer();
-  /** Finished attempts waiting to be recorded, with the project whose slot each holds. */
-  private readonly finished: Array<{ attempt: FinishedAttempt; appId: number }> = [];
+  /** Finished attempts waiting to be recorded (each still holds its inFlight slot). */
+  private readonly finished: FinishedAttempt[] = [];
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   private running = false;
@@ -257,23 +257,25 @@ export class Dispatcher {
     this.learnRate(delivery.appId, delivery.rateLimitPerSecond);
     this.o.metrics?.endpointWindow.observe(this.limitOf(delivery.appId));
     this.inFlightByApp.set(delivery.appId, (this.inFlightByApp.get(delivery.appId) ?? 0) + 1);
-    void this.attempt(delivery).then(
-      (finished) => {
-        this.finished.push({ attempt: finished, appId: delivery.appId });
-        this.scheduleFlush();
-      },
-      () => this.release([delivery.appId]),
-    );
+    void this.attempt(delivery)
+      .then(
+        (finished) => {
+          this.finished.push(finished);
+          this.scheduleFlush();
+        },
+        () => this.release(1),
+      )
+      .finally(() => {
+        const left = (this.inFlightByApp.get(delivery.appId) ?? 1) - 1;
+        if (left === 0) this.inFlightByApp.delete(delivery.appId);
+        else this.inFlightByApp.set(delivery.appId, left);
+        this.wake();
+      });
   }
 
   /** Frees the slots of attempts that are recorded (or that recording gave up on: their leases run out). */
-  private release(appIds: readonly number[]): void {
-    for (const appId of appIds) {
-      this.inFlight--;
-      const left = (this.inFlightByApp.get(appId) ?? 1) - 1;
-      if (left === 0) this.inFlightByApp.delete(appId);
-      else this.inFlightByApp.set(appId, left);
-    }
+  private release(count: number): void {
+    this.inFlight -= count;
     if (this.inFlight === 0) {
       for (const resolve of this.idle) resolve();
       this.idle.clear();
@@ -337,8 +339,7 @@ export class Dispatcher {
   private flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       while (this.finished.length > 0) {
-        const held = this.finished.splice(0, 500);
-        const batch = held.map((h) => h.attempt);
+        const batch = this.finished.splice(0, 500);
         try {
           this.recorded(await this.o.store.recordAttempts(batch, this.o.clock.now(), this.o.failingAfter, this.o.operatorEvents));
         } catch (error) {
@@ -351,7 +352,7 @@ export class Dispatcher {
           }
         }
         // Their slots are free; a recorded retry may be due sooner than the loop planned to sleep.
-        this.release(held.map((h) => h.appId));
+        this.release(batch.length);
       }
     });
     return this.flushing;
