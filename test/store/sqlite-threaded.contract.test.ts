@@ -51,6 +51,28 @@ describe('the store thread', () => {
     }
   });
 
+  it('calls of one turn cross together, and one whose argument cannot cross fails alone', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'reghook-store-'));
+    const store = await openThreadedSqliteStore(path.join(dir, 'reghook.db'), { workerUrl: STORE_THREAD });
+    try {
+      await store.migrate();
+      // Three calls in one turn: the middle one carries a function, which structured clone refuses.
+      const calls = [
+        store.createProject({ appId: 1, name: 'one', createdAt: 1 }),
+        store.createProject({ appId: 2, name: 'two', createdAt: 1, extra: () => 0 } as never),
+        store.createProject({ appId: 3, name: 'three', createdAt: 1 }),
+      ];
+      const [one, two, three] = await Promise.allSettled(calls);
+      expect(one).toEqual({ status: 'fulfilled', value: 'created' });
+      expect(two).toMatchObject({ status: 'rejected', reason: { name: 'DataCloneError' } });
+      expect(three).toEqual({ status: 'fulfilled', value: 'created' });
+      expect((await store.listProjects(10, null)).map((p) => p.appId)).toEqual([1, 3]);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers calls after close with an error, and does not keep the process alive while idle', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'reghook-store-'));
     const store = await openThreadedSqliteStore(path.join(dir, 'reghook.db'), { workerUrl: STORE_THREAD });

@@ -8,29 +8,41 @@ import { SqliteStore } from './sqlite-store.js';
 import { toWire, type Call, type FromStoreThread } from './thread-protocol.js';
 
 const port = parentPort!;
-const post = (message: FromStoreThread) => port.postMessage(message);
+let outbox: FromStoreThread[] = [];
+const flush = () => {
+  const messages = outbox;
+  outbox = [];
+  port.postMessage(messages);
+};
+/** Queued for the end of this turn: every answer and notice of one turn crosses as one message. */
+const post = (message: FromStoreThread) => {
+  if (outbox.push(message) === 1) setImmediate(flush);
+};
 
 let store: SqliteStore;
 try {
   store = new SqliteStore((workerData as { file: string }).file);
 } catch (error) {
-  post({ kind: 'failed', error: toWire(error) });
+  // Posted now, not at the end of the turn: the thread ends here.
+  port.postMessage([{ kind: 'failed', error: toWire(error) }] satisfies FromStoreThread[]);
   process.exit(0);
 }
 store.onWorkAvailable(() => post({ kind: 'work' }));
 store.onEventsCreated((appIds) => post({ kind: 'events', appIds }));
 
 const methods = store as unknown as Record<string, (...args: unknown[]) => unknown>;
-port.on('message', (call: Call) => {
-  let result: Promise<unknown>;
-  try {
-    result = Promise.resolve(methods[call.method]!(...call.args));
-  } catch (error) {
-    result = Promise.reject(error);
+port.on('message', (calls: Call[]) => {
+  for (const call of calls) {
+    let result: Promise<unknown>;
+    try {
+      result = Promise.resolve(methods[call.method]!(...call.args));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result.then(
+      (value) => post({ kind: 'answer', id: call.id, ok: true, value }),
+      (error: unknown) => post({ kind: 'answer', id: call.id, ok: false, error: toWire(error) }),
+    );
   }
-  result.then(
-    (value) => post({ kind: 'answer', id: call.id, ok: true, value }),
-    (error: unknown) => post({ kind: 'answer', id: call.id, ok: false, error: toWire(error) }),
-  );
 });
 post({ kind: 'open' });

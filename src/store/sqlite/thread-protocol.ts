@@ -1,6 +1,10 @@
 /** The messages between the main thread and the SQLite store's thread (threaded-store.ts). */
 
-/** A Store method call: its name and its (structured-clonable) arguments. */
+/**
+ * A Store method call: its name and its (structured-clonable) arguments. Each side posts what one
+ * turn of its event loop produced as one message (an array): the calls of a burst of requests
+ * cross together, and the answers of one group commit come back together.
+ */
 export interface Call {
   id: number;
   method: string;

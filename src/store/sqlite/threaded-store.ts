@@ -2,8 +2,8 @@
  * The SQLite store on a thread of its own, for a machine with a second core: better-sqlite3 is
  * synchronous, so on the main thread every statement and every commit's fsync (synchronous=FULL)
  * stops the HTTP server and the deliveries in flight. Here the main thread keeps HTTP in and out;
- * the store thread (store-thread.ts) runs the SqliteStore and its group commit unchanged, and each
- * Store call crosses as one message each way. The behaviour is the SqliteStore's, call for call:
+ * the store thread (store-thread.ts) runs the SqliteStore and its group commit unchanged. The calls
+ * one turn of the event loop makes cross as one message, and their answers come back batched too. The behaviour is the SqliteStore's, call for call:
  * the SQLite contract suite runs against both.
  */
 import { Worker } from 'node:worker_threads';
@@ -47,7 +47,7 @@ export async function openThreadedSqliteStore(file: string, options: ThreadedSto
   let stopped: Error | null = null;
 
   const opened = new Promise<void>((resolve, reject) => {
-    worker.on('message', (message: FromStoreThread) => {
+    const receive = (message: FromStoreThread): void => {
       switch (message.kind) {
         case 'open':
           return resolve();
@@ -68,6 +68,9 @@ export async function openThreadedSqliteStore(file: string, options: ThreadedSto
           else call.reject(fromWire(message.error));
         }
       }
+    };
+    worker.on('message', (messages: FromStoreThread[]) => {
+      for (const message of messages) receive(message);
     });
     const end = (error: Error) => {
       stopped ??= error;
@@ -81,13 +84,36 @@ export async function openThreadedSqliteStore(file: string, options: ThreadedSto
   await opened;
   worker.unref();
 
+  // The calls of this turn, posted together at its end (setImmediate: after the I/O callbacks of
+  // the turn, so a burst of requests costs one message, and no later than an unbatched post would
+  // have been handled by the thread).
+  let outbox: Call[] = [];
+  const send = (calls: Call[]): void => {
+    try {
+      worker.postMessage(calls);
+    } catch (error) {
+      // An argument structured clone refuses: only its own call fails.
+      if (calls.length > 1) for (const one of calls) send([one]);
+      else {
+        const refused = pending.get(calls[0]!.id);
+        pending.delete(calls[0]!.id);
+        if (pending.size === 0) worker.unref();
+        refused?.reject(error);
+      }
+    }
+  };
+  const flush = (): void => {
+    const calls = outbox;
+    outbox = [];
+    if (stopped === null) send(calls);
+  };
   const call = (method: string, args: unknown[]): Promise<unknown> => {
     if (stopped !== null) return Promise.reject(stopped);
     const id = nextId++;
     return new Promise((resolve, reject) => {
       if (pending.size === 0) worker.ref();
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, method, args } satisfies Call);
+      if (outbox.push({ id, method, args }) === 1) setImmediate(flush);
     });
   };
 
