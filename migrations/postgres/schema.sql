@@ -378,6 +378,23 @@ END
 $function$
 ;
 
+CREATE OR REPLACE FUNCTION registration_context(p_app_id integer, p_client_uuid text)
+ RETURNS TABLE(project_exists boolean, endpoint_enabled boolean, purchased boolean, registered boolean, body text, answer text)
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  PERFORM pg_advisory_xact_lock(p_app_id, hashtext(p_client_uuid));
+  RETURN QUERY
+  SELECT EXISTS (SELECT 1 FROM projects p WHERE p.app_id = p_app_id),
+         (SELECT e.enabled FROM endpoints e WHERE e.app_id = p_app_id),
+         EXISTS (SELECT 1 FROM purchases pu WHERE pu.app_id = p_app_id AND pu.client_uuid = p_client_uuid),
+         r.app_id IS NOT NULL, r.body, r.answer
+  FROM (SELECT 1) AS one
+  LEFT JOIN registrations r ON r.app_id = p_app_id AND r.client_uuid = p_client_uuid;
+END
+$function$
+;
+
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_refuse_change();
 
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_refuse_change();

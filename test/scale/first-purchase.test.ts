@@ -2,6 +2,7 @@
  * SPEC section 2, rule 4, across processes: two PostgresStore instances (two pools, as two API
  * processes would have) racing on one user must still produce exactly one event.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type RegistrationReport } from '../../src/domain/registration.js';
@@ -63,6 +64,42 @@ describe.skipIf(!postgres.run && postgres.failure === null)('two API processes r
     const answers = new Set(results.map((r) => JSON.stringify((r as { answer: unknown }).answer)));
     expect(answers.size).toBe(1);
     expect((await stores[1]!.listEvents(appId, { limit: 100 })).data).toHaveLength(1);
+  });
+
+  it('a store user\'s registration and first purchase, queued behind the user\'s lock together, make exactly one event', async () => {
+    // Whichever goes second must read what the first committed while it waited for the lock: a
+    // read from before the wait would have each see no other, and neither would fire.
+    for (let round = 0; round < 6; round++) {
+      const { appId, user } = await projectAndUser(true);
+      const holder = new pg.Client({ connectionString: schemaUrl(schema) });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))', [appId, user.clientUuid]);
+        const purchase = { appId, clientUuid: user.clientUuid, transactionId: 'first', purchaseDate: null };
+        // Alternate who queues first, so each kind of report is the one that reads after the wait.
+        const reports =
+          round % 2 === 0
+            ? [stores[0]!.recordRegistration(user, newEventId(Date.now()), Date.now()), stores[1]!.recordPurchase(purchase, newEventId(Date.now()), Date.now())]
+            : [stores[1]!.recordPurchase(purchase, newEventId(Date.now()), Date.now()), stores[0]!.recordRegistration(user, newEventId(Date.now()), Date.now())];
+        // Both are waiting on the lock once the server shows two sessions blocked on it.
+        for (let i = 0; i < 200; i++) {
+          const { rows } = await holder.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid::bigint = $1 AND NOT granted`,
+            [appId],
+          );
+          if (rows[0]!.n === 2) break;
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        await holder.query('COMMIT');
+        const results = await Promise.all(reports);
+        expect(results.every((r) => r.kind === 'created')).toBe(true);
+        const events = (await stores[0]!.listEvents(appId, { limit: 10 })).data;
+        expect(events, `round ${round}`).toHaveLength(1);
+      } finally {
+        await holder.end();
+      }
+    }
   });
 
   it('the same purchase retried concurrently through two stores answers the original every time', async () => {

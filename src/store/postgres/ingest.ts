@@ -2,8 +2,12 @@
  * Ingest (PostgreSQL): one transaction per report, under a transaction-scoped advisory lock on the
  * user `(appId, clientUuid)`, so a registration and a first purchase racing in two processes cannot
  * both miss each other. The lock is taken first, then everything the decision of domain/ingest.ts
- * needs is read in one round trip, and the decision is applied. "Exactly one event per user" itself
- * is the unique constraint (`INSERT … ON CONFLICT DO NOTHING`), not the lock.
+ * needs is read, and the decision is applied. "Exactly one event per user" itself is the unique
+ * constraint (`INSERT … ON CONFLICT DO NOTHING`), not the lock.
+ *
+ * Round trips are what a report costs here (each one a socket write and a wake-up on both sides):
+ * a registration takes four — BEGIN, the lock and its context in one call (migration 0010), its
+ * event and its row in one statement, COMMIT.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -19,18 +23,9 @@ import { inTransaction, type Queryable } from './connection.js';
 /** Serialises ingest for one user across processes; released at commit or rollback. */
 const LOCK_USER = { name: 'lock_user', text: `SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))` };
 
-// Everything a registration's decision needs, read in one round trip under the user's lock. The
-// one-row `(SELECT 1)` makes the LEFT JOIN answer a row when the user has no registration.
-const REGISTRATION_CONTEXT = {
-  name: 'registration_context',
-  text: `
-SELECT EXISTS (SELECT 1 FROM projects WHERE app_id = $1) AS project_exists,
-       (SELECT enabled FROM endpoints WHERE app_id = $1) AS endpoint_enabled,
-       EXISTS (SELECT 1 FROM purchases WHERE app_id = $1 AND client_uuid = $2) AS purchased,
-       r.app_id IS NOT NULL AS registered, r.body, r.answer
-FROM (SELECT 1) AS one
-LEFT JOIN registrations r ON r.app_id = $1 AND r.client_uuid = $2`,
-};
+// Takes the user's lock, then reads everything a registration's decision needs (one row), in one
+// round trip: the function (migration 0010) reads after the lock with a fresh snapshot.
+const REGISTRATION_CONTEXT = { name: 'registration_context', text: `SELECT * FROM registration_context($1::int, $2::text)` };
 
 // DO NOTHING: should an identical report have won the race, this transaction is rolled back
 // (LostInsertRace) and answered as a repeat of the winner.
@@ -39,6 +34,24 @@ const INSERT_REGISTRATION = {
   text: `
 INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, subscriber_hash, body, answer, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (app_id, client_uuid) DO NOTHING`,
+};
+
+// A registration that fires: its event and its row in one statement, the answer naming the new
+// event. Should the user already have an event (ON CONFLICT did nothing), the registration is not
+// inserted either (created = 0): ingest then answers with the event that exists, as createEvent does.
+const INSERT_REGISTRATION_WITH_EVENT = {
+  name: 'insert_registration_with_event',
+  text: `
+WITH event AS (
+  INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at, finished_at, subscriber_hash)
+  VALUES ($9, $1, $2, $6, $10, $11, $8, CASE WHEN $10 = 'skipped' THEN $8::bigint END, $5)
+  ON CONFLICT (app_id, client_uuid) DO NOTHING RETURNING 1
+), registration AS (
+  INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, subscriber_hash, body, answer, created_at)
+  SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM event)
+  ON CONFLICT (app_id, client_uuid) DO NOTHING RETURNING 1
+)
+SELECT (SELECT count(*) FROM event)::int AS created, (SELECT count(*) FROM registration)::int AS registered`,
 };
 
 const GET_REGISTRATION = { name: 'get_registration', text: `SELECT body, answer FROM registrations WHERE app_id = $1 AND client_uuid = $2` };
@@ -134,7 +147,6 @@ export class Ingest {
   }
 
   private async registerInTransaction(client: Queryable, reg: IndexedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
-    await client.query({ ...LOCK_USER, values: [reg.appId, reg.clientUuid] });
     const ctx = (await client.query<RegistrationContextRow>({ ...REGISTRATION_CONTEXT, values: [reg.appId, reg.clientUuid] })).rows[0]!;
     const decision = decideRegistration(
       {
@@ -147,6 +159,21 @@ export class Ingest {
     );
     if (decision.kind !== 'record') return { result: decision, announce: false };
     const hash = reg.subscriberHash ?? null;
+    if (decision.event !== null) {
+      // The usual case: the new event and the registration in one round trip.
+      const { status, body } = decision.event;
+      const answer = registrationAnswer({ eventId: newEventId, status });
+      const row = (
+        await client.query<{ created: number; registered: number }>({
+          ...INSERT_REGISTRATION_WITH_EVENT,
+          values: [reg.appId, reg.clientUuid, reg.storeRegister, reg.subscriberId, hash, body, JSON.stringify(answer), now, newEventId, status, status === 'pending' ? now : null],
+        })
+      ).rows[0]!;
+      if (row.created === 1) {
+        if (row.registered !== 1) throw new LostInsertRace();
+        return { result: { kind: 'created', answer }, announce: status === 'pending' };
+      }
+    }
     const answer = registrationAnswer(decision.event && (await createEvent(client, reg.appId, reg.clientUuid, hash, decision.event, newEventId, now)));
     const inserted = await client.query({
       ...INSERT_REGISTRATION,
