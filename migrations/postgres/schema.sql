@@ -378,19 +378,28 @@ END
 $function$
 ;
 
-CREATE OR REPLACE FUNCTION registration_context(p_app_id integer, p_client_uuid text)
- RETURNS TABLE(project_exists boolean, endpoint_enabled boolean, purchased boolean, registered boolean, body text, answer text)
+CREATE OR REPLACE FUNCTION registration_contexts(p_app_ids integer[], p_client_uuids text[])
+ RETURNS TABLE(ord integer, project_exists boolean, endpoint_enabled boolean, purchased boolean, registered boolean, body text, answer text)
  LANGUAGE plpgsql
 AS $function$
+#variable_conflict use_column
+DECLARE
+  u record;
 BEGIN
-  PERFORM pg_advisory_xact_lock(p_app_id, hashtext(p_client_uuid));
+  FOR u IN
+    SELECT DISTINCT t.app_id, hashtext(t.client_uuid) AS h FROM unnest(p_app_ids, p_client_uuids) AS t(app_id, client_uuid) ORDER BY 1, 2
+  LOOP
+    PERFORM pg_advisory_xact_lock(u.app_id, u.h);
+  END LOOP;
   RETURN QUERY
-  SELECT EXISTS (SELECT 1 FROM projects p WHERE p.app_id = p_app_id),
-         (SELECT e.enabled FROM endpoints e WHERE e.app_id = p_app_id),
-         EXISTS (SELECT 1 FROM purchases pu WHERE pu.app_id = p_app_id AND pu.client_uuid = p_client_uuid),
+  SELECT t.ord::integer,
+         EXISTS (SELECT 1 FROM projects p WHERE p.app_id = t.app_id),
+         (SELECT e.enabled FROM endpoints e WHERE e.app_id = t.app_id),
+         EXISTS (SELECT 1 FROM purchases pu WHERE pu.app_id = t.app_id AND pu.client_uuid = t.client_uuid),
          r.app_id IS NOT NULL, r.body, r.answer
-  FROM (SELECT 1) AS one
-  LEFT JOIN registrations r ON r.app_id = p_app_id AND r.client_uuid = p_client_uuid;
+  FROM unnest(p_app_ids, p_client_uuids) WITH ORDINALITY AS t(app_id, client_uuid, ord)
+  LEFT JOIN registrations r ON r.app_id = t.app_id AND r.client_uuid = t.client_uuid
+  ORDER BY t.ord;
 END
 $function$
 ;

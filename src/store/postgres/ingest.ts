@@ -5,16 +5,19 @@
  * needs is read, and the decision is applied. "Exactly one event per user" itself is the unique
  * constraint (`INSERT … ON CONFLICT DO NOTHING`), not the lock.
  *
- * Round trips are what a report costs here (each one a socket write and a wake-up on both sides):
- * a registration takes four — BEGIN, the lock and its context in one call (migration 0010), its
- * event and its row in one statement, COMMIT.
+ * Round trips are what a report costs here (each one a socket write and a wake-up on both sides),
+ * so registrations are recorded in batches: the reports of one event-loop turn share one
+ * transaction of four round trips — BEGIN, every user's lock and context in one call (migration
+ * 0010), every event and registration row in one statement, COMMIT. A batch that meets anything
+ * unusual (a user with an event already, a lost insert race, an error) is rolled back and its
+ * reports are recorded one by one, each in a transaction of its own, as before batching.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { decidePurchaseReport, decideRegistration, purchaseAnswer, registrationAnswer, type EventToCreate, type PurchaseState } from '../../domain/ingest.js';
 import type { EventStatus } from '../../domain/retry-policy.js';
 import type { PurchaseAnswer, RegistrationAnswer } from '../../domain/triggers.js';
-import { ReghookError } from '../../errors.js';
+import { isDatabaseUnavailable, ReghookError } from '../../errors.js';
 import { asRepeat } from '../invariants.js';
 import type { IndexedRegistration, PurchaseReport, PurchaseResult, RegistrationResult } from '../store.js';
 import type { Recorded } from '../work-signal.js';
@@ -23,9 +26,9 @@ import { inTransaction, type Queryable } from './connection.js';
 /** Serialises ingest for one user across processes; released at commit or rollback. */
 const LOCK_USER = { name: 'lock_user', text: `SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))` };
 
-// Takes the user's lock, then reads everything a registration's decision needs (one row), in one
-// round trip: the function (migration 0010) reads after the lock with a fresh snapshot.
-const REGISTRATION_CONTEXT = { name: 'registration_context', text: `SELECT * FROM registration_context($1::int, $2::text)` };
+// Takes every user's lock, then reads everything each registration's decision needs (one row per
+// user, in input order), in one round trip: the function (migration 0010) reads after the locks.
+const REGISTRATION_CONTEXTS = { name: 'registration_contexts', text: `SELECT * FROM registration_contexts($1::int[], $2::text[])` };
 
 // DO NOTHING: should an identical report have won the race, this transaction is rolled back
 // (LostInsertRace) and answered as a repeat of the winner.
@@ -36,27 +39,30 @@ INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, s
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (app_id, client_uuid) DO NOTHING`,
 };
 
-// A registration that fires: its event and its row in one statement, the answer naming the new
-// event. Should the user already have an event (ON CONFLICT did nothing), the registration is not
-// inserted either (created = 0): ingest then answers with the event that exists, as createEvent does.
-const INSERT_REGISTRATION_WITH_EVENT = {
-  name: 'insert_registration_with_event',
+// A batch's events and registration rows in one statement. ON CONFLICT DO NOTHING, then counted:
+// fewer rows than asked for (the user had an event, an identical report won a race) and the batch
+// is rolled back and recorded report by report. A skipped event is finished at once.
+const INSERT_BATCH = {
+  name: 'insert_batch',
   text: `
 WITH event AS (
   INSERT INTO events (id, app_id, client_uuid, body, status, next_attempt_at, created_at, finished_at, subscriber_hash)
-  VALUES ($9, $1, $2, $6, $10, $11, $8, CASE WHEN $10 = 'skipped' THEN $8::bigint END, $5)
+  SELECT e.id, e.app_id, e.client_uuid, e.body, e.status,
+         CASE WHEN e.status = 'pending' THEN e.now END, e.now, CASE WHEN e.status = 'skipped' THEN e.now END, e.hash
+  FROM unnest($9::text[], $10::int[], $11::text[], $12::text[], $13::text[], $14::text[], $15::bigint[]) AS e(id, app_id, client_uuid, body, status, hash, now)
   ON CONFLICT (app_id, client_uuid) DO NOTHING RETURNING 1
 ), registration AS (
   INSERT INTO registrations (app_id, client_uuid, store_register, subscriber_id, subscriber_hash, body, answer, created_at)
-  SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS (SELECT 1 FROM event)
+  SELECT r.app_id, r.client_uuid, r.store_register, r.subscriber_id, r.hash, r.body, r.answer, r.now
+  FROM unnest($1::int[], $2::text[], $3::boolean[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) AS r(app_id, client_uuid, store_register, subscriber_id, hash, body, answer, now)
   ON CONFLICT (app_id, client_uuid) DO NOTHING RETURNING 1
 )
-SELECT (SELECT count(*) FROM event)::int AS created, (SELECT count(*) FROM registration)::int AS registered`,
+SELECT (SELECT count(*) FROM event)::int AS events, (SELECT count(*) FROM registration)::int AS registrations`,
 };
 
 const GET_REGISTRATION = { name: 'get_registration', text: `SELECT body, answer FROM registrations WHERE app_id = $1 AND client_uuid = $2` };
 
-// A purchase's decision, as REGISTRATION_CONTEXT; the purchase is found by its transactionId ($3).
+// A purchase's decision, as registration_contexts reads a registration's (after LOCK_USER); the purchase is found by its transactionId ($3).
 const PURCHASE_CONTEXT = {
   name: 'purchase_context',
   text: `
@@ -107,6 +113,16 @@ interface RegistrationContextRow {
   answer: string | null;
 }
 
+/** What decideRegistration needs, from a row of registration_contexts. */
+function contextState(ctx: RegistrationContextRow) {
+  return {
+    projectExists: ctx.project_exists,
+    endpointEnabled: ctx.endpoint_enabled === true,
+    registration: ctx.registered ? { body: ctx.body, answer: JSON.parse(ctx.answer!) as RegistrationAnswer } : null,
+    purchased: ctx.purchased,
+  };
+}
+
 interface PurchaseContextRow {
   project_exists: boolean;
   endpoint_enabled: boolean | null;
@@ -122,13 +138,106 @@ interface PurchaseContextRow {
  */
 class LostInsertRace extends Error {}
 
+/** Thrown inside a batch's transaction that stored fewer rows than it decided: rolled back, recorded report by report. */
+class BatchMismatch extends Error {}
+
+/** The most registrations one batch's transaction records. */
+const MAX_BATCH = 100;
+
+interface QueuedRegistration {
+  reg: IndexedRegistration;
+  newEventId: string;
+  now: number;
+  resolve: (recorded: Recorded<RegistrationResult>) => void;
+  reject: (error: unknown) => void;
+}
+
 export class Ingest {
+  private queue: QueuedRegistration[] = [];
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly logger: Logger,
   ) {}
 
-  async recordRegistration(reg: IndexedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
+  /** Queued for this turn's batch (see the header); answers once the batch (or the report alone) is committed. */
+  recordRegistration(reg: IndexedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
+    return new Promise((resolve, reject) => {
+      if (this.queue.push({ reg, newEventId, now, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0) void this.recordBatch(this.queue.splice(0, MAX_BATCH));
+  }
+
+  private async recordBatch(items: QueuedRegistration[]): Promise<void> {
+    // A user reported twice in one batch: the first goes in the batch, the repeat after it commits.
+    const seen = new Set<string>();
+    const batch: QueuedRegistration[] = [];
+    const after: QueuedRegistration[] = [];
+    for (const item of items) {
+      const user = `${item.reg.appId}:${item.reg.clientUuid}`;
+      (seen.has(user) ? after : batch).push(item);
+      seen.add(user);
+    }
+    try {
+      const recorded = await inTransaction(this.pool, this.logger, (client) => this.registerBatch(client, batch));
+      batch.forEach((item, i) => item.resolve(recorded[i]!));
+    } catch (error) {
+      // The database is unreachable, or the report was alone: that is each report's answer. Any
+      // other failure of a batch (rolled back whole) is retried report by report.
+      if (!(error instanceof BatchMismatch) && (batch.length === 1 || isDatabaseUnavailable(error))) for (const item of batch) item.reject(error);
+      else after.unshift(...batch);
+    }
+    // Concurrently: reports of one user queue on its lock, and each sees the one before it.
+    await Promise.all(after.map((item) => this.recordOne(item.reg, item.newEventId, item.now).then(item.resolve, item.reject)));
+  }
+
+  /** One transaction for the batch: every lock and context in one call, the decisions, every row in one statement. */
+  private async registerBatch(client: Queryable, items: readonly QueuedRegistration[]): Promise<Recorded<RegistrationResult>[]> {
+    const contexts = (
+      await client.query<RegistrationContextRow>({ ...REGISTRATION_CONTEXTS, values: [items.map((i) => i.reg.appId), items.map((i) => i.reg.clientUuid)] })
+    ).rows;
+    const registrations: { item: QueuedRegistration; answer: RegistrationAnswer }[] = [];
+    const events: { item: QueuedRegistration; status: 'pending' | 'skipped'; body: string }[] = [];
+    const recorded = items.map(({ reg, newEventId }, i): Recorded<RegistrationResult> => {
+      const decision = decideRegistration(contextState(contexts[i]!), reg);
+      if (decision.kind !== 'record') return { result: decision, announce: false };
+      const answer = registrationAnswer(decision.event && { eventId: newEventId, status: decision.event.status });
+      registrations.push({ item: items[i]!, answer });
+      if (decision.event !== null) events.push({ item: items[i]!, ...decision.event });
+      return { result: { kind: 'created', answer }, announce: decision.event?.status === 'pending' };
+    });
+    if (registrations.length === 0) return recorded;
+    const row = (
+      await client.query<{ events: number; registrations: number }>({
+        ...INSERT_BATCH,
+        values: [
+          registrations.map((r) => r.item.reg.appId),
+          registrations.map((r) => r.item.reg.clientUuid),
+          registrations.map((r) => r.item.reg.storeRegister),
+          registrations.map((r) => r.item.reg.subscriberId),
+          registrations.map((r) => r.item.reg.subscriberHash ?? null),
+          registrations.map((r) => r.item.reg.body),
+          registrations.map((r) => JSON.stringify(r.answer)),
+          registrations.map((r) => r.item.now),
+          events.map((e) => e.item.newEventId),
+          events.map((e) => e.item.reg.appId),
+          events.map((e) => e.item.reg.clientUuid),
+          events.map((e) => e.body),
+          events.map((e) => e.status),
+          events.map((e) => e.item.reg.subscriberHash ?? null),
+          events.map((e) => e.item.now),
+        ],
+      })
+    ).rows[0]!;
+    if (row.events !== events.length || row.registrations !== registrations.length) throw new BatchMismatch();
+    return recorded;
+  }
+
+  /** One report in a transaction of its own: the path for whatever a batch could not record. */
+  private async recordOne(reg: IndexedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
     try {
       return await inTransaction(this.pool, this.logger, (client) => this.registerInTransaction(client, reg, newEventId, now));
     } catch (error) {
@@ -147,33 +256,10 @@ export class Ingest {
   }
 
   private async registerInTransaction(client: Queryable, reg: IndexedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
-    const ctx = (await client.query<RegistrationContextRow>({ ...REGISTRATION_CONTEXT, values: [reg.appId, reg.clientUuid] })).rows[0]!;
-    const decision = decideRegistration(
-      {
-        projectExists: ctx.project_exists,
-        endpointEnabled: ctx.endpoint_enabled === true,
-        registration: ctx.registered ? { body: ctx.body, answer: JSON.parse(ctx.answer!) as RegistrationAnswer } : null,
-        purchased: ctx.purchased,
-      },
-      reg,
-    );
+    const ctx = (await client.query<RegistrationContextRow>({ ...REGISTRATION_CONTEXTS, values: [[reg.appId], [reg.clientUuid]] })).rows[0]!;
+    const decision = decideRegistration(contextState(ctx), reg);
     if (decision.kind !== 'record') return { result: decision, announce: false };
     const hash = reg.subscriberHash ?? null;
-    if (decision.event !== null) {
-      // The usual case: the new event and the registration in one round trip.
-      const { status, body } = decision.event;
-      const answer = registrationAnswer({ eventId: newEventId, status });
-      const row = (
-        await client.query<{ created: number; registered: number }>({
-          ...INSERT_REGISTRATION_WITH_EVENT,
-          values: [reg.appId, reg.clientUuid, reg.storeRegister, reg.subscriberId, hash, body, JSON.stringify(answer), now, newEventId, status, status === 'pending' ? now : null],
-        })
-      ).rows[0]!;
-      if (row.created === 1) {
-        if (row.registered !== 1) throw new LostInsertRace();
-        return { result: { kind: 'created', answer }, announce: status === 'pending' };
-      }
-    }
     const answer = registrationAnswer(decision.event && (await createEvent(client, reg.appId, reg.clientUuid, hash, decision.event, newEventId, now)));
     const inserted = await client.query({
       ...INSERT_REGISTRATION,
