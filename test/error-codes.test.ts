@@ -49,8 +49,9 @@ describe('the error catalogue', () => {
     walk(path.resolve(import.meta.dirname, '../src'));
     walk(path.resolve(import.meta.dirname, '../packages/receiver/src'));
     const catalogued = ['ReghookError', 'ConfigError', 'StartupError', 'SecretKeyMismatchError', 'InvalidSecretError', 'DestinationRefusedError'];
-    // The receiver SDK is its own package with its own codes; LostInsertRace is caught where it is thrown.
-    const elsewhere = ['WebhookVerificationError', 'BodyTooLargeError', 'LostInsertRace'];
+    // The receiver SDK is its own package with its own codes; LostInsertRace and BatchMismatch
+    // (PostgreSQL ingest) are caught where they are thrown.
+    const elsewhere = ['WebhookVerificationError', 'BodyTooLargeError', 'LostInsertRace', 'BatchMismatch'];
     expect([...classes].sort()).toEqual([...catalogued, ...elsewhere].sort());
   });
 });
