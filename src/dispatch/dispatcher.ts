@@ -183,6 +183,9 @@ export class Dispatcher {
         continue;
       }
       if (!this.running) break;
+      // New work or a freed slot since the claim: claim again without asking when the next is due
+      // (under load that read would be one more store call, a round trip on PostgreSQL, per claim).
+      if (this.wakeRequested) continue;
       await this.sleep(await this.msUntilNextDue());
     }
   }
