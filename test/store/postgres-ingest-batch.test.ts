@@ -122,6 +122,29 @@ describe.runIf(postgres.run || postgres.failure !== null)('PostgreSQL ingest bat
     expect(await transactionsOf(appId)).toBe(1 + 6);
   });
 
+  it('a batch waiting on one user\'s lock does not hold up the reports after it', async () => {
+    const { appId, user } = await project();
+    const stuck = user();
+    const holder = new pg.Client({ connectionString: parsePostgresUrl(url).connectionString });
+    await holder.connect();
+    try {
+      // Another session holds the user's lock (as another process's transaction would).
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))', [appId, stuck.clientUuid]);
+      let stuckDone = false;
+      const waiting = store.recordRegistration(stuck, newEventId(T0), T0).finally(() => (stuckDone = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Later reports, one turn after another, are recorded while the first batch waits.
+      for (let i = 1; i <= 5; i++) expect((await store.recordRegistration(user(), newEventId(T0 + i), T0 + i)).kind).toBe('created');
+      expect(stuckDone).toBe(false);
+      await holder.query('COMMIT');
+      expect((await waiting).kind).toBe('created');
+      expect((await store.listEvents(appId, { limit: 10 })).data).toHaveLength(6);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('a report for an unknown project in a batch changes nothing for the others', async () => {
     const { appId, user } = await project();
     const unknown = { ...user(), appId: 999_999 };

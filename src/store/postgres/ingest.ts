@@ -1,16 +1,17 @@
 /**
- * Ingest (PostgreSQL): one transaction per report, under a transaction-scoped advisory lock on the
- * user `(appId, clientUuid)`, so a registration and a first purchase racing in two processes cannot
+ * Ingest (PostgreSQL): each report is decided under a transaction-scoped advisory lock on the user
+ * `(appId, clientUuid)`, so a registration and a first purchase racing in two processes cannot
  * both miss each other. The lock is taken first, then everything the decision of domain/ingest.ts
  * needs is read, and the decision is applied. "Exactly one event per user" itself is the unique
  * constraint (`INSERT … ON CONFLICT DO NOTHING`), not the lock.
  *
  * Round trips are what a report costs here (each one a socket write and a wake-up on both sides),
- * so registrations are recorded in batches: the reports of one event-loop turn share one
- * transaction of four round trips — BEGIN, every user's lock and context in one call (migration
- * 0010), every event and registration row in one statement, COMMIT. A batch that meets anything
- * unusual (a user with an event already, a lost insert race, an error) is rolled back and its
- * reports are recorded one by one, each in a transaction of its own, as before batching.
+ * so registrations are group-committed: those that arrive while the batches before them are in
+ * flight share one transaction of four round trips — BEGIN, every user's lock and context in one
+ * call (migration 0010), every event and registration row in one statement, COMMIT. A batch that
+ * meets anything unusual (a user with an event already, a lost insert race, an error) is rolled
+ * back and its reports are recorded one by one, each in a transaction of its own. A purchase is
+ * one transaction of its own.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -144,6 +145,14 @@ class BatchMismatch extends Error {}
 /** The most registrations one batch's transaction records. */
 const MAX_BATCH = 100;
 
+/**
+ * Batches in flight at once per process. While they are, reports queue for the next one (group
+ * commit): a batch holds what arrived during the one before, not only what arrived in one turn.
+ * More than one, so a batch waiting on a user's lock (held by another process) does not hold up
+ * every report behind it.
+ */
+const BATCHES_IN_FLIGHT = 2;
+
 interface QueuedRegistration {
   reg: IndexedRegistration;
   newEventId: string;
@@ -154,13 +163,14 @@ interface QueuedRegistration {
 
 export class Ingest {
   private queue: QueuedRegistration[] = [];
+  private inFlight = 0;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly logger: Logger,
   ) {}
 
-  /** Queued for this turn's batch (see the header); answers once the batch (or the report alone) is committed. */
+  /** Queued for the next batch (see the header); answers once the batch (or the report alone) is committed. */
   recordRegistration(reg: IndexedRegistration, newEventId: string, now: number): Promise<Recorded<RegistrationResult>> {
     return new Promise((resolve, reject) => {
       if (this.queue.push({ reg, newEventId, now, resolve, reject }) === 1) setImmediate(() => this.flush());
@@ -168,7 +178,13 @@ export class Ingest {
   }
 
   private flush(): void {
-    while (this.queue.length > 0) void this.recordBatch(this.queue.splice(0, MAX_BATCH));
+    while (this.queue.length > 0 && this.inFlight < BATCHES_IN_FLIGHT) {
+      this.inFlight++;
+      void this.recordBatch(this.queue.splice(0, MAX_BATCH)).finally(() => {
+        this.inFlight--;
+        this.flush();
+      });
+    }
   }
 
   private async recordBatch(items: QueuedRegistration[]): Promise<void> {
