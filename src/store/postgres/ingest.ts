@@ -142,8 +142,12 @@ class LostInsertRace extends Error {}
 /** Thrown inside a batch's transaction that stored fewer rows than it decided: rolled back, recorded report by report. */
 class BatchMismatch extends Error {}
 
-/** The most registrations one batch's transaction records. */
-const MAX_BATCH = 100;
+/**
+ * The most registrations one batch's transaction records: each holds its user's advisory lock, and
+ * 64 is PostgreSQL's default max_locks_per_transaction (the lock table's share per connection).
+ * Batches are far smaller under any load measured (a batch holds what arrives in one commit's time).
+ */
+const MAX_BATCH = 64;
 
 /**
  * Batches in flight at once per process. While they are, reports queue for the next one (group
