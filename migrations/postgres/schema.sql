@@ -359,6 +359,29 @@ END
 $function$
 ;
 
+CREATE OR REPLACE FUNCTION purchase_context(p_app_id integer, p_client_uuid text, p_transaction_id text)
+ RETURNS TABLE(project_exists boolean, endpoint_enabled boolean, event_exists boolean, purchased_by text, answer text, registered boolean, store_register boolean, registration_body text, subscriber_hash text)
+ LANGUAGE plpgsql
+AS $function$
+#variable_conflict use_column
+BEGIN
+  PERFORM pg_advisory_xact_lock(p_app_id, hashtext(p_client_uuid));
+  RETURN QUERY
+  SELECT EXISTS (SELECT 1 FROM projects p WHERE p.app_id = p_app_id),
+         (SELECT e.enabled FROM endpoints e WHERE e.app_id = p_app_id),
+         EXISTS (SELECT 1 FROM events ev WHERE ev.app_id = p_app_id AND ev.client_uuid = p_client_uuid),
+         pu.client_uuid, pu.answer,
+         r.app_id IS NOT NULL, r.store_register, r.body, r.subscriber_hash
+  FROM (SELECT 1) AS one
+  LEFT JOIN purchases pu ON pu.app_id = p_app_id AND pu.transaction_id = p_transaction_id
+  LEFT JOIN LATERAL (
+    SELECT reg.app_id, reg.store_register, reg.body, reg.subscriber_hash FROM registrations reg
+    WHERE reg.app_id = p_app_id AND reg.client_uuid = p_client_uuid FOR SHARE
+  ) r ON true;
+END
+$function$
+;
+
 CREATE OR REPLACE FUNCTION refresh_next_due(apps integer[])
  RETURNS void
  LANGUAGE plpgsql

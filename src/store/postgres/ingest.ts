@@ -11,7 +11,8 @@
  * call (migration 0010), every event and registration row in one statement, COMMIT. A batch that
  * meets anything unusual (a user with an event already, a lost insert race, an error) is rolled
  * back and its reports are recorded one by one, each in a transaction of its own. A purchase is
- * one transaction of its own.
+ * one transaction of its own: BEGIN, its lock and context in one call, its event if it fires, its
+ * row, COMMIT.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -24,8 +25,6 @@ import type { IndexedRegistration, PurchaseReport, PurchaseResult, RegistrationR
 import type { Recorded } from '../work-signal.js';
 import { inTransaction, type Queryable } from './connection.js';
 
-/** Serialises ingest for one user across processes; released at commit or rollback. */
-const LOCK_USER = { name: 'lock_user', text: `SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))` };
 
 // Takes every user's lock, then reads everything each registration's decision needs (one row per
 // user, in input order), in one round trip: the function (migration 0010) reads after the locks.
@@ -63,24 +62,9 @@ SELECT (SELECT count(*) FROM event)::int AS events, (SELECT count(*) FROM regist
 
 const GET_REGISTRATION = { name: 'get_registration', text: `SELECT body, answer FROM registrations WHERE app_id = $1 AND client_uuid = $2` };
 
-// A purchase's decision, as registration_contexts reads a registration's (after LOCK_USER); the purchase is found by its transactionId ($3).
-const PURCHASE_CONTEXT = {
-  name: 'purchase_context',
-  text: `
-SELECT EXISTS (SELECT 1 FROM projects WHERE app_id = $1) AS project_exists,
-       (SELECT enabled FROM endpoints WHERE app_id = $1) AS endpoint_enabled,
-       EXISTS (SELECT 1 FROM events WHERE app_id = $1 AND client_uuid = $2) AS event_exists,
-       pu.client_uuid AS purchased_by, pu.answer
-FROM (SELECT 1) AS one
-LEFT JOIN purchases pu ON pu.app_id = $1 AND pu.transaction_id = $3`,
-};
-
-// FOR SHARE: erasure and the awaiting-retention sweep cannot remove this registration while this
-// transaction turns it into an event (they wait, or skip it).
-const REGISTRATION_FOR_PURCHASE = {
-  name: 'registration_for_purchase',
-  text: `SELECT store_register, body, subscriber_hash FROM registrations WHERE app_id = $1 AND client_uuid = $2 FOR SHARE`,
-};
+// Takes the user's lock, then reads everything a purchase's decision needs, its registration
+// FOR SHARE included, in one round trip (migration 0010).
+const PURCHASE_CONTEXT = { name: 'purchase_context', text: `SELECT * FROM purchase_context($1::int, $2::text, $3::text)` };
 
 // Keyed on the transactionId, not the user: two users' reports of one transactionId take different
 // user locks, and this constraint decides between them.
@@ -130,6 +114,10 @@ interface PurchaseContextRow {
   event_exists: boolean;
   purchased_by: string | null;
   answer: string | null;
+  registered: boolean;
+  store_register: boolean | null;
+  registration_body: string | null;
+  subscriber_hash: string | null;
 }
 
 /**
@@ -290,22 +278,18 @@ export class Ingest {
   }
 
   private async purchaseInTransaction(client: Queryable, p: PurchaseReport, newEventId: string, now: number): Promise<Recorded<PurchaseResult>> {
-    await client.query({ ...LOCK_USER, values: [p.appId, p.clientUuid] });
     const ctx = (await client.query<PurchaseContextRow>({ ...PURCHASE_CONTEXT, values: [p.appId, p.clientUuid, p.transactionId] })).rows[0]!;
-    const registration = (
-      await client.query<{ store_register: boolean; body: string | null; subscriber_hash: string | null }>({ ...REGISTRATION_FOR_PURCHASE, values: [p.appId, p.clientUuid] })
-    ).rows[0];
     const state: PurchaseState = {
       projectExists: ctx.project_exists,
       endpointEnabled: ctx.endpoint_enabled === true,
       purchase: ctx.purchased_by !== null ? { clientUuid: ctx.purchased_by, answer: JSON.parse(ctx.answer!) as PurchaseAnswer } : null,
-      registration: registration ? { storeRegister: registration.store_register, body: registration.body } : null,
+      registration: ctx.registered ? { storeRegister: ctx.store_register!, body: ctx.registration_body } : null,
       eventExists: ctx.event_exists,
     };
     const decision = decidePurchaseReport(state, p.clientUuid);
     if (decision.kind !== 'record') return { result: decision, announce: false };
     // A store user's event is found by the subscriberId of their registration.
-    const event = decision.event && (await createEvent(client, p.appId, p.clientUuid, registration?.subscriber_hash ?? null, decision.event, newEventId, now));
+    const event = decision.event && (await createEvent(client, p.appId, p.clientUuid, ctx.subscriber_hash, decision.event, newEventId, now));
     const answer = purchaseAnswer(state, event);
     const inserted = await client.query({
       ...INSERT_PURCHASE,
