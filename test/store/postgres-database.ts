@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { parsePostgresUrl } from '../../src/store/postgres/connection.js';
 
 export const TEST_DATABASE_URL = process.env.REGHOOK_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const IN_CI = process.env.CI === 'true';
@@ -35,6 +36,17 @@ export async function postgresForTests(suite: string): Promise<{ run: boolean; f
   if (IN_CI) return { run: false, failure: `${message}; CI=true requires it. Start it with: pg_ctlcluster --skip-systemctl-redirect 15 main start` };
   process.stderr.write(`\n  SKIPPED ${suite}: ${message}. Set REGHOOK_TEST_DATABASE_URL or start PostgreSQL to run it.\n\n`);
   return { run: false, failure: null };
+}
+
+/** Runs SQL in the schema of `url` (schemaUrl) on a short-lived connection of its own: the triggers and probes a test stages. */
+export async function schemaQuery(url: string, sql: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: parsePostgresUrl(url).connectionString });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Runs one statement on a short-lived connection of its own. */

@@ -13,7 +13,7 @@ import { parsePostgresUrl } from '../../src/store/postgres/connection.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { IndexedRegistration } from '../../src/store/store.js';
 import { registration } from '../helpers/service.js';
-import { dropSchema, freshSchemaName, holdServerLock, postgresForTests, schemaUrl } from './postgres-database.js';
+import { dropSchema, freshSchemaName, holdServerLock, postgresForTests, schemaQuery, schemaUrl } from './postgres-database.js';
 
 const postgres = await postgresForTests('PostgreSQL ingest batches');
 const T0 = 1_700_000_000_000;
@@ -25,15 +25,7 @@ describe.runIf(postgres.run || postgres.failure !== null)('PostgreSQL ingest bat
   let url: string;
   let nextAppId = 1;
 
-  const exec = async (sql: string) => {
-    const client = new pg.Client({ connectionString: parsePostgresUrl(url).connectionString });
-    await client.connect();
-    try {
-      return await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
+  const exec = (sql: string) => schemaQuery(url, sql);
 
   beforeAll(async () => {
     if (postgres.failure !== null) throw new Error(postgres.failure);

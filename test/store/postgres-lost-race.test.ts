@@ -4,15 +4,13 @@
  * it again) and stores nothing. The race is staged with a trigger that swallows the insert, as a
  * winner committed a moment before would, and leaves no row behind, as an erasure would.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newEventId } from '../../src/domain/ids.js';
 import { normalizeRegistration, type RegistrationReport } from '../../src/domain/registration.js';
 import { ReghookError } from '../../src/errors.js';
-import { parsePostgresUrl } from '../../src/store/postgres/connection.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { registration } from '../helpers/service.js';
-import { dropSchema, freshSchemaName, holdServerLock, postgresForTests, schemaUrl } from './postgres-database.js';
+import { dropSchema, freshSchemaName, holdServerLock, postgresForTests, schemaQuery, schemaUrl } from './postgres-database.js';
 
 const postgres = await postgresForTests('PostgreSQL lost insert race');
 const T0 = 1_700_000_000_000;
@@ -23,15 +21,7 @@ describe.runIf(postgres.run || postgres.failure !== null)('PostgreSQL lost inser
   let schema: string;
   let url: string;
 
-  const exec = async (sql: string) => {
-    const client = new pg.Client({ connectionString: parsePostgresUrl(url).connectionString });
-    await client.connect();
-    try {
-      return await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
+  const exec = (sql: string) => schemaQuery(url, sql);
 
   beforeAll(async () => {
     if (postgres.failure !== null) throw new Error(postgres.failure);
