@@ -3,8 +3,8 @@
  * synchronous, so on the main thread every statement and every commit's fsync (synchronous=FULL)
  * stops the HTTP server and the deliveries in flight. Here the main thread keeps HTTP in and out;
  * the store thread (store-thread.ts) runs the SqliteStore and its group commit unchanged. The calls
- * one turn of the event loop makes cross as one message, and their answers come back batched too. The behaviour is the SqliteStore's, call for call:
- * the SQLite contract suite runs against both.
+ * one turn of the event loop makes cross as one message, and their answers come back batched too.
+ * The behaviour is the SqliteStore's, call for call: the SQLite contract suite runs against both.
  */
 import { Worker } from 'node:worker_threads';
 import type { Store } from '../store.js';
