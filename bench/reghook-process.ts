@@ -3,7 +3,7 @@
  * /metrics, stops it; and the CPU accounting from /proc (a process's, the PostgreSQL server's).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { request } from 'undici';
 
@@ -19,10 +19,35 @@ export interface ReghookOptions {
   databaseUrl: string;
   dataDir: string;
   env?: Record<string, string>;
-  /** Write a CPU profile (`--cpu-prof`) into this folder under this name. */
+  /**
+   * Write CPU profiles (`--cpu-prof`) into this folder: the main thread's under this name, each
+   * worker thread's (the SQLite store thread) with `.thread<N>` before the extension.
+   */
   profile?: { dir: string; name: string };
   /** `serve` (the default: API + dashboard + dispatcher) or `worker` (the dispatcher only, no HTTP). */
   command?: 'serve' | 'worker';
+}
+
+function profileScratch(profile: { dir: string; name: string }): string {
+  return path.join(profile.dir, `.${profile.name}.d`);
+}
+
+/** Moves a child's per-thread profiles to their names: thread 0 is the main thread. */
+function nameProfiles(profile: { dir: string; name: string }): void {
+  const scratch = profileScratch(profile);
+  let files: string[];
+  try {
+    files = readdirSync(scratch);
+  } catch {
+    return;
+  }
+  for (const file of files) {
+    const thread = /\.(\d+)\.\d+\.cpuprofile$/.exec(file)?.[1];
+    if (thread === undefined) continue;
+    const name = thread === '0' ? profile.name : profile.name.replace(/\.cpuprofile$/, `.thread${thread}.cpuprofile`);
+    renameSync(path.join(scratch, file), path.join(profile.dir, name));
+  }
+  rmSync(scratch, { recursive: true, force: true });
 }
 
 export class Reghook {
@@ -37,6 +62,7 @@ export class Reghook {
     child.stderr!.on('data', (d: Buffer) => this.append(d));
     this.exited = new Promise((resolve) => child.on('exit', (code) => {
       children.delete(child);
+      if (options.profile) nameProfiles(options.profile);
       resolve(code);
     }));
   }
@@ -55,7 +81,10 @@ export class Reghook {
   static async start(options: ReghookOptions, timeoutMs = 30_000): Promise<Reghook> {
     const nodeArgs: string[] = [];
     if (options.profile) {
-      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.profile.dir}`, `--cpu-prof-name=${options.profile.name}`);
+      // Node names each thread's profile CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; a
+      // fixed --cpu-prof-name would make the threads overwrite each other's.
+      mkdirSync(profileScratch(options.profile), { recursive: true });
+      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileScratch(options.profile)}`);
     }
     const command = options.command ?? 'serve';
     const child = spawn(process.execPath, [...nodeArgs, BIN, command], {

@@ -27,6 +27,7 @@ import { machine } from './machine.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 import type { Lookup, ServerSpec } from './receiver-protocol.js';
 import { ReceiverClient } from './receiver-client.js';
+import { lockShare, sampleActivity, sharesText, type ActivityShares } from './pg-activity.js';
 import { children, postgresCpuMsBetween, postgresCpuSnapshot, processCpuMs, Reghook, REPO_ROOT } from './reghook-process.js';
 import { Peer, type PeerKind, REDIS_SERVER, RedisServer } from './peers/peer-process.js';
 import { distribution, type Distribution, fmt, mb, ms, ratio } from './stats.js';
@@ -1187,6 +1188,8 @@ interface PeerResult {
   ingestPerSec: number;
   latency: Distribution | null;
   cpuPerEvent: number;
+  /** The PostgreSQL server's CPU per delivered event, where it was measured (P2 on PostgreSQL). */
+  databaseCpuPerEvent?: number;
 }
 /** By `P1:<kind>` / `P2:<kind>`; P1 reghook is S1 / S1pg (results.s1, results.s1pg). */
 const peerResults = new Map<string, PeerResult>();
@@ -1345,6 +1348,8 @@ interface P2Run {
   cpu: Cpu;
   /** The same span, for each probe passed in. */
   probes: Record<string, number>;
+  /** What the database sessions were doing over the same span, when sampled (PostgreSQL). */
+  activity: ActivityShares | null;
   w: WindowStats;
   start: number;
   loadEnd: number;
@@ -1358,7 +1363,7 @@ interface P2Run {
  * P2's load on a running system: P.p2Warmup registrations not counted, then P.p2Count at
  * concurrency P.p2Concurrency to project 1 (one endpoint), every one waited for at the receiver.
  */
-async function p2Load(label: string, s: RunningSystem, probes: Record<string, CpuProbe> = {}): Promise<P2Run> {
+async function p2Load(label: string, s: RunningSystem, probes: Record<string, CpuProbe> = {}, sampleDatabase = false): Promise<P2Run> {
   const pool = apiPool(s.url, P.p2Concurrency);
   // Warm-up (not counted): connections open, code compiled, the queue's first pages in memory.
   const warm = new Ledger();
@@ -1377,6 +1382,7 @@ async function p2Load(label: string, s: RunningSystem, probes: Record<string, Cp
   });
   const cpu0 = cpuNow(s.cpu);
   const running = Object.entries(probes).map(([name, probe]) => [name, probe()] as const);
+  const activity = sampleDatabase ? await sampleActivity(PG_BASE_URL) : null;
   const start = nowMs();
   await closedLoop({ pool, concurrency: P.p2Concurrency, durationMs: P.p2TimeoutMs, maxRequests: P.p2Count, appIds: [1], ledger, counters });
   const loadEnd = nowMs();
@@ -1385,6 +1391,7 @@ async function p2Load(label: string, s: RunningSystem, probes: Record<string, Cp
   const settled = await settle(label, ledger, loadEnd, P.drainTimeoutMs, s.db);
   const cpu = cpuDelta(cpu0, cpuNow(s.cpu));
   const used = Object.fromEntries(running.map(([name, end]) => [name, end()]));
+  const shares = activity ? await activity() : null;
   let last = 0;
   for (const t of settled.lookup.first) last = Math.max(last, t);
   // The whole run is the window: from the first report to the last arrival.
@@ -1396,6 +1403,7 @@ async function p2Load(label: string, s: RunningSystem, probes: Record<string, Cp
     settled,
     cpu,
     probes: used,
+    activity: shares,
     w,
     start,
     loadEnd,
@@ -1415,14 +1423,30 @@ async function runP2(kind: SystemKind): Promise<void> {
   const urls = await listen([{ mode: 'ok' }]);
   try {
     await withSystem(label, kind, urls, async (s) => {
-      const { w, cpu, settled, counters, spanMs, loadEnd, start, acceptedPerSec, cpuPerEvent } = await p2Load(label, s);
-      peerResults.set(`P2:${kind}`, { deliveriesPerSec: w.deliveriesPerSec, ingestPerSec: acceptedPerSec, latency: w.latency, cpuPerEvent });
+      const onPostgres = kind === 'reghook-pg' || kind === 'pgboss';
+      const { w, cpu, settled, counters, spanMs, loadEnd, start, acceptedPerSec, cpuPerEvent, activity, probes } = await p2Load(
+        label,
+        s,
+        onPostgres ? { postgres: postgresProbe } : {},
+        kind === 'reghook-pg',
+      );
+      peerResults.set(`P2:${kind}`, {
+        deliveriesPerSec: w.deliveriesPerSec,
+        ingestPerSec: acceptedPerSec,
+        latency: w.latency,
+        cpuPerEvent,
+        ...(probes.postgres !== undefined ? { databaseCpuPerEvent: probes.postgres / Math.max(1, settled.reached) } : {}),
+      });
       const cores = (v: number) => (v / spanMs).toFixed(2);
       detail(`${label} (${fmt(P.p2Count)} registrations, concurrency ${P.p2Concurrency}, one endpoint)`, [
         `${fmt(settled.reached)} delivered in ${ms(spanMs)} from the first report to the last arrival = ${fmt(w.deliveriesPerSec)}/s; accepted ${fmt(acceptedPerSec)}/s over ${ms(loadEnd - start)}`,
         `202 -> receiver first byte: ${latencyText(w.latency)}`,
         `API (send -> 202): ${latencyText(w.apiLatency)}`,
         `CPU over the run (cores busy): ${CPU_COUNTS[kind]} ${cores(cpu.reghook)}, receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; ${cpuPerEvent.toFixed(3)} ms per event`,
+        ...(probes.postgres !== undefined
+          ? [`PostgreSQL server (every process whose comm is \`postgres\`): ${cores(probes.postgres)} cores, ${(probes.postgres / Math.max(1, settled.reached)).toFixed(3)} ms per delivered event`]
+          : []),
+        ...(activity ? [activityLine(activity)] : []),
         `API answers other than 202: ${rejectedText(counters)}; connection errors ${counters.errors}`,
         ledgerLine(settled),
       ]);
@@ -1449,6 +1473,7 @@ interface P3Result {
   receiverCpu: number;
   benchCpu: number;
   delivered: number;
+  activity: ActivityShares | null;
 }
 const p3Results: P3Result[] = [];
 
@@ -1477,7 +1502,7 @@ async function runP3Once(n: number): Promise<void> {
         const probes: Record<string, CpuProbe> = { postgres: postgresProbe };
         procs.forEach((r, i) => (probes[names[i]!] = processProbe(r)));
         const system: RunningSystem = { url: serve.url, cpu: { cpuMs: () => procs.reduce((sum, r) => sum + r.cpuMs(), 0) }, db: { postgres: u.client } };
-        const run = await p2Load(label, system, probes);
+        const run = await p2Load(label, system, probes, true);
         const { w, cpu, settled, counters, spanMs } = run;
         const res: P3Result = {
           n,
@@ -1490,6 +1515,7 @@ async function runP3Once(n: number): Promise<void> {
           receiverCpu: cpu.receiver,
           benchCpu: cpu.bench,
           delivered: settled.reached,
+          activity: run.activity,
         };
         p3Results.push(res);
         const cores = (v: number) => (v / spanMs).toFixed(2);
@@ -1503,6 +1529,7 @@ async function runP3Once(n: number): Promise<void> {
             `PostgreSQL server ${cores(res.postgresCpu)}; receiver ${cores(cpu.receiver)}, load generator ${cores(cpu.bench)}; all together ${cores(total)} of ${os.availableParallelism()}` +
             (total / spanMs < 0.8 * os.availableParallelism() ? ' (these processes left cores idle: what bounded the run was waiting — commit flushes, round trips — or other work on the machine, not their CPU)' : ''),
           `CPU per delivered event: reghook ${perEvent(cpu.reghook)}, PostgreSQL server ${perEvent(res.postgresCpu)}`,
+          ...(res.activity ? [activityLine(res.activity)] : []),
           `API answers other than 202: ${rejectedText(counters)}; connection errors ${counters.errors}`,
           ledgerLine(settled),
         ]);
@@ -1557,6 +1584,14 @@ async function runP3(): Promise<void> {
   detail('P3 pg workers: reading the scaling', lines);
 }
 
+/** One detail line: what reghook's PostgreSQL sessions did over the run (bench/pg-activity.ts). */
+function activityLine(a: ActivityShares): string {
+  return (
+    `PostgreSQL sessions, sampled every 10 ms (${fmt(a.samples)} active-session samples in ${fmt(a.passes)} passes): ${sharesText(a)}; ` +
+    '"running" is on CPU or waiting for one (pg_stat_activity cannot tell them apart), Lock:* a session queued behind another transaction\'s lock, IO:WALSync a commit waiting for its flush'
+  );
+}
+
 /** The summary rows of P3, after P2's (each N against N=1 of this run). */
 function p3Rows(): void {
   const base = p3Results.find((r) => r.n === 1);
@@ -1571,6 +1606,9 @@ function p3Rows(): void {
       `reghook ${cores(reghook)} (${r.processCpu.map((c) => cores(c)).join(' + ')}), PostgreSQL ${cores(r.postgresCpu)}`,
       `of ${os.availableParallelism()} shared`,
     );
+    if (r.activity) {
+      row('P3 pg workers', `PostgreSQL sessions, N=${r.n}`, `lock waits ${Math.round(lockShare(r.activity) * 100)} % of active samples`, 'sampled', '');
+    }
   }
 }
 
@@ -1624,6 +1662,7 @@ function peerRows(): void {
         row(name, 'deliveries/s', `${fmt(r.deliveriesPerSec)}/s`, 'vs P2 ceiling', p2Ceiling ? ratio(r.deliveriesPerSec / p2Ceiling) : '');
         row(name, 'latency (202 -> first byte)', latencyValue(r.latency));
         row(name, 'CPU per event', `${r.cpuPerEvent.toFixed(3)} ms`, CPU_COUNTS[kind]);
+        if (r.databaseCpuPerEvent !== undefined) row(name, 'PostgreSQL server CPU per event', `${r.databaseCpuPerEvent.toFixed(3)} ms`, 'the server alone');
       }
     }
     for (const kind of ['bullmq', 'pgboss', 'relay'] as const) {
@@ -1635,6 +1674,10 @@ function peerRows(): void {
       row(name, 'accepted/s (ingest)', `${fmt(r.ingestPerSec)}/s`, '', r.ingestPerSec > r.deliveriesPerSec * 1.03 ? 'delivery falls behind' : '');
       row(name, 'latency (202 -> first byte)', latencyValue(r.latency), `reghook / ${who}, p99`, each(refs, (ref) => (ref.latency?.p99 ?? Number.NaN) / (r.latency?.p99 ?? Number.NaN)));
       row(name, 'CPU per event', `${r.cpuPerEvent.toFixed(3)} ms (${CPU_COUNTS[kind]})`, `reghook / ${who}`, each(refs, (ref) => ref.cpuPerEvent / r.cpuPerEvent));
+      const db = r.databaseCpuPerEvent;
+      if (db !== undefined) {
+        row(name, 'PostgreSQL server CPU per event', `${db.toFixed(3)} ms`, `reghook / ${who}`, each(refs.filter(([, ref]) => ref?.databaseCpuPerEvent !== undefined), (ref) => ref.databaseCpuPerEvent! / db));
+      }
     }
   }
 }
