@@ -48,6 +48,11 @@ CREATE TABLE audit_log (
   CONSTRAINT audit_log_pkey PRIMARY KEY (id)
 );
 
+CREATE TABLE due_hints (
+  app_id integer NOT NULL,
+  at bigint NOT NULL
+);
+
 CREATE TABLE endpoint_health (
   app_id integer NOT NULL,
   consecutive_failures integer NOT NULL DEFAULT 0,
@@ -83,7 +88,8 @@ CREATE TABLE event_stats_hourly (
   failed integer NOT NULL DEFAULT 0,
   skipped integer NOT NULL DEFAULT 0,
   erased integer NOT NULL DEFAULT 0,
-  CONSTRAINT event_stats_hourly_pkey PRIMARY KEY (app_id, hour)
+  shard smallint NOT NULL DEFAULT 0,
+  CONSTRAINT event_stats_hourly_pkey PRIMARY KEY (app_id, hour, shard)
 );
 
 CREATE TABLE events (
@@ -197,6 +203,10 @@ CREATE INDEX attempts_by_time ON attempts USING btree (app_id, started_at);
 
 CREATE INDEX audit_log_by_app ON audit_log USING btree (app_id, id);
 
+CREATE INDEX due_hints_by_app ON due_hints USING btree (app_id);
+
+CREATE INDEX due_hints_by_at ON due_hints USING btree (at);
+
 CREATE INDEX endpoint_health_failing ON endpoint_health USING btree (failing_since, app_id) WHERE (failing_since IS NOT NULL);
 
 CREATE INDEX endpoints_due ON endpoints USING btree (next_due_at) WHERE (next_due_at IS NOT NULL);
@@ -268,12 +278,8 @@ CREATE OR REPLACE FUNCTION events_due_after_insert()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  PERFORM 1 FROM endpoints p
-  WHERE p.app_id IN (SELECT app_id FROM new_rows WHERE status = 'pending')
-  ORDER BY p.app_id FOR NO KEY UPDATE;
-  UPDATE endpoints p SET next_due_at = n.due
-  FROM (SELECT app_id, min(next_attempt_at) AS due FROM new_rows WHERE status = 'pending' GROUP BY app_id) n
-  WHERE p.app_id = n.app_id AND p.enabled AND (p.next_due_at IS NULL OR p.next_due_at > n.due);
+  INSERT INTO due_hints (app_id, at)
+  SELECT app_id, min(next_attempt_at) FROM new_rows WHERE status = 'pending' GROUP BY app_id;
   RETURN NULL;
 END
 $function$
@@ -301,17 +307,15 @@ CREATE OR REPLACE FUNCTION events_stats_after_delete()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  UPDATE event_stats_hourly s SET
-    pending = s.pending - d.pending, delivered = s.delivered - d.delivered, failed = s.failed - d.failed,
-    skipped = s.skipped - d.skipped, erased = s.erased - d.erased
-  FROM (
-    SELECT app_id, created_at - created_at % 3600000 AS hour,
-           count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'delivered') AS delivered,
-           count(*) FILTER (WHERE status = 'failed') AS failed, count(*) FILTER (WHERE status = 'skipped') AS skipped,
-           count(*) FILTER (WHERE status = 'erased') AS erased
-    FROM old_rows GROUP BY 1, 2
-  ) d
-  WHERE s.app_id = d.app_id AND s.hour = d.hour;
+  INSERT INTO event_stats_hourly AS s (app_id, hour, shard, pending, delivered, failed, skipped, erased)
+  SELECT app_id, created_at - created_at % 3600000, pg_backend_pid() % 8,
+         -count(*) FILTER (WHERE status = 'pending'), -count(*) FILTER (WHERE status = 'delivered'),
+         -count(*) FILTER (WHERE status = 'failed'), -count(*) FILTER (WHERE status = 'skipped'),
+         -count(*) FILTER (WHERE status = 'erased')
+  FROM old_rows GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (app_id, hour, shard) DO UPDATE SET
+    pending = s.pending + excluded.pending, delivered = s.delivered + excluded.delivered, failed = s.failed + excluded.failed,
+    skipped = s.skipped + excluded.skipped, erased = s.erased + excluded.erased;
   RETURN NULL;
 END
 $function$
@@ -322,13 +326,13 @@ CREATE OR REPLACE FUNCTION events_stats_after_insert()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  INSERT INTO event_stats_hourly AS s (app_id, hour, pending, delivered, failed, skipped, erased)
-  SELECT app_id, created_at - created_at % 3600000,
+  INSERT INTO event_stats_hourly AS s (app_id, hour, shard, pending, delivered, failed, skipped, erased)
+  SELECT app_id, created_at - created_at % 3600000, pg_backend_pid() % 8,
          count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'delivered'),
          count(*) FILTER (WHERE status = 'failed'), count(*) FILTER (WHERE status = 'skipped'),
          count(*) FILTER (WHERE status = 'erased')
   FROM new_rows GROUP BY 1, 2 ORDER BY 1, 2
-  ON CONFLICT (app_id, hour) DO UPDATE SET
+  ON CONFLICT (app_id, hour, shard) DO UPDATE SET
     pending = s.pending + excluded.pending, delivered = s.delivered + excluded.delivered, failed = s.failed + excluded.failed,
     skipped = s.skipped + excluded.skipped, erased = s.erased + excluded.erased;
   RETURN NULL;
@@ -341,8 +345,8 @@ CREATE OR REPLACE FUNCTION events_stats_after_update()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
-  INSERT INTO event_stats_hourly AS s (app_id, hour, pending, delivered, failed, skipped, erased)
-  SELECT o.app_id, o.created_at - o.created_at % 3600000,
+  INSERT INTO event_stats_hourly AS s (app_id, hour, shard, pending, delivered, failed, skipped, erased)
+  SELECT o.app_id, o.created_at - o.created_at % 3600000, pg_backend_pid() % 8,
          count(*) FILTER (WHERE n.status = 'pending') - count(*) FILTER (WHERE o.status = 'pending'),
          count(*) FILTER (WHERE n.status = 'delivered') - count(*) FILTER (WHERE o.status = 'delivered'),
          count(*) FILTER (WHERE n.status = 'failed') - count(*) FILTER (WHERE o.status = 'failed'),
@@ -351,7 +355,7 @@ BEGIN
   FROM new_rows n JOIN old_rows o ON o.id = n.id
   WHERE n.status IS DISTINCT FROM o.status
   GROUP BY 1, 2 ORDER BY 1, 2
-  ON CONFLICT (app_id, hour) DO UPDATE SET
+  ON CONFLICT (app_id, hour, shard) DO UPDATE SET
     pending = s.pending + excluded.pending, delivered = s.delivered + excluded.delivered, failed = s.failed + excluded.failed,
     skipped = s.skipped + excluded.skipped, erased = s.erased + excluded.erased;
   RETURN NULL;
@@ -388,6 +392,7 @@ CREATE OR REPLACE FUNCTION refresh_next_due(apps integer[])
 AS $function$
 BEGIN
   PERFORM 1 FROM endpoints WHERE app_id = ANY (apps) ORDER BY app_id FOR NO KEY UPDATE;
+  DELETE FROM due_hints WHERE app_id = ANY (apps);
   -- Written only when it moves (settling a leased row rarely moves it).
   UPDATE endpoints p SET next_due_at = due.at
   FROM (

@@ -5,11 +5,14 @@
  * - Work is found per project, never by walking the global due order nor every project with
  *   pending work: `endpoints.next_due_at` is each project's earliest pending due time, kept exact by
  *   triggers (migration 0002) and NULL while its endpoint is disabled (a disabled endpoint's
- *   deliveries wait without using attempts) or nothing is pending. `ready` takes the projects with
- *   due work oldest first by a range scan of endpoints_due, stopping after $3 of them; each gives its
- *   oldest due rows by an index range scan of its own. So the cost follows the batch, not the number
- *   of projects that have something due, and a project at its in-flight limit (excluded) costs one
- *   skipped index entry however large its backlog.
+ *   deliveries wait without using attempts) or nothing is pending; rows inserted since the last
+ *   refresh of their project are announced by `due_hints` instead (migration 0011: ingest writes a
+ *   hint rather than waiting for the endpoint row; each refresh folds its project's hints into
+ *   next_due_at). `ready` takes the projects with due work oldest first by range scans of
+ *   endpoints_due and due_hints_by_at, stopping after $3 of each; each gives its oldest due rows by
+ *   an index range scan of its own. So the cost follows the batch, not the number of projects that
+ *   have something due, and a project at its in-flight limit (excluded) costs one skipped index
+ *   entry however large its backlog.
  * - `FOR UPDATE OF e SKIP LOCKED` in the per-project scan: rows another process is claiming at this
  *   moment are passed over, so concurrent claimers take disjoint rows instead of queueing on one
  *   another. A row that another claimer leased after this statement's snapshot is re-checked on lock
@@ -46,18 +49,31 @@ import type { ClaimedDelivery, ClaimOptions } from '../store.js';
 
 export const CLAIM_DUE_SQL = `
 WITH ready AS (
-  -- The projects that may take work now: something due on an enabled endpoint (next_due_at), not
-  -- excluded, and below the per-endpoint limit counting the attempts this process already runs
-  -- ($8). Oldest due work first; at most $3 of them (a project gives a row at least unless another
-  -- claimer holds its rows, so that fills a batch).
+  -- The projects that may take work now: something due on an enabled endpoint (next_due_at, or a
+  -- hint of rows inserted since its last refresh), not excluded, and below the per-endpoint limit
+  -- counting the attempts this process already runs ($8). Oldest due work first; at most $3 of them
+  -- (a project gives a row at least unless another claimer holds its rows, so that fills a batch).
   SELECT app_id, oldest, capacity
   FROM (
-    SELECT p.app_id, p.next_due_at AS oldest,
-           COALESCE(($9::jsonb ->> p.app_id::text)::int, $4::int) - COALESCE(($8::jsonb ->> p.app_id::text)::int, 0) AS capacity
-    FROM endpoints p
-    WHERE p.next_due_at <= $1::bigint
-      AND p.app_id <> ALL ($2::int[])
-    ORDER BY p.next_due_at, p.app_id
+    SELECT d.app_id, min(d.oldest) AS oldest,
+           COALESCE(($9::jsonb ->> d.app_id::text)::int, $4::int) - COALESCE(($8::jsonb ->> d.app_id::text)::int, 0) AS capacity
+    FROM (
+      (SELECT p.app_id, p.next_due_at AS oldest
+       FROM endpoints p
+       WHERE p.next_due_at <= $1::bigint
+         AND p.app_id <> ALL ($2::int[])
+       ORDER BY p.next_due_at, p.app_id
+       LIMIT $3)
+      UNION ALL
+      (SELECT h.app_id, h.at
+       FROM due_hints h JOIN endpoints p ON p.app_id = h.app_id AND p.enabled
+       WHERE h.at <= $1::bigint
+         AND h.app_id <> ALL ($2::int[])
+       ORDER BY h.at
+       LIMIT $3)
+    ) d
+    GROUP BY d.app_id
+    ORDER BY min(d.oldest), d.app_id
     LIMIT $3
   ) due
   WHERE capacity > 0
@@ -136,9 +152,17 @@ export interface ClaimedRow {
 
 const CLAIM_DUE = { name: 'claim_due', text: CLAIM_DUE_SQL };
 
-// endpoints.next_due_at is each enabled endpoint's earliest pending due time (migration 0002): the
-// earliest of them is one step of endpoints_due.
-const NEXT_DUE = { name: 'next_due', text: `SELECT next_due_at FROM endpoints WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1` };
+// endpoints.next_due_at is each enabled endpoint's earliest pending due time as of its last refresh
+// (migration 0002), due_hints the rows inserted since (0011): the earliest of each is one step of
+// endpoints_due and of due_hints_by_at (a hint of a disabled endpoint is passed over).
+const NEXT_DUE = {
+  name: 'next_due',
+  text: `
+SELECT least(
+  (SELECT next_due_at FROM endpoints WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1),
+  (SELECT h.at FROM due_hints h JOIN endpoints p ON p.app_id = h.app_id AND p.enabled ORDER BY h.at LIMIT 1)
+) AS next_due_at`,
+};
 
 export class Claims {
   constructor(private readonly pool: pg.Pool) {}

@@ -6,7 +6,7 @@
  * and the rollup deltas are computed in TypeScript and written by this same statement.
  *
  * Lock order. The claim locks events (SKIP LOCKED) and then endpoints (the statement-level
- * triggers of migration 0002, in app_id order); this statement does the same, then the rollup
+ * triggers of migration 0002, in app_id order, then their due hints, 0011); this statement does the same, then the rollup
  * rows (0005's triggers fire after 0002's, by name). The health rows come FIRST, before any
  * event, and only recorders lock them, always all of one batch in one statement in app_id order:
  * so two recorders serialise there per endpoint (that is what keeps consecutiveFailures exact),
