@@ -3,6 +3,8 @@ export interface ServerSpec {
   mode: 'ok' | 'flaky' | 'hang';
   /** For `flaky`: the share of requests answered 500. */
   failRate?: number;
+  /** For `ok` and `flaky`: how long the answer takes after the request's body has arrived. */
+  delayMs?: number;
 }
 
 export interface ReceiverStats {
@@ -14,6 +16,9 @@ export interface ReceiverStats {
   /** Requests held open by hanging servers now / at most since the last reset. */
   hanging: number;
   hangingMax: number;
+  /** The same for servers that answer after `delayMs`. */
+  delayed: number;
+  delayedMax: number;
 }
 
 export interface Lookup {

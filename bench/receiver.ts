@@ -28,6 +28,9 @@ let failures = 0;
 /** Requests held open by `hang` servers right now, and the most at once. */
 let hanging = 0;
 let hangingMax = 0;
+/** Requests of servers that answer after a delay, open now / at most since the last reset. */
+let delayed = 0;
+let delayedMax = 0;
 
 const nowMs = () => performance.timeOrigin + performance.now();
 
@@ -54,7 +57,7 @@ function handler(spec: ServerSpec) {
     }
     const fail = spec.mode === 'flaky' && Math.random() < (spec.failRate ?? 0);
     req.resume();
-    req.on('end', () => {
+    const answer = () => {
       if (fail) {
         failures++;
         res.writeHead(500, { 'content-type': 'text/plain', 'content-length': '4' });
@@ -65,7 +68,13 @@ function handler(spec: ServerSpec) {
       oks++;
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
       res.end('ok');
-    });
+    };
+    if (spec.delayMs) {
+      delayed++;
+      delayedMax = Math.max(delayedMax, delayed);
+      res.on('close', () => delayed--);
+    }
+    req.on('end', () => (spec.delayMs ? setTimeout(answer, spec.delayMs) : answer()));
   };
 }
 
@@ -100,7 +109,7 @@ async function handle(command: ReceiverCommand): Promise<ReceiverReply> {
     case 'listen':
       return { seq: command.seq, ports: await listen(command.specs) };
     case 'stats':
-      return { seq: command.seq, stats: { requests, distinct: seen.size, oks, duplicates, failures, hanging, hangingMax } };
+      return { seq: command.seq, stats: { requests, distinct: seen.size, oks, duplicates, failures, hanging, hangingMax, delayed, delayedMax } };
     case 'lookup': {
       const n = command.ids.length;
       const first = new Float64Array(n);
@@ -118,7 +127,7 @@ async function handle(command: ReceiverCommand): Promise<ReceiverReply> {
     }
     case 'reset':
       seen.clear();
-      requests = oks = duplicates = failures = hangingMax = 0;
+      requests = oks = duplicates = failures = hangingMax = delayedMax = 0;
       return { seq: command.seq };
     case 'close':
       await closeAll();

@@ -2,7 +2,7 @@
  * reghook's performance bench (issue 7). `npm run bench -- --quick` (about a minute or two) or
  * `npm run bench` (the full run, under 15 minutes). Options: `--profile` (a V8 CPU profile of every
  * reghook child into bench/profiles/, and the top self-time functions of S1), `--only=S1,S3`
- * (scenario subset: ceiling, S1, S1pg, S2, S3, S4, S6, S7, S7pg, and the peers P1bullmq, P1pgboss, P1relay,
+ * (scenario subset: ceiling, S1, S1pg, S2, S3, W1, S4, S6, S7, S7pg, and the peers P1bullmq, P1pgboss, P1relay,
  * P2ceiling, P2reghook, P2reghookpg, P2bullmq, P2pgboss, P2relay, P3pg (PostgreSQL with 1, 2 and 4 dispatching
  * processes); `peers` = S1, S1pg and every P1/P2,
  * `p1` and `p2` one shape each; printed only, RESULTS.md is left alone),
@@ -77,6 +77,7 @@ const P = QUICK
       cliff: 20_000,
       cliffTimeoutMs: 30_000,
       s6KillAfterMs: 4_000,
+      w1Count: 6_000,
       s7Projects: 2_000,
       s7Due: 40_000,
       p2Count: 10_000,
@@ -102,6 +103,7 @@ const P = QUICK
       cliff: 100_000,
       cliffTimeoutMs: 120_000,
       s6KillAfterMs: 8_000,
+      w1Count: 20_000,
       s7Projects: 10_000,
       s7Due: 200_000,
       p2Count: 20_000,
@@ -765,6 +767,85 @@ async function runS3(hostile: boolean): Promise<void> {
     row('S3 isolation', 'healthy goodput', `${fmt(goodput)}/s`, '≥ 0.9 × S1', (s1 ? `${ratio(goodput / s1.deliveriesPerSec)} S1` : '') + vsBase(goodput, base?.goodput), s1 ? verdictOf(goodput >= 0.9 * s1.deliveriesPerSec) : '');
     const s1p99 = s1?.latency?.p99 ?? Number.NaN;
     row('S3 isolation', 'healthy p99', ms(p99), '≤ 2 × S1 p99', (s1 ? `${ratio(p99 / s1p99)} S1` : '') + vsBase(p99, base?.p99), s1 ? verdictOf(p99 <= 2 * s1p99) : '');
+  } finally {
+    await stopReghook(r);
+    await receiver.closeServers();
+  }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// W1: the adaptive per-endpoint window (SPEC §4), against the issue's two references
+
+/** The answer time of W1's slow endpoint, and the most attempts one endpoint may have in flight (the default). */
+const W1_ANSWER_MS = 50;
+const W1_MAX_WINDOW = 64;
+
+/**
+ * W1: a backlog made due at one instant for one endpoint that answers every request in 50 ms, and
+ * 200 for one that never answers (deadline 1 s). The slow one's throughput is held against a fixed
+ * window at the max, measured first on the same receiver: 64 signed POSTs always open from a plain
+ * undici Pool (the bench's ceiling loop: no store, no claim, so an upper bound for any fixed window
+ * reghook could keep). The hanging one's open requests are sampled at the receiver every 50 ms.
+ */
+async function runW1(): Promise<void> {
+  log(`\n${elapsed()}  == W1: ${fmt(P.w1Count)} due at once for an endpoint answering in ${W1_ANSWER_MS} ms, and 200 for one that hangs (deadline 1 s)`);
+  await receiver.reset();
+  const [fixedBase] = await receiver.listen([{ mode: 'ok', delayMs: W1_ANSWER_MS }]);
+  const fixed = await ceiling({
+    url: fixedBase!,
+    body: canonicalBody(1),
+    key: randomBytes(24),
+    concurrency: W1_MAX_WINDOW,
+    warmupMs: P.ceilingWarmupMs,
+    measureMs: P.ceilingMeasureMs,
+  });
+  await receiver.reset();
+  const urls = await listen([{ mode: 'ok', delayMs: W1_ANSWER_MS }, { mode: 'hang' }]);
+  const dir = freshDir('w1-sqlite');
+  const file = path.join(dir, 'reghook.db');
+  const r = await startReghook('W1-sqlite', `sqlite:${file}`, dir, { REGHOOK_DELIVERY_TIMEOUT: '1s', REGHOOK_RETRY_INTERVAL: '1s' });
+  try {
+    await projects(r, [1, 2], urls);
+    const later = () => Date.now() + 3_600_000;
+    const slowIds = insertPending(file, { appIds: [1], count: P.w1Count, batch: 5_000, dueAt: later });
+    insertPending(file, { appIds: [2], count: 200, batch: 200, dueAt: later });
+    const samples: { at: number; hanging: number }[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push({ at: nowMs(), hanging: (await receiver.stats()).hanging });
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    const dueAt = Date.now();
+    makeDue(file, [1, 2], dueAt);
+    const ledger = new Ledger();
+    for (const id of slowIds) ledger.add(id, dueAt, dueAt, 0);
+    const settled = await settle('W1', ledger, dueAt, P.drainTimeoutMs, { sqlite: file });
+    sampling = false;
+    await sampler;
+    const openAtOnce = (await receiver.stats()).delayedMax;
+    const firsts = Array.from(settled.lookup.first).filter((v) => v > 0);
+    const first = Math.min(...firsts);
+    const last = Math.max(...firsts);
+    const rate = firsts.length / Math.max(0.001, (last - first) / 1000);
+    const bound = (W1_MAX_WINDOW * 1000) / W1_ANSWER_MS;
+    const reference = fixed.reqPerSec;
+    const hangStart = samples.find((x) => x.hanging > 0)?.at ?? Number.NaN;
+    const maxOpen = (from: number) => Math.max(0, ...samples.filter((x) => x.at >= from).map((x) => x.hanging));
+    // After three deadlines (1 s each) from its first request: the window started at 4 and halves on each timeout.
+    const afterThree = maxOpen(hangStart + 3_000);
+    detail(`W1 adaptive window (sqlite, defaults but REGHOOK_DELIVERY_TIMEOUT=1s, REGHOOK_RETRY_INTERVAL=1s)`, [
+      `slow endpoint (every answer after ${W1_ANSWER_MS} ms): ${fmt(firsts.length)} of ${fmt(slowIds.length)} delivered, first arrival ${ms(first - dueAt)} after they came due, ` +
+        `then ${fmt(rate)}/s until the last (the window's growth from 4 included); at most ${openAtOnce} of its requests open at once`,
+      `reference, a fixed window at the max: ${W1_MAX_WINDOW} POSTs always open from a plain undici Pool to the same kind of endpoint, ${fmt(reference)}/s over ${P.ceilingMeasureMs / 1000} s ` +
+        `(${fixed.errors} errors; ${W1_MAX_WINDOW} attempts of exactly ${W1_ANSWER_MS} ms would be ${fmt(bound)}/s)`,
+      `hanging endpoint: open requests at the receiver, sampled every 50 ms: at most ${maxOpen(0)} in all, at most ${afterThree} from 3 s (three deadlines) after its first request`,
+      ledgerLine(settled),
+    ]);
+    row('W1 adaptive window', `one endpoint answering in ${W1_ANSWER_MS} ms: deliveries/s`, `${fmt(rate)}/s`, `≥ 0.8 × a fixed window of ${W1_MAX_WINDOW} (${fmt(reference)}/s)`, ratio(rate / reference), verdictOf(rate >= 0.8 * reference));
+    row('W1 adaptive window', 'a hanging endpoint: most in flight after its first 3 deadlines', `${afterThree} (at first ${maxOpen(0)})`, '≤ 2', '', verdictOf(afterThree <= 2));
   } finally {
     await stopReghook(r);
     await receiver.closeServers();
@@ -1700,6 +1781,7 @@ async function main(): Promise<void> {
     ['S2', runS2],
     ['S3', () => runS3(false)],
     ['S3', () => runS3(true)],
+    ['W1', runW1],
     ['S4', runS4],
     ['S6', runS6],
     ['S7', runS7],
