@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, screenshot } from '../helpers/browser.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { ADMIN_TOKEN, eventually, registration, startTestService, type TestService } from '../helpers/service.js';
 
@@ -31,7 +31,7 @@ async function submit(page: Page, button: Locator): Promise<void> {
   await Promise.all([page.waitForEvent('load'), button.click()]);
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) => screenshot(() => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true }));
 
 async function signIn(page: Page, token: string): Promise<void> {
   await page.goto(`${svc.url}/`);
@@ -287,7 +287,7 @@ describe('the dashboard in a browser', () => {
     // The bars are still there under it.
     expect(await page.locator('#chart rect.bar-ok').count()).toBe(1);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(375);
-    await page.locator('#chart').screenshot({ path: path.join(SCREENSHOTS, '07-chart-latency-375px.png') });
+    await screenshot(() => page.locator('#chart').screenshot({ path: path.join(SCREENSHOTS, '07-chart-latency-375px.png') }));
     await context.close();
   });
 

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, screenshot } from '../helpers/browser.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { eventually, registration, startTestService, type TestService } from '../helpers/service.js';
 
@@ -87,14 +87,14 @@ describe("a failed event's page", () => {
       const row = tab.locator('#attempts tbody tr').first();
       expect(await row.innerText()).toContain('only 200 counts as delivered');
       expect(await tab.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
-      await tab.screenshot({ path: path.join(shots, `event-failed-${width}.png`), fullPage: true });
+      await screenshot(() => tab.screenshot({ path: path.join(shots, `event-failed-${width}.png`), fullPage: true }));
       const started = row.locator('time');
       expect(await started.innerText()).toMatch(/ UTC$/);
       await tab.getByRole('button', { name: 'Show local time' }).click();
       expect(await started.innerText()).not.toMatch(/ UTC$/);
       expect(await started.innerText()).toMatch(/GMT\+9|JST/);
       expect(await tab.locator('[data-tz-label]').innerText()).toContain('Asia/Tokyo');
-      if (width === 375) await tab.screenshot({ path: path.join(shots, `event-failed-local-${width}.png`), fullPage: true });
+      if (width === 375) await screenshot(() => tab.screenshot({ path: path.join(shots, `event-failed-local-${width}.png`), fullPage: true }));
       // The choice is kept across pages; Show UTC switches back.
       await tab.reload();
       expect(await tab.locator('#attempts tbody tr time').first().innerText()).toMatch(/GMT\+9|JST/);
@@ -217,13 +217,13 @@ describe('the Webhooks page', () => {
     const row = tab.locator(`table.log tbody tr:has(a[href$="${eventId}"])`);
     expect(await row.getAttribute('data-status')).toBe('pending');
     await tab.evaluate('window.__notReloaded = true');
-    await tab.screenshot({ path: path.join(shots, 'webhooks-live-pending-375.png'), fullPage: false });
+    await screenshot(() => tab.screenshot({ path: path.join(shots, 'webhooks-live-pending-375.png'), fullPage: false }));
     const started = Date.now();
     await tab.locator(`table.log tbody tr[data-status="delivered"]:has(a[href$="${eventId}"])`).waitFor({ timeout: 7_000 });
     expect(Date.now() - started).toBeLessThan(5_000 + 1_500);
     expect(await tab.evaluate('window.__notReloaded')).toBe(true);
     expect(await tab.locator(`table.log tbody tr:has(a[href$="${eventId}"])`).innerText()).toContain('✓ delivered');
-    await tab.screenshot({ path: path.join(shots, 'webhooks-live-delivered-375.png'), fullPage: false });
+    await screenshot(() => tab.screenshot({ path: path.join(shots, 'webhooks-live-delivered-375.png'), fullPage: false }));
     await context.close();
   }, 30_000);
 
@@ -254,7 +254,7 @@ describe('the Webhooks page', () => {
     expect(await tab.locator('.live-note').count()).toBe(0);
     // Times in the swapped regions follow the zone toggle like the rest of the page.
     expect(await tab.locator('#attempt-1 time').first().innerText()).toMatch(/UTC/);
-    await tab.screenshot({ path: path.join(shots, 'event-live-delivered-375.png'), fullPage: false });
+    await screenshot(() => tab.screenshot({ path: path.join(shots, 'event-live-delivered-375.png'), fullPage: false }));
     await context.close();
   }, 30_000);
 

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLogSearch } from '../../src/dashboard/routes/webhooks.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, screenshot } from '../helpers/browser.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { eventually, registration, startTestService, uuid, type TestService } from '../helpers/service.js';
 
@@ -98,11 +98,11 @@ describe('the Webhooks page', () => {
         expect(await tab.getByRole('alert').textContent()).toContain('Failing since');
         expect(await tab.getByRole('search', { name: 'Search the delivery log' }).isVisible()).toBe(true);
         expect(await tab.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(width);
-        await tab.screenshot({ path: path.join(shots, `webhooks-failing-${width}.png`), fullPage: true });
+        await screenshot(() => tab.screenshot({ path: path.join(shots, `webhooks-failing-${width}.png`), fullPage: true }));
         await tab.getByLabel('Event id, client UUID or subscriber id').fill(events[0]!.eventId);
         await Promise.all([tab.waitForEvent('load'), tab.getByRole('button', { name: 'Search' }).click()]);
         expect(await tab.locator('table.log tbody tr').count()).toBe(1);
-        await tab.screenshot({ path: path.join(shots, `webhooks-search-${width}.png`), fullPage: true });
+        await screenshot(() => tab.screenshot({ path: path.join(shots, `webhooks-search-${width}.png`), fullPage: true }));
         await context.close();
       }
     } finally {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Browser, BrowserContext, Frame, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { escapeHtml } from '../../src/dashboard/html.js';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, screenshot } from '../helpers/browser.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { registration, startTestService, type TestService } from '../helpers/service.js';
 
@@ -73,7 +73,7 @@ afterAll(async () => {
   await svc?.stop();
 });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `portal-${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) => screenshot(() => page.screenshot({ path: path.join(SCREENSHOTS, `portal-${name}.png`), fullPage: true }));
 
 async function mintLink(body: Record<string, unknown> = {}): Promise<string> {
   const res = await svc.call('POST', '/v1/projects/1/portal-sessions', body);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { launchChromium, screenshot } from '../helpers/browser.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { ADMIN_TOKEN, eventually, registration, startTestService, type TestService } from '../helpers/service.js';
 
@@ -30,7 +30,7 @@ async function submit(page: Page, control: Locator): Promise<void> {
   await Promise.all([page.waitForEvent('load'), control.click()]);
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `settings-${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) => screenshot(() => page.screenshot({ path: path.join(SCREENSHOTS, `settings-${name}.png`), fullPage: true }));
 
 async function signIn(page: Page, token: string): Promise<void> {
   await page.goto(`${svc.url}/`);

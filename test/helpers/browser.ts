@@ -93,3 +93,21 @@ export async function launchChromium(): Promise<Browser> {
     env: { ...(process.env as Record<string, string>), ...found.env },
   });
 }
+
+/**
+ * Takes a screenshot, again (three tries in all) when Chromium answers "Unable to capture
+ * screenshot": on a loaded machine its compositor can fail to produce the frame in time (seen once
+ * in CI, on the second of three Node versions' suites). Every assertion runs on the page itself;
+ * the picture is for people, so a capture is retried rather than the test failed for it.
+ */
+export async function screenshot(take: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await take();
+      return;
+    } catch (error) {
+      if (attempt >= 3 || !/Unable to capture screenshot/.test(String((error as Error)?.message))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
+}
