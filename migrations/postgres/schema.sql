@@ -64,6 +64,13 @@ CREATE TABLE endpoint_health (
   CONSTRAINT endpoint_health_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
 );
 
+CREATE TABLE endpoint_pace (
+  app_id integer NOT NULL,
+  next_slot_at double precision NOT NULL,
+  CONSTRAINT endpoint_pace_pkey PRIMARY KEY (app_id),
+  CONSTRAINT endpoint_pace_app_id_fkey FOREIGN KEY (app_id) REFERENCES projects(app_id)
+);
+
 CREATE TABLE endpoints (
   app_id integer NOT NULL,
   url text NOT NULL,

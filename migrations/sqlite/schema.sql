@@ -51,6 +51,11 @@ CREATE TABLE endpoint_health (
   last_failure_at      INTEGER
 ) STRICT;
 
+CREATE TABLE endpoint_pace (
+  app_id       INTEGER PRIMARY KEY REFERENCES projects (app_id),
+  next_slot_at REAL NOT NULL
+) STRICT;
+
 CREATE TABLE endpoints (
   app_id                     INTEGER PRIMARY KEY REFERENCES projects (app_id),
   url                        TEXT NOT NULL,

@@ -14,7 +14,7 @@ import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.
 import { DEFAULT_FAILING_AFTER } from '../domain/endpoint-health.js';
 import type { ClaimedDelivery, EndpointTransition, FinishedAttempt, RecordedAttempts, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { RatePacer, windowCapFor } from './rate-limits.js';
+import { windowCapFor } from './rate-limits.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
 
@@ -75,7 +75,6 @@ export class Dispatcher {
   private readonly windowPolicy: WindowPolicy;
   /** Each capped endpoint's rateLimitPerSecond, as its latest claimed delivery said (a bounded map). */
   private readonly rates = new Map<number, number>();
-  private readonly pacer = new RatePacer();
   /** Finished attempts waiting to be recorded (each still holds its inFlight slot). */
   private readonly finished: FinishedAttempt[] = [];
   private flushScheduled = false;
@@ -287,10 +286,9 @@ export class Dispatcher {
   }
 
   private async attempt(delivery: ClaimedDelivery): Promise<FinishedAttempt> {
-    if (delivery.rateLimitPerSecond !== null) {
-      const wait = this.pacer.reserve(delivery.appId, delivery.rateLimitPerSecond, this.o.clock.now());
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    }
+    // A capped endpoint's delivery waits for the send slot its claim reserved (shared by every process).
+    const wait = delivery.sendAt === null ? 0 : Math.ceil(delivery.sendAt - this.o.clock.now());
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     const now = this.o.clock.now();
     let finished: FinishedAttempt;
     try {

@@ -337,6 +337,11 @@ export interface ClaimedDelivery {
   createdAt: number;
   /** Whether this claim took over a lease that had run out (its holder died or stalled). */
   reclaimed: boolean;
+  /**
+   * For an endpoint capped by rateLimitPerSecond: its send slot, at most about a second after the
+   * claim (domain/pacing.ts); send it then, not before. Null: uncapped, send at once.
+   */
+  sendAt: number | null;
 }
 
 /** A finished attempt to record; for scheduled ones, the event's next state (from the retry policy). */

@@ -1,10 +1,11 @@
 /**
  * SPEC section 4: a project may cap its endpoint at rateLimitPerSecond deliveries per second. A
  * backlog to a capped endpoint is paced (never more than rate + 1 in any second), while another
- * project's backlog goes at full speed beside it.
+ * project's backlog goes at full speed beside it. The pace is shared by every process of a
+ * deployment: test/scale/processes.test.ts runs two workers against one capped endpoint; the rule
+ * itself is test/domain/pacing.test.ts, the store's slots the store contract.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RatePacer } from '../../src/dispatch/rate-limits.js';
 import { answer, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { eventually, registration, startTestService, type TestService } from '../helpers/service.js';
 
@@ -65,15 +66,5 @@ describe('rateLimitPerSecond', () => {
     }
     await svc.call('PUT', '/v1/projects/3/webhook', { url: receiver.url, rateLimitPerSecond: 2 });
     expect((await svc.call('PUT', '/v1/projects/3/webhook', { url: receiver.url, rateLimitPerSecond: null })).json.rateLimitPerSecond).toBeNull();
-  });
-});
-
-describe('the pacer', () => {
-  it('spaces one endpoint 1/rate seconds apart from now, and leaves others alone', () => {
-    const pacer = new RatePacer();
-    expect([0, 0, 0, 0].map(() => pacer.reserve(1, 4, 1_000))).toEqual([0, 250, 500, 750]);
-    expect(pacer.reserve(2, 4, 1_000)).toBe(0);
-    // After a quiet spell, no burst is saved up: the next slot is now, then one per interval.
-    expect([pacer.reserve(1, 4, 10_000), pacer.reserve(1, 4, 10_000)]).toEqual([0, 250]);
   });
 });

@@ -93,6 +93,24 @@ describe.skipIf(!postgres.run && postgres.failure === null)('reghook serve + reg
     expect(first.child.exitCode).toBeNull();
   }, 90_000);
 
+  it("rateLimitPerSecond holds for the deployment: two workers together send a capped endpoint's backlog at its rate", async () => {
+    const { appId, receiver } = await start();
+    const perSecond = 5;
+    const capped = await cluster.api('PUT', `/v1/projects/${appId}/webhook`, { url: receiver.url, rateLimitPerSecond: perSecond });
+    expect(capped.json.rateLimitPerSecond).toBe(perSecond);
+    const backlog = 20;
+    await cluster.ingest(appId, backlog, 4);
+    // Both start at once, so each could pace alone at the full rate if the pace were its own.
+    await Promise.all([cluster.startWorker(), cluster.startWorker()]);
+    await waitUntil(() => receiver.counts.size >= backlog, 20_000, () => `${receiver.counts.size} of ${backlog} delivered`);
+    const times = [...receiver.firstSeen.values()].sort((a, b) => a - b);
+    const densest = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 1000).length));
+    // At most rate + 1 in any second (a few ms of scheduling slack at the ends), so the backlog takes (n - 1) / rate.
+    expect(densest).toBeLessThanOrEqual(perSecond + 1);
+    expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(((backlog - 1) * 1000) / perSecond - 50);
+    expect(receiver.duplicates()).toEqual([]);
+  }, 60_000);
+
   /** The kill test's REGHOOK_CONCURRENCY: above the endpoint's window (64), so it leaves room for attempts waiting to be recorded. */
   const HELD = 160;
 

@@ -393,6 +393,7 @@ export function storeContract(backend: string, factory: StoreFactory): void {
           rateLimitPerSecond: null,
           createdAt: T0,
           reclaimed: false,
+          sendAt: null,
         });
         expect(claimed[0]!.attemptId).not.toBe(claimed[1]!.attemptId);
         expect(e).toMatchObject({ status: 'pending', attemptCount: 1, nextAttemptAt: null });
@@ -521,6 +522,52 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         }
         expect(seen).toHaveLength(all.size);
         expect(new Set(seen)).toEqual(all);
+      });
+
+      describe('rateLimitPerSecond: one pace per endpoint, shared by every claimer', () => {
+        /** A project capped at `perSecond` with `count` deliveries due at T0. */
+        async function cappedBacklog(appId: number, perSecond: number, count: number) {
+          expect(await store.createProject({ appId, name: `project ${appId}`, createdAt: T0 })).toBe('created');
+          await store.putEndpoint(appId, `https://hooks.example/${appId}`, true, 'x', T0, { rateLimitPerSecond: perSecond });
+          for (let i = 0; i < count; i++) await pendingEvent(appId, T0);
+        }
+        const slots = (claimed: readonly { sendAt: number | null }[]) => claimed.map((c) => c.sendAt);
+
+        it('gives only the slots within a second of now, 1/rate apart; the next claim goes on from there', async () => {
+          await cappedBacklog(1, 4, 12);
+          await project(2);
+          await pendingEvent(2, T0);
+          const first = await store.claimDue(claimOptions(T0 + 1));
+          expect(first.filter((c) => c.appId === 1).map((c) => c.sendAt)).toEqual([T0 + 1, T0 + 251, T0 + 501, T0 + 751]);
+          // An uncapped project's delivery is sent at once.
+          expect(first.filter((c) => c.appId === 2).map((c) => c.sendAt)).toEqual([null]);
+          // 100 ms later one more slot has come inside the horizon, and only that one.
+          expect(slots(await store.claimDue(claimOptions(T0 + 101)))).toEqual([T0 + 1001]);
+          expect(await store.claimDue(claimOptions(T0 + 101))).toEqual([]);
+          // After a quiet spell no burst is saved up: slots start at now again.
+          expect(slots(await store.claimDue(claimOptions(T0 + 10_000)))).toEqual([T0 + 10_000, T0 + 10_250, T0 + 10_500, T0 + 10_750]);
+        });
+
+        it('a delivery whose attempts are used up takes no slot', async () => {
+          await cappedBacklog(1, 2, 1);
+          expect(await store.claimDue(claimOptions(T0, { maxAttempts: 1 }))).toHaveLength(1);
+          await pendingEvent(1, T0);
+          // The first lease ran out on its last attempt: it is failed, and the other delivery gets the next slot.
+          expect(slots(await store.claimDue(claimOptions(T0 + LEASE, { maxAttempts: 1 })))).toEqual([T0 + LEASE]);
+        });
+
+        it('concurrent claimers never get one slot twice', async () => {
+          await cappedBacklog(1, 50, 200);
+          const seen: number[] = [];
+          for (let round = 0; round < 6; round++) {
+            const batches = await Promise.all(Array.from({ length: 6 }, () => store.claimDue(claimOptions(T0 + 1, { limit: 20 }))));
+            for (const batch of batches) seen.push(...batch.map((c) => c.sendAt!));
+          }
+          seen.sort((a, b) => a - b);
+          expect(seen.length).toBeGreaterThanOrEqual(50);
+          for (let i = 1; i < seen.length; i++) expect(seen[i]! - seen[i - 1]!).toBeCloseTo(20, 6);
+          expect(seen[0]).toBe(T0 + 1);
+        });
       });
 
       it('answers when the next delivery of an enabled endpoint is due', async () => {

@@ -39,11 +39,22 @@
  * a stale attempt's result harmless, so skew between machines can only cause an extra (at least once)
  * delivery, and only when it exceeds the lease margin (lease = 2 × delivery timeout + 5 s).
  *
+ * rateLimitPerSecond (domain/pacing.ts, migration 0012): a capped project's capacity is also the
+ * send slots its pace has within $10 ms of now, and the statement moves its pace on by one slot
+ * per delivery leased (`paced`), handing each its slot (send_at). The pace row is an upsert that
+ * waits for a concurrent claim's and then moves on from that claim's committed slots (ON CONFLICT
+ * DO UPDATE always updates the latest version), so two processes never get one slot; the
+ * capacity read from the snapshot can only be stale by what such a claim took, so a slot lies at
+ * most a few horizons out, far inside the lease. Only claims lock pace rows, in app_id order,
+ * after their events and before the endpoint rows their triggers refresh.
+ *
  * Parameters: $1 now, $2 excluded app ids, $3 most projects considered, $4 per-endpoint limit,
  * $5 batch limit, $6 lease ms, $7 max attempts, $8 attempts already in flight per app id (JSON
- * object), $9 per-app limits overriding $4 (JSON object: the dispatcher's adaptive windows).
+ * object), $9 per-app limits overriding $4 (JSON object: the dispatcher's adaptive windows),
+ * $10 the pacing horizon in ms.
  */
 import type pg from 'pg';
+import { PACE_HORIZON_MS } from '../../domain/pacing.js';
 import { pendingBody } from '../invariants.js';
 import type { ClaimedDelivery, ClaimOptions } from '../store.js';
 
@@ -53,19 +64,27 @@ WITH ready AS (
   -- hint of rows inserted since its last refresh), not excluded, and below the per-endpoint limit
   -- counting the attempts this process already runs ($8). Oldest due work first; at most $3 of them
   -- (a project gives a row at least unless another claimer holds its rows, so that fills a batch).
-  SELECT app_id, oldest, capacity
+  -- A capped project's capacity is at most its pace's slots within the horizon.
+  SELECT app_id, oldest, rate, capacity
   FROM (
-    SELECT d.app_id, min(d.oldest) AS oldest,
+    SELECT app_id, oldest, rate,
+           CASE WHEN rate IS NULL THEN capacity
+                ELSE least(capacity, greatest(0, ceil(
+                  ($1::bigint + $10::int - greatest($1::bigint, COALESCE((SELECT s.next_slot_at FROM endpoint_pace s WHERE s.app_id = due.app_id), $1::bigint)))
+                  * rate / 1000.0))::int)
+           END AS capacity
+    FROM (
+    SELECT d.app_id, min(d.oldest) AS oldest, max(d.rate) AS rate,
            COALESCE(($9::jsonb ->> d.app_id::text)::int, $4::int) - COALESCE(($8::jsonb ->> d.app_id::text)::int, 0) AS capacity
     FROM (
-      (SELECT p.app_id, p.next_due_at AS oldest
+      (SELECT p.app_id, p.next_due_at AS oldest, p.rate_limit_per_second AS rate
        FROM endpoints p
        WHERE p.next_due_at <= $1::bigint
          AND p.app_id <> ALL ($2::int[])
        ORDER BY p.next_due_at, p.app_id
        LIMIT $3)
       UNION ALL
-      (SELECT h.app_id, h.at
+      (SELECT h.app_id, h.at, p.rate_limit_per_second
        FROM due_hints h JOIN endpoints p ON p.app_id = h.app_id AND p.enabled
        WHERE h.at <= $1::bigint
          AND h.app_id <> ALL ($2::int[])
@@ -75,13 +94,15 @@ WITH ready AS (
     GROUP BY d.app_id
     ORDER BY min(d.oldest), d.app_id
     LIMIT $3
-  ) due
+    ) due
+    WHERE capacity > 0
+  ) paced_due
   WHERE capacity > 0
 ),
 chosen AS MATERIALIZED (
   -- Each project's oldest due deliveries, at most its capacity (so one busy endpoint cannot fill a
   -- whole batch nor the process's concurrency), projects in turn until the batch is full.
-  SELECT e.id, e.app_id, e.next_attempt_at, e.attempt_count, e.scheduled_attempts, e.lease_token, e.created_at
+  SELECT e.id, e.app_id, e.next_attempt_at, e.attempt_count, e.scheduled_attempts, e.lease_token, e.created_at, a.rate
   FROM ready a
   CROSS JOIN LATERAL (
     SELECT e.id, e.app_id, e.next_attempt_at, e.attempt_count, e.scheduled_attempts, e.lease_token, e.created_at
@@ -123,14 +144,30 @@ leased AS (
   FROM opened o
   WHERE e.id = o.event_id
   RETURNING e.id, e.app_id, e.body, e.scheduled_attempts, o.id AS attempt_id, o.number AS attempt_number
+),
+paced AS (
+  -- Each capped project's pace moves on by one slot per delivery leased, from its latest committed
+  -- slot (a concurrent claim's upsert is waited for); answers where it now stands.
+  INSERT INTO endpoint_pace AS s (app_id, next_slot_at)
+  SELECT app_id, $1::bigint + count(*) * 1000.0 / rate
+  FROM chosen
+  WHERE rate IS NOT NULL AND scheduled_attempts < $7
+  GROUP BY app_id, rate
+  ORDER BY app_id
+  ON CONFLICT (app_id) DO UPDATE SET next_slot_at = greatest($1::bigint, s.next_slot_at) + (excluded.next_slot_at - $1::bigint)
+  RETURNING s.app_id, s.next_slot_at
 )
 SELECT l.id, l.app_id, l.body, l.scheduled_attempts, l.attempt_id, l.attempt_number,
        p.url, p.secret_sealed, p.previous_secret_sealed, p.previous_secret_expires_at, p.headers_sealed, p.rate_limit_per_second,
        c.created_at,
-       c.lease_token IS NOT NULL AS reclaimed  -- a lease that ran out is being taken over
+       c.lease_token IS NOT NULL AS reclaimed,  -- a lease that ran out is being taken over
+       -- The project's slots are the last of its pace, one per leased delivery in due order.
+       q.next_slot_at - (count(*) OVER (PARTITION BY l.app_id)
+                         - row_number() OVER (PARTITION BY l.app_id ORDER BY c.next_attempt_at, l.attempt_id) + 1) * 1000.0 / c.rate AS send_at
 FROM leased l
 JOIN chosen c ON c.id = l.id
 JOIN endpoints p ON p.app_id = l.app_id
+LEFT JOIN paced q ON q.app_id = l.app_id
 ORDER BY c.next_attempt_at, l.attempt_id`;
 
 export interface ClaimedRow {
@@ -148,6 +185,7 @@ export interface ClaimedRow {
   rate_limit_per_second: number | null;
   created_at: number;
   reclaimed: boolean;
+  send_at: number | null;
 }
 
 const CLAIM_DUE = { name: 'claim_due', text: CLAIM_DUE_SQL };
@@ -182,6 +220,7 @@ export class Claims {
         o.maxAttempts,
         JSON.stringify(o.inFlight),
         JSON.stringify(o.windows ?? {}),
+        PACE_HORIZON_MS,
       ],
     });
     return rows.map(toClaimedDelivery);
@@ -208,4 +247,5 @@ const toClaimedDelivery = (r: ClaimedRow): ClaimedDelivery => ({
   rateLimitPerSecond: r.rate_limit_per_second,
   createdAt: r.created_at,
   reclaimed: r.reclaimed,
+  sendAt: r.send_at,
 });

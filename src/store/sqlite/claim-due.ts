@@ -13,15 +13,20 @@
  *
  * A project at its limit costs one skipped row of step 1 however large its backlog; it is
  * excluded by id, and a process has few such projects (concurrency / per-endpoint limit).
+ *
+ * A capped endpoint (rateLimitPerSecond) also gives no more deliveries than its pace has slots
+ * within the horizon, and each one it gives takes the next slot (domain/pacing.ts): the pace is in
+ * the database, so every process on the file shares it.
  */
 import type Database from 'better-sqlite3';
+import { firstSlot, paceInterval, slotsWithinHorizon } from '../../domain/pacing.js';
 import { pendingBody } from '../invariants.js';
 import type { EndpointRow, EventRow } from '../rows.js';
 import type { ClaimedDelivery, ClaimOptions } from '../store.js';
 import type { Attempts } from './attempts.js';
 
 export const DUE_ENDPOINTS_SQL = `
-SELECT app_id
+SELECT app_id, rate_limit_per_second
 FROM endpoints INDEXED BY endpoints_due
 WHERE next_due_at <= @now
 ORDER BY next_due_at
@@ -59,6 +64,22 @@ const FAIL_EXHAUSTED = `UPDATE events SET status = 'failed', next_attempt_at = N
 // earliest of them is one step of the partial index.
 const NEXT_DUE = `SELECT next_due_at FROM endpoints INDEXED BY endpoints_due WHERE next_due_at IS NOT NULL ORDER BY next_due_at LIMIT 1`;
 
+// A capped endpoint's next free send slot (migration 0011).
+const GET_PACE = `SELECT next_slot_at FROM endpoint_pace WHERE app_id = ?`;
+const PUT_PACE = `
+INSERT INTO endpoint_pace (app_id, next_slot_at) VALUES (?, ?)
+ON CONFLICT (app_id) DO UPDATE SET next_slot_at = excluded.next_slot_at`;
+
+/** The pace of one capped endpoint during a claim: its rate, its first free slot, the slots taken since. */
+interface Pace {
+  perSecond: number;
+  first: number;
+  taken: number;
+}
+
+/** Slot `i` after `first`, computed rather than summed (no rounding error builds up). */
+const slotAfter = (pace: Pace, i: number) => pace.first + i * paceInterval(pace.perSecond);
+
 export class Claims {
   private readonly dueEndpoints;
   private readonly dueOfApp;
@@ -66,24 +87,29 @@ export class Claims {
   private readonly eventForClaim;
   private readonly failExhausted;
   private readonly nextDue;
+  private readonly getPace;
+  private readonly putPace;
 
   constructor(
     private readonly db: Database.Database,
     private readonly attempts: Attempts,
   ) {
-    this.dueEndpoints = db.prepare<{ now: number; limit: number }, { app_id: number }>(DUE_ENDPOINTS_SQL);
+    this.dueEndpoints = db.prepare<{ now: number; limit: number }, { app_id: number; rate_limit_per_second: number | null }>(DUE_ENDPOINTS_SQL);
     this.dueOfApp = db.prepare<{ appId: number; now: number; limit: number }, { id: string; app_id: number; next_attempt_at: number }>(DUE_OF_APP_SQL);
     this.lease = db.prepare<{ id: string; leaseUntil: number; attemptId: number }>(LEASE_SQL);
     this.eventForClaim = db.prepare<[string], EventRow & EndpointRow>(EVENT_FOR_CLAIM);
     this.failExhausted = db.prepare<[number, string]>(FAIL_EXHAUSTED);
     this.nextDue = db.prepare<[], { next_due_at: number }>(NEXT_DUE);
+    this.getPace = db.prepare<[number], { next_slot_at: number }>(GET_PACE);
+    this.putPace = db.prepare<[number, number]>(PUT_PACE);
   }
 
   claimDue(o: ClaimOptions): ClaimedDelivery[] {
     return this.db
       .transaction(() => {
         const claimed: ClaimedDelivery[] = [];
-        for (const { id } of this.dueRows(o)) {
+        const paces = new Map<number, Pace>();
+        for (const { id } of this.dueRows(o, paces)) {
           const e = this.eventForClaim.get(id)!;
           if (e.scheduled_attempts >= o.maxAttempts) {
             this.failExhausted.run(o.now, id);
@@ -106,28 +132,46 @@ export class Claims {
             rateLimitPerSecond: e.rate_limit_per_second,
             createdAt: e.created_at,
             reclaimed: e.lease_token !== null,
+            sendAt: takeSlot(paces.get(e.app_id)),
           });
         }
+        for (const [appId, pace] of paces) if (pace.taken > 0) this.putPace.run(appId, slotAfter(pace, pace.taken));
         return claimed;
       })
       .immediate();
   }
 
-  /** Projects in order of their oldest due work, each up to its room, until the batch is full. */
-  private dueRows(o: ClaimOptions): { id: string }[] {
+  /**
+   * Projects in order of their oldest due work, each up to its room, until the batch is full. A
+   * capped project's room is also its slots within the horizon; its pace goes into `paces`.
+   */
+  private dueRows(o: ClaimOptions, paces: Map<number, Pace>): { id: string }[] {
     const excluded = new Set(o.excludeAppIds);
     const rows: { id: string }[] = [];
-    for (const { app_id } of this.dueEndpoints.all({ now: o.now, limit: o.limit + excluded.size })) {
+    for (const { app_id, rate_limit_per_second: perSecond } of this.dueEndpoints.all({ now: o.now, limit: o.limit + excluded.size })) {
       if (excluded.has(app_id)) continue;
-      const room = Math.min((o.windows?.[app_id] ?? o.perEndpointLimit) - (o.inFlight[app_id] ?? 0), o.limit - rows.length);
+      let room = Math.min((o.windows?.[app_id] ?? o.perEndpointLimit) - (o.inFlight[app_id] ?? 0), o.limit - rows.length);
       if (room <= 0) continue;
+      if (perSecond !== null) {
+        const nextSlotAt = this.getPace.get(app_id)?.next_slot_at ?? null;
+        room = Math.min(room, slotsWithinHorizon(nextSlotAt, perSecond, o.now));
+        if (room <= 0) continue;
+        paces.set(app_id, { perSecond, first: firstSlot(nextSlotAt, o.now), taken: 0 });
+      }
       rows.push(...this.dueOfApp.all({ appId: app_id, now: o.now, limit: room }));
       if (rows.length >= o.limit) break;
     }
     return rows;
   }
 
+
   nextDueAt(): number | null {
     return this.nextDue.get()?.next_due_at ?? null;
   }
+}
+
+/** The next send slot of a capped endpoint's pace (only a delivery actually leased takes one); null when uncapped. */
+function takeSlot(pace: Pace | undefined): number | null {
+  if (pace === undefined) return null;
+  return slotAfter(pace, pace.taken++);
 }
