@@ -110,6 +110,11 @@ describe.each(backends)('specific error codes (%s)', (backend) => {
     const refused = await svc.call('PUT', '/v1/projects/2/webhook', { url: 'ftp://example.com/hooks' });
     expectProblem(refused, 422, 'REGHOOK_ENDPOINT_URL_REFUSED');
     expect(refused.json.errors[0].path).toBe('/url');
+    // SPEC section 5: a URL over 2048 characters is refused with 422 and the reason, like any other refused URL.
+    const long = await svc.call('PUT', '/v1/projects/2/webhook', { url: `https://example.com/${'a'.repeat(2049 - 'https://example.com/'.length)}` });
+    expectProblem(long, 422, 'REGHOOK_ENDPOINT_URL_REFUSED');
+    expect(long.json.errors[0]).toMatchObject({ path: '/url', message: expect.stringContaining('2048') });
+    expect((await svc.call('GET', '/v1/projects/2/webhook')).status).toBe(404);
   });
 
   it('redelivery: no such event, no endpoint, a disabled endpoint, an attempt in flight: four codes', async () => {

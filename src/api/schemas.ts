@@ -308,7 +308,10 @@ export const KeyParams = Type.Object(
 
 export const WebhookBody = Type.Object(
   {
-    url: Type.String({ minLength: 1, maxLength: 2048, description: 'http(s) URL the webhooks are POSTed to' }),
+    // No maxLength here: a URL over 2048 characters is refused by the endpoint URL policy with 422
+    // and its reason (SPEC section 5), like every other refused URL, not with a 400 (the request
+    // body limit bounds it).
+    url: Type.String({ minLength: 1, description: 'http(s) URL the webhooks are POSTed to; at most 2048 characters (a longer one answers 422 REGHOOK_ENDPOINT_URL_REFUSED)' }),
     enabled: Type.Optional(Type.Boolean({ default: true })),
     headers: Type.Optional(
       Type.Record(Type.String({ pattern: HEADER_NAME_PATTERN }), Type.String({ pattern: HEADER_VALUE_PATTERN, maxLength: 1024 }), {

@@ -785,6 +785,24 @@ export function storeContract(backend: string, factory: StoreFactory): void {
         expect(await store.claimDue(claimOptions(T0 + 5_000, o))).toMatchObject([{ eventId: recent, attemptNumber: 2, scheduledAttempts: 1 }]);
         expect(await store.recoverFailed(1, T0 + 1_000, T0 + 6_000)).toBe(0);
       });
+
+      it('leaves a failed event whose payload retention dropped, and recovers the others', async () => {
+        await project(1);
+        const o = { maxAttempts: 1 };
+        const expired = await pendingEvent(1, T0);
+        for (const c of await store.claimDue(claimOptions(T0 + 10, o))) {
+          await store.recordAttempts([finished(c.attemptId, c.eventId, ok(500), { status: 'failed' })], T0 + 20);
+        }
+        expect(await store.sweepRetention({ finishedBefore: T0 + 50, awaitingBefore: T0, limit: 10 })).toMatchObject({ payloads: 1 });
+        const kept = await pendingEvent(1, T0 + 100);
+        for (const c of await store.claimDue(claimOptions(T0 + 110, o))) {
+          await store.recordAttempts([finished(c.attemptId, c.eventId, ok(500), { status: 'failed' })], T0 + 120);
+        }
+        // Nothing can be sent without its payload: that one stays failed, and the other is not held back by it.
+        expect(await store.recoverFailed(1, T0, T0 + 200)).toBe(1);
+        expect(await event(1, expired)).toMatchObject({ status: 'failed', body: null });
+        expect(await event(1, kept)).toMatchObject({ status: 'pending', nextAttemptAt: T0 + 200 });
+      });
     });
 
     describe('the delivery log', () => {

@@ -61,13 +61,14 @@ FROM attempts WHERE event_id = $1 ORDER BY number, id`,
 };
 
 // A fresh schedule: the attempt budget starts again, due now. The events_due_on_update trigger
-// moves the endpoint's next_due_at with it (migration 0002).
+// moves the endpoint's next_due_at with it (migration 0002). An event whose payload retention
+// dropped cannot be sent again: it stays failed (and a pending event must have its body).
 const RECOVER_FAILED = {
   name: 'recover_failed',
   text: `
 UPDATE events
 SET status = 'pending', scheduled_attempts = 0, next_attempt_at = $3, lease_token = NULL, finished_at = NULL
-WHERE app_id = $1 AND status = 'failed' AND created_at >= $2`,
+WHERE app_id = $1 AND status = 'failed' AND created_at >= $2 AND body IS NOT NULL`,
 };
 
 /**

@@ -44,10 +44,11 @@ ORDER BY id LIMIT ?`;
 const ATTEMPTS_OF_EVENT = `SELECT * FROM attempts WHERE event_id = ? ORDER BY number, id`;
 
 // A fresh schedule: the attempt budget starts again, due now. The events_due_on_update trigger
-// moves the endpoint's next_due_at with it (migration 0002).
+// moves the endpoint's next_due_at with it (migration 0002). An event whose payload retention
+// dropped cannot be sent again: it stays failed (and a pending event must have its body).
 const RECOVER_FAILED = `
 UPDATE events SET status = 'pending', scheduled_attempts = 0, next_attempt_at = @now, lease_token = NULL, finished_at = NULL
-WHERE app_id = @appId AND status = 'failed' AND created_at >= @since`;
+WHERE app_id = @appId AND status = 'failed' AND created_at >= @since AND body IS NOT NULL`;
 
 /**
  * The events a replay takes: by status (events_log_by_status ranges, one per status), by creation
