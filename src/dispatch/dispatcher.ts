@@ -8,15 +8,16 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { errorCode, isDatabaseUnavailable, toError } from '../errors.js';
-import { LogThrottle } from '../logger.js';
 import { initialWindow, nextWindow, signalOf, type WindowPolicy, type WindowState } from '../domain/concurrency-window.js';
 import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.js';
 import { DEFAULT_FAILING_AFTER } from '../domain/endpoint-health.js';
 import type { ClaimedDelivery, EndpointTransition, FinishedAttempt, RecordedAttempts, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { paceInterval } from '../domain/pacing.js';
 import { windowCapFor } from './rate-limits.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
+import { StoreErrorLog, WorkLoop, type NextRound } from './work-loop.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -75,45 +76,30 @@ export class Dispatcher {
   private readonly windowPolicy: WindowPolicy;
   /** Each capped endpoint's rateLimitPerSecond, as its latest claimed delivery said (a bounded map). */
   private readonly rates = new Map<number, number>();
+  /**
+   * Per capped endpoint, when its latest delivery was (or, while it waits for its slot, will have
+   * been) sent: a bounded map, most recently used last.
+   */
+  private readonly sendTurns = new Map<number, Promise<number>>();
   /** Finished attempts waiting to be recorded (each still holds its inFlight slot). */
   private readonly finished: FinishedAttempt[] = [];
   private flushScheduled = false;
   private flushing: Promise<void> = Promise.resolve();
-  private running = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private wakeUp: (() => void) | null = null;
-  private wakeRequested = false;
+  private readonly loop = new WorkLoop(() => this.round());
   private wakeScheduled = false;
   private readonly idle = new Set<() => void>();
   /** A database that cannot be reached or written fails every claim: one line a minute, not one a second. */
-  private readonly databaseErrors: LogThrottle;
+  private readonly storeErrors: StoreErrorLog;
 
   constructor(options: DispatcherOptions) {
     this.o = { batchSize: 100, idlePollMs: 1_000, failingAfter: DEFAULT_FAILING_AFTER, operatorEvents: false, ...options };
     // Prompt: well inside the deadline (a tenth of the lease is a fifth of the timeout), at most 1 s.
     this.windowPolicy = { max: options.endpointConcurrency, promptMs: Math.min(1_000, Math.max(50, Math.floor(options.leaseMs / 10))) };
-    this.databaseErrors = new LogThrottle(options.clock, 60_000);
-  }
-
-  /**
-   * Logs a store failure by code and message only (a database error's other fields can quote row
-   * values); the database being unavailable is logged at most once a minute.
-   */
-  private logStoreError(error: unknown, message: string, fields: Record<string, unknown> = {}): void {
-    const summary = { code: errorCode(error), message: toError(error).message };
-    if (isDatabaseUnavailable(error)) {
-      this.databaseErrors.report((suppressed) =>
-        this.o.logger.error({ ...fields, error: summary, suppressed }, `${message} (the database is unavailable)`),
-      );
-      return;
-    }
-    this.o.logger.error({ ...fields, error: summary }, message);
+    this.storeErrors = new StoreErrorLog(options.logger, options.clock);
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
   /** Tells the loop that new work may be due now (an event was created, an endpoint enabled). */
@@ -124,23 +110,14 @@ export class Dispatcher {
     this.wakeScheduled = true;
     setImmediate(() => {
       this.wakeScheduled = false;
-      this.wakeNow();
+      this.loop.wake();
     });
-  }
-
-  private wakeNow(): void {
-    this.wakeRequested = true;
-    const wake = this.wakeUp;
-    this.wakeUp = null;
-    wake?.();
   }
 
   /** Stops claiming, lets attempts in flight finish (each is bounded by the delivery timeout), records them. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.wakeNow();
-    await this.loopDone;
+    if (!this.loop.isRunning) return;
+    await this.loop.stop();
     while (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
     await this.flush();
   }
@@ -149,44 +126,35 @@ export class Dispatcher {
     return this.inFlight;
   }
 
-  private async loop(): Promise<void> {
-    while (this.running) {
-      this.wakeRequested = false;
-      let full = false;
-      try {
-        const free = this.o.concurrency - this.inFlight;
-        if (free > 0) {
-          const limit = Math.min(free, this.o.batchSize);
-          const claimed = await this.o.store.claimDue({
-            now: this.o.clock.now(),
-            limit,
-            leaseMs: this.o.leaseMs,
-            maxAttempts: this.o.retry.maxAttempts,
-            // A project this process knows nothing of yet starts at the initial window.
-            perEndpointLimit: initialWindow(this.windowPolicy).window,
-            windows: this.currentWindows(),
-            inFlight: Object.fromEntries(this.inFlightByApp),
-            excludeAppIds: this.saturatedApps(),
-          });
-          for (const delivery of claimed) this.launch(delivery);
-          // A full batch means more may be due right now: claim again at once.
-          full = claimed.length === limit;
-        }
-      } catch (error) {
-        this.logStoreError(error, 'claiming due deliveries failed; retrying');
-        await this.sleep(this.o.idlePollMs);
-        continue;
-      }
-      if (full) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        continue;
-      }
-      if (!this.running) break;
-      // New work or a freed slot since the claim: claim again without asking when the next is due
-      // (under load that read would be one more store call, a round trip on PostgreSQL, per claim).
-      if (this.wakeRequested) continue;
-      await this.sleep(await this.msUntilNextDue());
+  /** One claim of as many due deliveries as there are free slots; then again at once, or a sleep until the next is due. */
+  private async round(): Promise<NextRound> {
+    const free = this.o.concurrency - this.inFlight;
+    if (free <= 0) return this.msUntilNextDue();
+    const limit = Math.min(free, this.o.batchSize);
+    let claimed: ClaimedDelivery[];
+    try {
+      claimed = await this.o.store.claimDue({
+        now: this.o.clock.now(),
+        limit,
+        leaseMs: this.o.leaseMs,
+        maxAttempts: this.o.retry.maxAttempts,
+        // A project this process knows nothing of yet starts at the initial window.
+        perEndpointLimit: initialWindow(this.windowPolicy).window,
+        windows: this.currentWindows(),
+        inFlight: Object.fromEntries(this.inFlightByApp),
+        excludeAppIds: this.saturatedApps(),
+      });
+    } catch (error) {
+      this.storeErrors.report(error, 'claiming due deliveries failed; retrying');
+      return this.o.idlePollMs;
     }
+    for (const delivery of claimed) this.launch(delivery);
+    // A full batch means more may be due right now: claim again once pending I/O has run.
+    if (claimed.length === limit) return 'after_io';
+    // New work or a freed slot since the claim: claim again without asking when the next is due
+    // (under load that read would be one more store call, a round trip on PostgreSQL, per claim).
+    if (this.loop.woken) return 'now';
+    return this.msUntilNextDue();
   }
 
   private saturatedApps(): number[] {
@@ -239,20 +207,6 @@ export class Dispatcher {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.wakeRequested || !this.running) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = null;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
   private launch(delivery: ClaimedDelivery): void {
     this.inFlight++;
     if (delivery.reclaimed) this.o.metrics?.leaseExpirations.inc();
@@ -286,9 +240,7 @@ export class Dispatcher {
   }
 
   private async attempt(delivery: ClaimedDelivery): Promise<FinishedAttempt> {
-    // A capped endpoint's delivery waits for the send slot its claim reserved (shared by every process).
-    const wait = delivery.sendAt === null ? 0 : Math.ceil(delivery.sendAt - this.o.clock.now());
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    await this.sendTurn(delivery);
     const now = this.o.clock.now();
     let finished: FinishedAttempt;
     try {
@@ -327,6 +279,27 @@ export class Dispatcher {
     return finished;
   }
 
+  /**
+   * A capped endpoint's delivery waits for the send slot its claim reserved (one pace shared by
+   * every process, domain/pacing.ts), and in this process also for one interval after the
+   * endpoint's previous send actually went: a delivery whose slot passed while it waited (a busy
+   * event loop, a late timer) goes one interval after the one before it, not in a burst with it.
+   * Deliveries queue in claim order, which is their slots' order.
+   */
+  private async sendTurn(delivery: ClaimedDelivery): Promise<void> {
+    if (delivery.sendAt === null || delivery.rateLimitPerSecond === null) return;
+    const interval = paceInterval(delivery.rateLimitPerSecond);
+    const previous = this.sendTurns.get(delivery.appId);
+    let sent!: (at: number) => void;
+    this.sendTurns.delete(delivery.appId);
+    this.sendTurns.set(delivery.appId, new Promise<number>((resolve) => (sent = resolve)));
+    if (this.sendTurns.size > MAX_WINDOWS) this.sendTurns.delete(this.sendTurns.keys().next().value!);
+    const previousAt = previous === undefined ? Number.NEGATIVE_INFINITY : await previous;
+    const wait = Math.ceil(Math.max(delivery.sendAt, previousAt + interval) - this.o.clock.now());
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    sent(this.o.clock.now());
+  }
+
   /** Attempts that finish in the same turn of the event loop are recorded in one transaction. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
@@ -346,7 +319,7 @@ export class Dispatcher {
         } catch (error) {
           if (isDatabaseUnavailable(error)) {
             // Not this batch's fault: its attempts stay leased and are attempted again when the lease ends.
-            this.logStoreError(error, 'recording attempts failed', { count: batch.length });
+            this.storeErrors.report(error, 'recording attempts failed', { count: batch.length });
           } else {
             this.o.logger.warn({ error: { code: errorCode(error), message: toError(error).message }, count: batch.length }, 'recording a batch of attempts failed; recording each alone');
             await this.recordEachAlone(batch);
@@ -390,7 +363,7 @@ export class Dispatcher {
         try {
           this.recorded(await this.o.store.recordAttempts([{ ...finished, outcome: { ...finished.outcome, responseBody: null } }], this.o.clock.now(), this.o.failingAfter, this.o.operatorEvents));
         } catch (error) {
-          this.logStoreError(error, 'recording an attempt failed', { eventId: finished.eventId });
+          this.storeErrors.report(error, 'recording an attempt failed', { eventId: finished.eventId });
         }
       }
     }

@@ -9,11 +9,10 @@
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { errorCode, isDatabaseUnavailable, toError } from '../errors.js';
-import { LogThrottle } from '../logger.js';
 import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.js';
 import type { ClaimedOperatorEvent, OperatorAttemptResult, Store } from '../store/store.js';
 import type { Sender } from './sender.js';
+import { StoreErrorLog, WorkLoop, type NextRound } from './work-loop.js';
 
 /** The sender keeps connections per project id; the operator's are their own (no project has 0). */
 export const OPERATOR_CONNECTIONS = 0;
@@ -36,62 +35,47 @@ export interface OperatorNotifierOptions {
 }
 
 export class OperatorNotifier {
-  private running = false;
-  private loopDone: Promise<void> = Promise.resolve();
-  private wakeUp: (() => void) | null = null;
-  private wakeRequested = false;
   private readonly pollMs: number;
   private readonly batchSize: number;
-  private readonly databaseErrors: LogThrottle;
+  private readonly storeErrors: StoreErrorLog;
+  private readonly loop = new WorkLoop(() => this.round());
 
   constructor(private readonly o: OperatorNotifierOptions) {
     this.pollMs = o.pollMs ?? 1_000;
     this.batchSize = o.batchSize ?? 20;
-    this.databaseErrors = new LogThrottle(o.clock, 60_000);
+    this.storeErrors = new StoreErrorLog(o.logger, o.clock);
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loopDone = this.loop();
+    this.loop.start();
   }
 
   /** New notifications may be due now (this process recorded some). */
   wake(): void {
-    this.wakeRequested = true;
-    const wake = this.wakeUp;
-    this.wakeUp = null;
-    wake?.();
+    this.loop.wake();
   }
 
   /** Stops claiming; sends in flight finish (bounded by the delivery timeout) and are recorded. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.wake();
-    await this.loopDone;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  private async loop(): Promise<void> {
-    while (this.running) {
-      this.wakeRequested = false;
-      let full = false;
-      try {
-        const claimed = await this.o.store.claimOperatorEvents({
-          now: this.o.clock.now(),
-          limit: this.batchSize,
-          leaseMs: this.o.leaseMs,
-          maxAttempts: this.o.retry.maxAttempts,
-        });
-        const results = await Promise.all(claimed.map((c) => this.send(c)));
-        await this.o.store.recordOperatorAttempts(results, this.o.clock.now());
-        full = claimed.length === this.batchSize;
-      } catch (error) {
-        // Whatever was claimed stays leased and is sent again when its lease ends.
-        this.logStoreError(error);
-      }
-      if (full) continue;
-      await this.sleep(this.pollMs);
+  /** One batch: claim, send each at once, record them; again at once while batches come full. */
+  private async round(): Promise<NextRound> {
+    try {
+      const claimed = await this.o.store.claimOperatorEvents({
+        now: this.o.clock.now(),
+        limit: this.batchSize,
+        leaseMs: this.o.leaseMs,
+        maxAttempts: this.o.retry.maxAttempts,
+      });
+      const results = await Promise.all(claimed.map((c) => this.send(c)));
+      await this.o.store.recordOperatorAttempts(results, this.o.clock.now());
+      return claimed.length === this.batchSize ? 'now' : this.pollMs;
+    } catch (error) {
+      // Whatever was claimed stays leased and is sent again when its lease ends.
+      this.storeErrors.report(error, 'operator notifications: claiming or recording failed; retrying');
+      return this.pollMs;
     }
   }
 
@@ -103,28 +87,5 @@ export class OperatorNotifier {
     if (next.status === 'failed') this.o.logger.error(fields, 'operator notification failed after its last attempt');
     else if (next.status === 'pending') this.o.logger.warn(fields, 'operator notification attempt failed; retrying');
     return { id: c.id, leaseToken: c.leaseToken, startedAt, outcome, next };
-  }
-
-  private logStoreError(error: unknown): void {
-    const summary = { code: errorCode(error), message: toError(error).message };
-    if (isDatabaseUnavailable(error)) {
-      this.databaseErrors.report((suppressed) => this.o.logger.error({ error: summary, suppressed }, 'operator notifications: the database is unavailable'));
-      return;
-    }
-    this.o.logger.error({ error: summary }, 'operator notifications: claiming or recording failed; retrying');
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.wakeRequested || !this.running) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.wakeUp = null;
-        resolve();
-      }, ms);
-      this.wakeUp = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

@@ -56,6 +56,28 @@ describe('rateLimitPerSecond', () => {
     await eventually(async () => ((await svc.call('GET', '/v1/projects/1/events?status=delivered')).json.data.length === 15 ? true : undefined));
   });
 
+  it('a delivery whose slot passed while it waited goes one interval after the one before, not in a burst', async () => {
+    const capped = await startReceiver(answer(200));
+    receivers.push(capped);
+    await svc.createProject(4);
+    await svc.call('PUT', '/v1/projects/4/webhook', { url: capped.url, rateLimitPerSecond: 10 });
+    // Every slot the store hands out is already 10 s old by the time the attempts run (as after a
+    // stalled event loop): only this process's own spacing stands between them and a burst.
+    const store = svc.store;
+    const claim = store.claimDue.bind(store);
+    store.claimDue = async (o) => (await claim(o)).map((d) => (d.sendAt === null ? d : { ...d, sendAt: d.sendAt - 10_000 }));
+    try {
+      for (let i = 0; i < 8; i++) await svc.call('POST', '/v1/registrations', registration({ appId: 4 }));
+      await capped.waitFor(8, 10_000);
+    } finally {
+      store.claimDue = claim;
+    }
+    const times = capped.requests.map((r) => r.receivedAt).sort((a, b) => a - b);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // 100 ms apart, less a little for the timers (a burst would be 0–2 ms apart).
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(80);
+  });
+
   it('refuses a cap outside 1 to 10,000 with 400, and null clears it', async () => {
     const receiver = await startReceiver(answer(200));
     receivers.push(receiver);
