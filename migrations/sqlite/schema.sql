@@ -175,7 +175,7 @@ CREATE INDEX audit_log_by_app ON audit_log (app_id, id);
 
 CREATE INDEX endpoint_health_failing ON endpoint_health (failing_since, app_id) WHERE failing_since IS NOT NULL;
 
-CREATE INDEX endpoints_due ON endpoints (next_due_at) WHERE next_due_at IS NOT NULL;
+CREATE INDEX endpoints_due ON endpoints (next_due_at, rate_limit_per_second) WHERE next_due_at IS NOT NULL;
 
 CREATE INDEX events_by_created ON events (app_id, created_at);
 
