@@ -240,7 +240,7 @@ export class Dispatcher {
   }
 
   private async attempt(delivery: ClaimedDelivery): Promise<FinishedAttempt> {
-    await this.sendTurn(delivery);
+    if (delivery.sendAt !== null) await this.sendTurn(delivery, delivery.sendAt);
     const now = this.o.clock.now();
     let finished: FinishedAttempt;
     try {
@@ -286,8 +286,8 @@ export class Dispatcher {
    * event loop, a late timer) goes one interval after the one before it, not in a burst with it.
    * Deliveries queue in claim order, which is their slots' order.
    */
-  private async sendTurn(delivery: ClaimedDelivery): Promise<void> {
-    if (delivery.sendAt === null || delivery.rateLimitPerSecond === null) return;
+  private async sendTurn(delivery: ClaimedDelivery, sendAt: number): Promise<void> {
+    if (delivery.rateLimitPerSecond === null) return;
     const interval = paceInterval(delivery.rateLimitPerSecond);
     const previous = this.sendTurns.get(delivery.appId);
     let sent!: (at: number) => void;
@@ -295,7 +295,7 @@ export class Dispatcher {
     this.sendTurns.set(delivery.appId, new Promise<number>((resolve) => (sent = resolve)));
     if (this.sendTurns.size > MAX_WINDOWS) this.sendTurns.delete(this.sendTurns.keys().next().value!);
     const previousAt = previous === undefined ? Number.NEGATIVE_INFINITY : await previous;
-    const wait = Math.ceil(Math.max(delivery.sendAt, previousAt + interval) - this.o.clock.now());
+    const wait = Math.ceil(Math.max(sendAt, previousAt + interval) - this.o.clock.now());
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     sent(this.o.clock.now());
   }
