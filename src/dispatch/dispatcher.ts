@@ -13,8 +13,7 @@ import { afterScheduledAttempt, type RetryPolicy } from '../domain/retry-policy.
 import { DEFAULT_FAILING_AFTER } from '../domain/endpoint-health.js';
 import type { ClaimedDelivery, EndpointTransition, FinishedAttempt, RecordedAttempts, Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { paceInterval } from '../domain/pacing.js';
-import { windowCapFor } from './rate-limits.js';
+import { paceInterval, windowCapFor } from '../domain/pacing.js';
 import type { Sender } from './sender.js';
 import type { SigningKeys } from './signing-keys.js';
 import { StoreErrorLog, WorkLoop, type NextRound } from './work-loop.js';

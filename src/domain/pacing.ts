@@ -26,3 +26,8 @@ export function slotsWithinHorizon(nextSlotAt: number | null, perSecond: number,
   return room <= 0 ? 0 : Math.ceil((room * perSecond) / 1000);
 }
 
+
+/** The most attempts an endpoint capped at `perSecond` may have in flight in one process: its rate (at least 1), so no claimed delivery waits long. */
+export function windowCapFor(perSecond: number | null): number {
+  return perSecond === null ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(perSecond));
+}
